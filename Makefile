@@ -1,0 +1,50 @@
+# VPC Factory — the project's verbs. `make help` lists them.
+# Every target bootstraps .venv from requirements-dev.lock on first use, so a fresh clone needs
+# nothing but python3 (3.11+) and make.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SPEC   ?= examples/production.yaml
+export AWS_DEFAULT_REGION ?= us-east-1
+
+.DEFAULT_GOAL := help
+.PHONY: help venv run test test-fast lint build validate bench deploy clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): requirements-dev.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@touch $@
+
+venv: $(STAMP) ## create .venv with the pinned dependencies
+
+run: $(STAMP) ## build examples/production.yaml on the embedded emulator (SPEC=... to change)
+	$(BIN)/vpcfactory apply $(SPEC)
+
+test: $(STAMP) ## the whole suite, slow sweeps included (what CI runs)
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP) ## the suite without the slow sweeps
+	$(BIN)/python -m pytest -m "not slow"
+
+lint: $(STAMP) ## ruff over the code
+	$(BIN)/ruff check functions tools tests
+	$(BIN)/ruff format --check functions tools tests
+
+validate: $(STAMP) ## sam validate --lint (offline)
+	$(BIN)/sam validate --lint --region $(AWS_DEFAULT_REGION)
+
+build: $(STAMP) ## sam build (python3.13, arm64; offline: no requirements.txt)
+	$(BIN)/sam build
+
+deploy: build ## sam deploy --config-env $(ENV) (needs AWS credentials)
+	$(BIN)/sam deploy --config-env $(or $(ENV),dev)
+
+clean: ## remove build outputs and the venv
+	rm -rf $(VENV) .aws-sam .pytest_cache
