@@ -1,0 +1,14 @@
+"""Create NAT Gateways for every AZ at once (ClientToken per NAT), then start the NAT wait loop."""
+
+from vpcfactory.network import Build, merge_branches
+from vpcfactory.observability import lambda_handler
+from vpcfactory.polling import PollConfig
+
+
+@lambda_handler
+def handler(event, context):
+    network = merge_branches(event["network"])
+    nat_ids = Build(event["plan"], event["execution"]).create_nat_gateways(
+        network["subnets"], network["eips"]
+    )
+    return {"ids": nat_ids, "wait": PollConfig.from_event(event.get("poll")).first(done=not nat_ids)}

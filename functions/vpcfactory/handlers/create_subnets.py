@@ -1,0 +1,9 @@
+"""Create Subnets: every tier in every AZ, tagged at creation."""
+
+from vpcfactory.network import Build
+from vpcfactory.observability import lambda_handler
+
+
+@lambda_handler
+def handler(event, context):
+    return {"subnets": Build(event["plan"], event["execution"]).create_subnets(event["vpcId"])}

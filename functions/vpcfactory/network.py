@@ -1,0 +1,309 @@
+"""Build stages: each is idempotent find-or-create over the plan, tagging at creation.
+
+Idempotency: before creating, a stage looks its resources up by `vpcfactory:execution` (one
+Describe per stage, not per resource) and creates only the logical ids that are missing. Where
+the API has a ClientToken (CreateNatGateway, CreateRouteTable) it is derived from the execution
+and logical id as well, so even a lookup that races a create cannot duplicate. Running a stage
+twice with the same input therefore creates nothing new (Lambda and Step Functions both retry).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from typing import Any
+
+from vpcfactory import aws
+from vpcfactory.errors import NatGatewayFailed
+from vpcfactory.tags import TAG_EXECUTION, TAG_LOGICAL_ID, resource_tags, tag_dict, tag_list
+
+ANYWHERE_V4 = "0.0.0.0/0"
+
+
+class Build:
+    """One execution's view of the account: the plan, the execution name, an EC2 client."""
+
+    def __init__(self, plan: dict[str, Any], execution: str, ec2: Any | None = None) -> None:
+        self.plan = plan
+        self.execution = execution
+        self.ec2 = ec2 or aws.client("ec2")
+
+    # -- helpers ---------------------------------------------------------------------------
+    def tags_for(self, logical_id: str, name: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+        merged = {**self.plan.get("tags", {}), **(extra or {})}
+        return resource_tags(
+            spec_name=self.plan["name"],
+            execution=self.execution,
+            logical_id=logical_id,
+            name=name,
+            extra=merged,
+        )
+
+    def tag_spec(self, resource_type: str, logical_id: str, name: str, extra: dict[str, str] | None = None):
+        return [{"ResourceType": resource_type, "Tags": tag_list(self.tags_for(logical_id, name, extra))}]
+
+    def client_token(self, logical_id: str) -> str:
+        # ≤ 64 ASCII chars, stable for (execution, logical id): a re-run sends the same token.
+        return hashlib.sha256(f"{self.execution}/{logical_id}".encode()).hexdigest()[:64]
+
+    @property
+    def owned(self) -> list[dict[str, Any]]:
+        return [{"Name": f"tag:{TAG_EXECUTION}", "Values": [self.execution]}]
+
+    def existing(
+        self, operation: str, key: str, extra_filters: Iterable[dict[str, Any]] = ()
+    ) -> dict[str, dict]:
+        """Resources this execution already created, by logical id."""
+        found: dict[str, dict] = {}
+        for item in aws.describe_all(self.ec2, operation, key, [*self.owned, *extra_filters]):
+            logical = tag_dict(item.get("Tags")).get(TAG_LOGICAL_ID)
+            if logical:
+                found[logical] = item
+        return found
+
+    # -- stages ----------------------------------------------------------------------------
+    def create_vpc(self) -> dict[str, Any]:
+        vpc_plan = self.plan["vpc"]
+        found = self.existing("DescribeVpcs", "Vpcs").get(vpc_plan["logicalId"])
+        if found is None:
+            found = aws.call(
+                "CreateVpc",
+                self.ec2.create_vpc,
+                CidrBlock=self.plan["cidr"],
+                TagSpecifications=self.tag_spec("vpc", vpc_plan["logicalId"], vpc_plan["name"]),
+            )["Vpc"]
+        return {"vpcId": found["VpcId"], "cidr": found["CidrBlock"], "state": found.get("State", "pending")}
+
+    def vpc_state(self, vpc_id: str) -> str:
+        vpcs = aws.call("DescribeVpcs", self.ec2.describe_vpcs, VpcIds=[vpc_id])["Vpcs"]
+        return vpcs[0]["State"] if vpcs else "missing"
+
+    def create_subnets(self, vpc_id: str) -> dict[str, dict[str, Any]]:
+        found = self.existing("DescribeSubnets", "Subnets")
+        out: dict[str, dict[str, Any]] = {}
+        for sub in self.plan["subnets"]:
+            item = found.get(sub["logicalId"])
+            if item is None:
+                item = aws.call(
+                    "CreateSubnet",
+                    self.ec2.create_subnet,
+                    VpcId=vpc_id,
+                    CidrBlock=sub["cidr"],
+                    AvailabilityZone=sub["az"],
+                    TagSpecifications=self.tag_spec(
+                        "subnet",
+                        sub["logicalId"],
+                        sub["name"],
+                        {**sub.get("tags", {}), "vpcfactory:tier": sub["tier"]},
+                    ),
+                )["Subnet"]
+            if sub.get("mapPublicIpOnLaunch") and not item.get("MapPublicIpOnLaunch"):
+                aws.call(
+                    "ModifySubnetAttribute",
+                    self.ec2.modify_subnet_attribute,
+                    SubnetId=item["SubnetId"],
+                    MapPublicIpOnLaunch={"Value": True},
+                )
+            out[sub["logicalId"]] = {
+                "subnetId": item["SubnetId"],
+                "cidr": item["CidrBlock"],
+                "az": item["AvailabilityZone"],
+                "tier": sub["tier"],
+            }
+        return out
+
+    def create_internet_gateway(self, vpc_id: str) -> dict[str, Any] | None:
+        igw_plan = self.plan.get("internetGateway")
+        if not igw_plan:
+            return None
+        item = self.existing("DescribeInternetGateways", "InternetGateways").get(igw_plan["logicalId"])
+        if item is None:
+            item = aws.call(
+                "CreateInternetGateway",
+                self.ec2.create_internet_gateway,
+                TagSpecifications=self.tag_spec("internet-gateway", igw_plan["logicalId"], igw_plan["name"]),
+            )["InternetGateway"]
+        attached = {
+            a["VpcId"] for a in item.get("Attachments", []) if a.get("State") in ("attached", "available")
+        }
+        if vpc_id not in attached:
+            aws.call(
+                "AttachInternetGateway",
+                self.ec2.attach_internet_gateway,
+                InternetGatewayId=item["InternetGatewayId"],
+                VpcId=vpc_id,
+            )
+        return {"internetGatewayId": item["InternetGatewayId"]}
+
+    def allocate_eips(self) -> dict[str, str]:
+        """Allocation id per NAT's EIP logical id. Bring-your-own EIPs are used, never allocated."""
+        wanted = [n for n in self.plan["natGateways"] if not n.get("eipAllocationId")]
+        out = {n["eip"]: n["eipAllocationId"] for n in self.plan["natGateways"] if n.get("eipAllocationId")}
+        if not wanted:
+            return out
+        found = self.existing("DescribeAddresses", "Addresses")
+        for nat in wanted:
+            item = found.get(nat["eip"])
+            if item is None:
+                item = aws.call(
+                    "AllocateAddress",
+                    self.ec2.allocate_address,
+                    Domain="vpc",
+                    TagSpecifications=self.tag_spec(
+                        "elastic-ip", nat["eip"], f"{self.plan['name']}-eip-{nat['az']}"
+                    ),
+                )
+            out[nat["eip"]] = item["AllocationId"]
+        return out
+
+    def create_nat_gateways(self, subnets: dict[str, dict], eips: dict[str, str]) -> dict[str, str]:
+        if not self.plan["natGateways"]:
+            return {}
+        found = {
+            k: v
+            for k, v in self.existing("DescribeNatGateways", "NatGateways").items()
+            if v.get("State") not in ("deleting", "deleted")
+        }
+        out: dict[str, str] = {}
+        for nat in self.plan["natGateways"]:
+            item = found.get(nat["logicalId"])
+            if item is None:
+                item = aws.call(
+                    "CreateNatGateway",
+                    self.ec2.create_nat_gateway,
+                    SubnetId=subnets[nat["subnet"]]["subnetId"],
+                    AllocationId=eips[nat["eip"]],
+                    ClientToken=self.client_token(nat["logicalId"]),
+                    TagSpecifications=self.tag_spec("natgateway", nat["logicalId"], nat["name"]),
+                )["NatGateway"]
+            out[nat["logicalId"]] = item["NatGatewayId"]
+        return out
+
+    def nat_states(self, nat_ids: list[str]) -> dict[str, dict[str, Any]]:
+        if not nat_ids:
+            return {}
+        items = aws.call("DescribeNatGateways", self.ec2.describe_nat_gateways, NatGatewayIds=nat_ids)[
+            "NatGateways"
+        ]
+        return {i["NatGatewayId"]: i for i in items}
+
+    def create_route_tables(
+        self, vpc_id: str, subnets: dict[str, dict], igw_id: str | None
+    ) -> dict[str, dict]:
+        """Route tables, their subnet associations and the public default route (to the IGW).
+
+        Routes to NAT gateways are added later (add_nat_routes), once the NATs are available:
+        this stage runs while they are still pending, off the critical path.
+        """
+        found = self.existing("DescribeRouteTables", "RouteTables")
+        out: dict[str, dict] = {}
+        for rt in self.plan["routeTables"]:
+            item = found.get(rt["logicalId"])
+            if item is None:
+                item = aws.call(
+                    "CreateRouteTable",
+                    self.ec2.create_route_table,
+                    VpcId=vpc_id,
+                    ClientToken=self.client_token(rt["logicalId"]),
+                    TagSpecifications=self.tag_spec(
+                        "route-table",
+                        rt["logicalId"],
+                        rt["name"],
+                        {**rt.get("tags", {}), "vpcfactory:tier": rt["tier"]},
+                    ),
+                )["RouteTable"]
+            rt_id = item["RouteTableId"]
+            associated = {a.get("SubnetId") for a in item.get("Associations", [])}
+            for logical in rt["subnets"]:
+                subnet_id = subnets[logical]["subnetId"]
+                if subnet_id not in associated:
+                    aws.call(
+                        "AssociateRouteTable",
+                        self.ec2.associate_route_table,
+                        RouteTableId=rt_id,
+                        SubnetId=subnet_id,
+                    )
+            route = rt.get("defaultRoute") or {}
+            if route.get("target") == "igw" and igw_id:
+                self._ensure_default_route(item, GatewayId=igw_id)
+            out[rt["logicalId"]] = {"routeTableId": rt_id, "tier": rt["tier"], "az": rt.get("az")}
+        return out
+
+    def add_nat_routes(self, route_tables: dict[str, dict], nat_ids: dict[str, str]) -> dict[str, str]:
+        """Default route of every private route table -> its NAT (the one in its AZ, else the single one)."""
+        wanted = [
+            rt for rt in self.plan["routeTables"] if (rt.get("defaultRoute") or {}).get("target") == "nat"
+        ]
+        if not wanted:
+            return {}
+        ids = [route_tables[rt["logicalId"]]["routeTableId"] for rt in wanted]
+        current = {
+            t["RouteTableId"]: t
+            for t in aws.call("DescribeRouteTables", self.ec2.describe_route_tables, RouteTableIds=ids)[
+                "RouteTables"
+            ]
+        }
+        out: dict[str, str] = {}
+        for rt in wanted:
+            rt_id = route_tables[rt["logicalId"]]["routeTableId"]
+            nat_id = nat_ids[rt["defaultRoute"]["nat"]]
+            self._ensure_default_route(current[rt_id], NatGatewayId=nat_id)
+            out[rt_id] = nat_id
+        return out
+
+    def _ensure_default_route(self, table: dict[str, Any], **target: str) -> None:
+        ((key, value),) = target.items()
+        for route in table.get("Routes", []):
+            if route.get("DestinationCidrBlock") == ANYWHERE_V4:
+                if route.get(key) == value and route.get("State", "active") == "active":
+                    return
+                aws.call(
+                    "ReplaceRoute",
+                    self.ec2.replace_route,
+                    RouteTableId=table["RouteTableId"],
+                    DestinationCidrBlock=ANYWHERE_V4,
+                    **target,
+                )
+                return
+        aws.call(
+            "CreateRoute",
+            self.ec2.create_route,
+            RouteTableId=table["RouteTableId"],
+            DestinationCidrBlock=ANYWHERE_V4,
+            **target,
+        )
+
+    def enable_dns(self, vpc_id: str) -> None:
+        """DNS hostnames on: interface endpoints, EKS and private hosted zones need them."""
+        aws.call(
+            "ModifyVpcAttribute",
+            self.ec2.modify_vpc_attribute,
+            VpcId=vpc_id,
+            EnableDnsHostnames={"Value": True},
+        )
+
+
+def merge_branches(results: list[dict[str, Any]] | dict[str, Any]) -> dict[str, Any]:
+    """A Parallel state's output is one object per branch; the stages read them as one object.
+
+    (Merging here rather than with `$[0].x` paths in ResultSelector keeps the ASL portable:
+    moto's engine returns `$[0].x` as a one-element list where AWS returns the value.)
+    """
+    if isinstance(results, dict):
+        return results
+    merged: dict[str, Any] = {}
+    for result in results:
+        merged.update(result or {})
+    return merged
+
+
+def nat_wait_status(states: dict[str, dict[str, Any]]) -> str:
+    """`done` when every NAT is available; a failed NAT ends the wait at once with its failureCode."""
+    for nat_id, item in states.items():
+        if item.get("State") == "failed":
+            raise NatGatewayFailed(
+                f"{nat_id} failed: {item.get('FailureCode', 'Unknown')}: {item.get('FailureMessage', '')}".rstrip(
+                    ": "
+                )
+            )
+    return "done" if all(i.get("State") == "available" for i in states.values()) else "waiting"

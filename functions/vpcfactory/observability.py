@@ -1,0 +1,28 @@
+"""Powertools singletons and the one decorator every handler wears.
+
+Decorator order follows Powertools' own examples: inject_lambda_context -> log_metrics ->
+capture_lambda_handler. The correlation id is the Step Functions execution name, which every
+Task passes as `execution`, so one build's logs across all functions can be found with one query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+
+SERVICE = "vpcfactory"
+
+logger = Logger(service=SERVICE)
+tracer = Tracer(service=SERVICE)
+metrics = Metrics(namespace="VpcFactory", service=SERVICE)
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def lambda_handler(fn: Handler) -> Handler:
+    """Wrap a handler with logging (correlated by execution name), metrics and tracing."""
+    traced = tracer.capture_lambda_handler(fn, capture_response=False)
+    measured = metrics.log_metrics(traced, raise_on_empty_metrics=False)
+    return logger.inject_lambda_context(measured, correlation_id_path="execution", clear_state=True)

@@ -1,0 +1,223 @@
+"""Rollback and destroy: delete exactly what the factory created, in the order AWS accepts.
+
+What to delete is always found again *by ownership tags*, never trusted from the state or the
+execution input alone, so a handler that crashed after a create (before it could return the
+id) is still cleaned up, and a forged id cannot point a delete at someone else's resource.
+
+Two scopes:
+- rollback: {"execution": NAME} -> everything tagged `vpcfactory:execution` = NAME.
+- destroy:  {"vpcId": ID, "name": SPEC_NAME} -> everything inside that VPC tagged
+  `vpcfactory:vpc` = SPEC_NAME, the IGW attached to it with that tag, and the EIPs tagged with
+  that name by one of the executions that built the VPC. Untagged resources (an instance
+  someone launched, an EIP they brought) are never touched; if they block a delete, the
+  teardown fails and lists what is left.
+
+Order (DESIGN.md): NAT gateways -> wait `deleted` -> EIPs we allocated -> route table
+associations and tables -> detach + delete IGW -> subnets -> VPC. `*.NotFound` counts as done.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vpcfactory import aws
+from vpcfactory.errors import Ec2CallFailed, ResourceInUse
+from vpcfactory.tags import TAG_EXECUTION, TAG_LOGICAL_ID, TAG_VPC, tag_dict
+
+LIVE_NAT_STATES = ("pending", "available", "failed", "deleting")
+ALREADY_DETACHED = frozenset({"Gateway.NotAttached", "InvalidInternetGatewayID.NotFound"})
+
+
+class Teardown:
+    def __init__(self, scope: dict[str, Any], ec2: Any | None = None) -> None:
+        if not scope.get("execution") and not (scope.get("vpcId") and scope.get("name")):
+            raise ValueError("teardown scope needs `execution`, or `vpcId` and `name`")
+        self.scope = scope
+        self.ec2 = ec2 or aws.client("ec2")
+
+    # -- finding what is ours --------------------------------------------------------------
+    def _filters(self, vpc_filter: str | None = "vpc-id") -> list[dict[str, Any]]:
+        if self.scope.get("execution"):
+            return [{"Name": f"tag:{TAG_EXECUTION}", "Values": [self.scope["execution"]]}]
+        filters = [{"Name": f"tag:{TAG_VPC}", "Values": [self.scope["name"]]}]
+        if vpc_filter:
+            filters.append({"Name": vpc_filter, "Values": [self.scope["vpcId"]]})
+        return filters
+
+    def _describe(self, operation: str, key: str, filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return aws.describe_all(self.ec2, operation, key, filters)
+
+    def vpcs(self) -> list[dict]:
+        return self._describe("DescribeVpcs", "Vpcs", self._filters())
+
+    def nat_gateways(self) -> list[dict]:
+        items = self._describe("DescribeNatGateways", "NatGateways", self._filters())
+        return [n for n in items if n.get("State") in LIVE_NAT_STATES]
+
+    def route_tables(self) -> list[dict]:
+        return self._describe("DescribeRouteTables", "RouteTables", self._filters())
+
+    def internet_gateways(self) -> list[dict]:
+        return self._describe(
+            "DescribeInternetGateways", "InternetGateways", self._filters("attachment.vpc-id")
+        )
+
+    def subnets(self) -> list[dict]:
+        return self._describe("DescribeSubnets", "Subnets", self._filters())
+
+    def addresses(self) -> list[dict]:
+        if self.scope.get("execution"):
+            return self._describe("DescribeAddresses", "Addresses", self._filters(None))
+        executions = self._builder_executions()
+        if not executions:
+            return []
+        filters = [*self._filters(None), {"Name": f"tag:{TAG_EXECUTION}", "Values": sorted(executions)}]
+        return self._describe("DescribeAddresses", "Addresses", filters)
+
+    def _builder_executions(self) -> set[str]:
+        """Executions that built resources in this VPC: their EIPs are ours to release."""
+        seen: set[str] = set()
+        for items in (
+            self.vpcs(),
+            self.subnets(),
+            self.route_tables(),
+            self.internet_gateways(),
+            self._describe("DescribeNatGateways", "NatGateways", self._filters()),
+        ):
+            for item in items:
+                execution = tag_dict(item.get("Tags")).get(TAG_EXECUTION)
+                if execution:
+                    seen.add(execution)
+        return seen
+
+    # -- the three steps ---------------------------------------------------------------------
+    def start(self) -> list[str]:
+        """Start deleting NAT gateways (they take about a minute); return the ones not yet deleted."""
+        pending = []
+        for nat in self.nat_gateways():
+            if nat["State"] != "deleting":
+                aws.call(
+                    "DeleteNatGateway",
+                    self.ec2.delete_nat_gateway,
+                    missing_ok=True,
+                    NatGatewayId=nat["NatGatewayId"],
+                )
+            pending.append(nat["NatGatewayId"])
+        return pending
+
+    def nats_deleted(self, nat_ids: list[str]) -> bool:
+        if not nat_ids:
+            return True
+        filters = [{"Name": "nat-gateway-id", "Values": nat_ids}]
+        items = aws.call("DescribeNatGateways", self.ec2.describe_nat_gateways, Filters=filters)[
+            "NatGateways"
+        ]
+        return all(i.get("State") == "deleted" for i in items)
+
+    def finish(self) -> dict[str, list[str]]:
+        """Delete everything else. Tries every resource, then raises ResourceInUse if any was blocked."""
+        deleted: dict[str, list[str]] = {}
+        blocked: list[str] = []
+
+        def attempt(kind: str, resource_id: str, operation: str, fn: Any, **kwargs: Any) -> bool:
+            try:
+                aws.call(operation, fn, missing_ok=True, **kwargs)
+            except ResourceInUse as exc:
+                blocked.append(f"{kind} {resource_id}: {exc}")
+                return False
+            deleted.setdefault(kind, []).append(resource_id)
+            return True
+
+        if self.nat_gateways():
+            # The caller must wait for NAT deletion first; saying so beats a confusing EIP error.
+            raise ResourceInUse("NAT gateways are still being deleted")
+        for address in self.addresses():
+            attempt(
+                "elastic-ip",
+                address["AllocationId"],
+                "ReleaseAddress",
+                self.ec2.release_address,
+                AllocationId=address["AllocationId"],
+            )
+        for table in self.route_tables():
+            for assoc in table.get("Associations", []):
+                if not assoc.get("Main"):
+                    aws.call(
+                        "DisassociateRouteTable",
+                        self.ec2.disassociate_route_table,
+                        missing_ok=True,
+                        AssociationId=assoc["RouteTableAssociationId"],
+                    )
+            attempt(
+                "route-table",
+                table["RouteTableId"],
+                "DeleteRouteTable",
+                self.ec2.delete_route_table,
+                RouteTableId=table["RouteTableId"],
+            )
+        for igw in self.internet_gateways():
+            igw_id = igw["InternetGatewayId"]
+            detached = True
+            for attachment in igw.get("Attachments", []):
+                detached = self._detach(igw_id, attachment["VpcId"], blocked) and detached
+            if detached:
+                attempt(
+                    "internet-gateway",
+                    igw_id,
+                    "DeleteInternetGateway",
+                    self.ec2.delete_internet_gateway,
+                    InternetGatewayId=igw_id,
+                )
+        for subnet in self.subnets():
+            attempt(
+                "subnet",
+                subnet["SubnetId"],
+                "DeleteSubnet",
+                self.ec2.delete_subnet,
+                SubnetId=subnet["SubnetId"],
+            )
+        if not blocked:
+            for vpc in self.vpcs():
+                attempt("vpc", vpc["VpcId"], "DeleteVpc", self.ec2.delete_vpc, VpcId=vpc["VpcId"])
+        if blocked:
+            raise ResourceInUse("; ".join(blocked))
+        return deleted
+
+    def _detach(self, igw_id: str, vpc_id: str, blocked: list[str]) -> bool:
+        try:
+            aws.call(
+                "DetachInternetGateway",
+                self.ec2.detach_internet_gateway,
+                missing_ok=True,
+                InternetGatewayId=igw_id,
+                VpcId=vpc_id,
+            )
+        except ResourceInUse as exc:
+            blocked.append(f"internet-gateway {igw_id}: {exc}")
+            return False
+        except Ec2CallFailed as exc:
+            if exc.code not in ALREADY_DETACHED:
+                raise
+        return True
+
+    def leftovers(self) -> list[dict[str, str]]:
+        """What is still there, for the failure report of a teardown that could not finish."""
+        found: list[dict[str, str]] = []
+        groups = (
+            ("nat-gateway", "NatGatewayId", self.nat_gateways()),
+            ("elastic-ip", "AllocationId", self.addresses()),
+            ("route-table", "RouteTableId", self.route_tables()),
+            ("internet-gateway", "InternetGatewayId", self.internet_gateways()),
+            ("subnet", "SubnetId", self.subnets()),
+            ("vpc", "VpcId", self.vpcs()),
+        )
+        for kind, key, items in groups:
+            for item in items:
+                found.append(
+                    {
+                        "type": kind,
+                        "id": item[key],
+                        "logicalId": tag_dict(item.get("Tags")).get(TAG_LOGICAL_ID, ""),
+                    }
+                )
+        return found
