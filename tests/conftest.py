@@ -1,0 +1,42 @@
+"""Shared fixtures. Suites by what they need (STYLE.md): unit/ (pure), integration/ (handlers and
+emulator patches on moto), workflow/ (the real ASL on the embedded emulator), contract/
+(template <-> ASL <-> code)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+
+# No test may reach a real AWS account, whatever the developer's shell holds.
+for _key in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+    os.environ.pop(_key, None)
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "SAM_CLI_TELEMETRY": "0",
+    }
+)
+
+
+def load_example(name: str) -> dict:
+    return yaml.safe_load((EXAMPLES / name).read_text())
+
+
+@pytest.fixture
+def seed_spec() -> dict:
+    return load_example("seed.yaml")
+
+
+@pytest.fixture
+def production_spec() -> dict:
+    return load_example("production.yaml")

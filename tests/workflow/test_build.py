@@ -1,0 +1,192 @@
+"""The real build state machine on the embedded emulator: what it builds, and what it leaves
+when it cannot finish (nothing but what was there before)."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from tests.conftest import load_example
+from tests.workflow.owned import execution_name, tagged_with_execution
+from vpcfactory.tags import TAG_EXECUTION, TAG_LOGICAL_ID, TAG_VPC, tag_dict
+
+# Every mutating EC2 operation one build of examples/production.yaml calls. The sweep below
+# fails each in turn; test_the_fault_sweep_covers_every_mutating_call_of_a_build keeps this list
+# honest against the calls a build really makes.
+MUTATING_OPERATIONS = [
+    "CreateVpc",
+    "CreateSubnet",
+    "CreateInternetGateway",
+    "AttachInternetGateway",
+    "AllocateAddress",
+    "CreateNatGateway",
+    "CreateRouteTable",
+    "AssociateRouteTable",
+    "CreateRoute",
+    "ModifyVpcAttribute",
+]
+
+
+def _default_route(table: dict) -> dict | None:
+    return next((r for r in table["Routes"] if r.get("DestinationCidrBlock") == "0.0.0.0/0"), None)
+
+
+def test_production_spec_builds_every_planned_subnet_route_and_tag(emu, production_spec):
+    # Given the production example (3 AZs, NAT per AZ, isolated database tier)
+    # When it is built
+    result = emu.build(production_spec)
+
+    # Then the execution succeeds with the VPC in its output
+    assert result.status == "SUCCEEDED", result.cause
+    out = result.output
+    ec2 = emu.client("ec2")
+    vpc = ec2.describe_vpcs(VpcIds=[out["vpcId"]])["Vpcs"][0]
+    assert vpc["CidrBlock"] == production_spec["cidr"]
+    assert vpc["State"] == "available"
+
+    # every subnet has the planned CIDR, AZ and tier, and sits inside the VPC
+    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [out["vpcId"]]}])["Subnets"]
+    assert len(subnets) == 9
+    planned = {(s["tier"], s["az"]): s["cidr"] for s in _plan(emu, production_spec)["subnets"]}
+    for subnet in subnets:
+        tags = tag_dict(subnet["Tags"])
+        tier = tags["vpcfactory:tier"]
+        assert planned[(tier, subnet["AvailabilityZone"])] == subnet["CidrBlock"]
+        assert ipaddress.ip_network(subnet["CidrBlock"]).subnet_of(ipaddress.ip_network(production_spec["cidr"]))
+        assert tags["Name"] == f"production-{tier}-{subnet['AvailabilityZone']}"
+        assert subnet["MapPublicIpOnLaunch"] is False
+    assert {tag_dict(s["Tags"])["vpcfactory:tier"] for s in subnets} == {"public", "private", "database"}
+
+    # every subnet's route table sends 0.0.0.0/0 where its tier says
+    nats = {n["NatGatewayId"]: n for n in ec2.describe_nat_gateways(
+        Filters=[{"Name": "vpc-id", "Values": [out["vpcId"]]}])["NatGateways"]}
+    assert len(nats) == 3 and all(n["State"] == "available" for n in nats.values())
+    nat_az = {nid: _subnet_az(subnets, n["SubnetId"]) for nid, n in nats.items()}
+    assert sorted(nat_az.values()) == sorted(out["availabilityZones"])
+    tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [out["vpcId"]]}])["RouteTables"]
+    table_of = {a["SubnetId"]: t for t in tables for a in t["Associations"] if a.get("SubnetId")}
+    for subnet in subnets:
+        tier = tag_dict(subnet["Tags"])["vpcfactory:tier"]
+        route = _default_route(table_of[subnet["SubnetId"]])
+        if tier == "public":
+            assert route["GatewayId"] == out["internetGatewayId"]
+        elif tier == "private":
+            assert nat_az[route["NatGatewayId"]] == subnet["AvailabilityZone"], "private must use its own AZ's NAT"
+        else:
+            assert route is None, "an isolated tier has no internet route"
+
+    # every resource carries the ownership tags, the spec's tags and a Name
+    execution = execution_name(result)
+    owned = [vpc, *subnets, *nats.values(), *[t for t in tables if not _is_main(t)]]
+    owned += ec2.describe_internet_gateways(InternetGatewayIds=[out["internetGatewayId"]])["InternetGateways"]
+    owned += ec2.describe_addresses(AllocationIds=[n["allocationId"] for n in out["natGateways"]])["Addresses"]
+    for item in owned:
+        tags = tag_dict(item.get("Tags"))
+        assert tags[TAG_VPC] == "production"
+        assert tags[TAG_EXECUTION] == execution
+        assert tags[TAG_LOGICAL_ID]
+        assert tags["Name"].startswith("production")
+        for key, value in production_spec["tags"].items():
+            assert tags[key] == value
+
+
+def test_seed_spec_builds_the_seed_posts_network_with_the_database_tier_behind_the_nat(emu, seed_spec):
+    result = emu.build(seed_spec)
+
+    assert result.status == "SUCCEEDED", result.cause
+    subnets = result.output["subnets"]
+    assert [s["cidr"] for s in subnets["public"]] == ["10.0.1.0/24", "10.0.2.0/24"]
+    assert [s["cidr"] for s in subnets["private"]] == ["10.0.11.0/24", "10.0.12.0/24"]
+    assert [s["cidr"] for s in subnets["database"]] == ["10.0.21.0/24", "10.0.22.0/24"]
+    (nat,) = result.output["natGateways"]
+    routes = {rt["tier"]: rt["defaultRoute"] for rt in result.output["routeTables"] if rt["tier"] != "public"}
+    assert set(routes.values()) == {nat["natGatewayId"]}, "seed routes private and database through its one NAT"
+
+
+def test_running_the_same_build_input_twice_builds_two_separate_vpcs_without_cross_talk(emu, seed_spec):
+    first = emu.build(seed_spec)
+    second = emu.build(seed_spec)
+
+    assert first.status == second.status == "SUCCEEDED"
+    assert first.vpc_id != second.vpc_id
+    ec2 = emu.client("ec2")
+    first_ids = set(tagged_with_execution(ec2, execution_name(first)))
+    second_ids = set(tagged_with_execution(ec2, execution_name(second)))
+    assert first_ids and second_ids and not first_ids & second_ids
+
+
+def test_a_nat_gateway_stuck_in_pending_ends_the_wait_and_rolls_back(emu, seed_spec):
+    from vpcfactory_tools.emulator.settings import EmulatorSettings
+
+    # Given NAT gateways that never leave `pending` (the default bound is 60 s + 120 x 5 s)
+    emu.reconfigure(EmulatorSettings(time_scale=0.0002, nat_pending_seconds=10**9))
+
+    result = emu.build(seed_spec)
+
+    assert result.status == "FAILED"
+    assert result.error == "WaitTimedOut"
+    assert tagged_with_execution(emu.client("ec2"), execution_name(result)) == []
+
+
+@pytest.mark.parametrize("operation", MUTATING_OPERATIONS)
+def test_a_fault_at_any_mutating_call_fails_the_build_and_leaves_only_what_existed_before(emu, production_spec, operation):
+    from vpcfactory_tools.emulator.faults import parse_fault
+    from vpcfactory_tools.emulator.settings import EmulatorSettings
+
+    # Given a VPC and an EIP that existed before the run (untagged, not the factory's)
+    ec2 = emu.client("ec2")
+    before_vpc = ec2.create_vpc(CidrBlock="10.99.0.0/16")["Vpc"]["VpcId"]
+    before_eip = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    emu.reconfigure(EmulatorSettings(time_scale=0.001, faults=[parse_fault(operation)]))
+
+    # When the first call of `operation` fails with InternalError
+    result = emu.build(production_spec)
+
+    # Then the build fails with that error, after rolling back everything it created
+    assert result.status == "FAILED"
+    assert result.error == "Ec2CallFailed"
+    assert operation in result.cause and "InternalError" in result.cause
+    assert tagged_with_execution(ec2, execution_name(result)) == []
+    assert ec2.describe_vpcs(VpcIds=[before_vpc])["Vpcs"][0]["State"] == "available"
+    assert ec2.describe_addresses(AllocationIds=[before_eip])["Addresses"]
+
+
+def test_a_fault_midway_through_a_stage_rolls_back_the_part_already_created(emu, production_spec):
+    from vpcfactory_tools.emulator.faults import parse_fault
+    from vpcfactory_tools.emulator.settings import EmulatorSettings
+
+    emu.reconfigure(EmulatorSettings(time_scale=0.001, faults=[parse_fault("CreateSubnet:5=InsufficientFreeAddressesInSubnet")]))
+
+    result = emu.build(production_spec)
+
+    assert result.status == "FAILED"
+    assert "InsufficientFreeAddressesInSubnet" in result.cause
+    assert tagged_with_execution(emu.client("ec2"), execution_name(result)) == []
+
+
+def test_the_fault_sweep_covers_every_mutating_call_of_a_build(emu, production_spec):
+    from vpcfactory_tools.emulator import faults
+
+    faults.reset()
+    result = emu.build(production_spec)
+
+    assert result.status == "SUCCEEDED"
+    called = {op for op, n in faults.call_counts().items() if n and not op.startswith("Describe")}
+    assert called == set(MUTATING_OPERATIONS)
+
+
+def _plan(emu, spec):
+    from vpcfactory.plan import plan_network
+    from vpcfactory.spec import parse_spec
+
+    zones = emu.client("ec2").describe_availability_zones()["AvailabilityZones"]
+    return plan_network(parse_spec(spec), zones)
+
+
+def _subnet_az(subnets, subnet_id):
+    return next(s["AvailabilityZone"] for s in subnets if s["SubnetId"] == subnet_id)
+
+
+def _is_main(table):
+    return any(a.get("Main") for a in table.get("Associations", []))

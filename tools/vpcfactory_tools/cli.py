@@ -1,0 +1,267 @@
+"""vpcfactory — plan, apply and destroy VPCs with the factory's state machines.
+
+    vpcfactory plan SPEC [--json]
+    vpcfactory apply SPEC [--json] [TARGET] [--fail-at OP[:N][=CODE]] [--time-scale X]
+    vpcfactory destroy VPC_ID [--json] [TARGET]
+    vpcfactory emulator [--port N] [--fail-at ...] [--time-scale X]
+    TARGET: (none = embedded emulator) | --endpoint-url URL | --stack NAME | --state-machine-arn ARN
+
+Exit codes: 0 succeeded; 1 the execution failed (and was rolled back); 2 invalid input or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any, TextIO
+
+import yaml
+
+from vpcfactory.errors import InvalidSpec
+from vpcfactory.plan import plan_network, summarize
+from vpcfactory.spec import parse_spec, split_input
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+DOCS = "docs/operations.md"
+
+
+class UsageError(Exception):
+    pass
+
+
+# -- input ------------------------------------------------------------------------------------
+def load_document(path: str) -> dict[str, Any]:
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{path} is not valid YAML/JSON: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise InvalidSpec("(spec)", f"{path} must hold a mapping (the spec), not {type(doc).__name__}")
+    return doc
+
+
+def validate(doc: dict[str, Any]) -> Any:
+    spec_raw, _target = split_input(doc)
+    return parse_spec(spec_raw)
+
+
+def parse_faults(texts: list[str]) -> list[Any]:
+    from vpcfactory_tools.emulator.faults import parse_fault
+
+    try:
+        return [parse_fault(t) for t in texts]
+    except ValueError as exc:
+        raise UsageError(f"--fail-at: {exc}") from exc
+
+
+# -- targets ----------------------------------------------------------------------------------
+def remote_session(args: argparse.Namespace) -> tuple[Any, dict[str, str]]:
+    """A Step Functions client and the state machine ARNs of a deployed (or served) factory."""
+    import boto3
+
+    session = boto3.session.Session(region_name=args.region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1")
+    sfn = session.client("stepfunctions", endpoint_url=args.endpoint_url)
+    arns: dict[str, str] = {}
+    if args.state_machine_arn:
+        arns = {"build": args.state_machine_arn, "destroy": args.state_machine_arn}
+    elif args.stack:
+        cfn = session.client("cloudformation", endpoint_url=args.endpoint_url)
+        outputs = cfn.describe_stacks(StackName=args.stack)["Stacks"][0].get("Outputs", [])
+        values = {o["OutputKey"]: o["OutputValue"] for o in outputs}
+        arns = {"build": values.get("BuildStateMachineArn", ""), "destroy": values.get("DestroyStateMachineArn", "")}
+    else:
+        for page in sfn.get_paginator("list_state_machines").paginate():
+            for machine in page["stateMachines"]:
+                if machine["name"].endswith("-build-vpc"):
+                    arns["build"] = machine["stateMachineArn"]
+                elif machine["name"].endswith("-destroy-vpc"):
+                    arns["destroy"] = machine["stateMachineArn"]
+    if not arns.get("build") or not arns.get("destroy"):
+        raise UsageError("no factory state machines found at the target (is the stack deployed?)")
+    return sfn, arns
+
+
+def has_target(args: argparse.Namespace) -> bool:
+    return bool(args.endpoint_url or args.stack or args.state_machine_arn)
+
+
+def run_execution(args: argparse.Namespace, which: str, payload: dict[str, Any], prefix: str, out: TextIO) -> int:
+    from vpcfactory_tools.emulator.embedded import EmbeddedEmulator, execution_name, wait_for_execution
+    from vpcfactory_tools.emulator.settings import EmulatorSettings
+    from vpcfactory_tools.progress import follow
+
+    emit = (lambda line: None) if args.json else (lambda line: print(line, file=sys.stderr, flush=True))
+    name = args.name or execution_name(prefix)
+    if has_target(args):
+        sfn, arns = remote_session(args)
+        arn = sfn.start_execution(stateMachineArn=arns[which], name=name, input=json.dumps(payload))["executionArn"]
+        emit(f"started {arn}")
+        follow(sfn, arn, emit)
+        result = wait_for_execution(sfn, arn)
+        return report(result, args, out)
+
+    settings = EmulatorSettings(time_scale=args.time_scale, faults=parse_faults(args.fail_at))
+    emit(f"target: the embedded emulator (no AWS account; time scale {args.time_scale:g})")
+    with EmbeddedEmulator(settings) as emu:
+        sfn = emu.client("stepfunctions")
+        arn = emu.start_execution(emu.stack.build_arn if which == "build" else emu.stack.destroy_arn, payload, name)
+        emit(f"started {arn}")
+        follow(sfn, arn, emit, time_scale=args.time_scale)
+        result = wait_for_execution(sfn, arn)
+    return report(result, args, out)
+
+
+def report(result: Any, args: argparse.Namespace, out: TextIO) -> int:
+    from vpcfactory_tools.progress import short_cause
+
+    code = EXIT_OK if result.status == "SUCCEEDED" else EXIT_FAILED
+    if args.json:
+        out.write(json.dumps(result.as_contract()) + "\n")
+        return code
+    if code == EXIT_OK:
+        out.write(f"{result.status}: {result.execution_arn}\n")
+        output = result.output or {}
+        if output.get("vpcId"):
+            out.write(f"VPC {output['vpcId']} {output.get('cidr', '')} in {', '.join(output.get('availabilityZones', []))}\n")
+            for tier, subnets in output.get("subnets", {}).items():
+                cells = "  ".join(f"{s['subnetId']} {s['cidr']} ({s['az']})" for s in subnets)
+                out.write(f"  {tier:<12} {cells}\n")
+            for nat in output.get("natGateways", []):
+                out.write(f"  nat          {nat['natGatewayId']} in {nat['az']} ({nat.get('publicIp')})\n")
+    else:
+        out.write(f"{result.status}: {result.error}: {short_cause(result.cause, 2000)}\n")
+        out.write(f"execution: {result.execution_arn}\nsee {DOCS} for what to do next\n")
+    return code
+
+
+# -- commands ---------------------------------------------------------------------------------
+def cmd_plan(args: argparse.Namespace, out: TextIO) -> int:
+    spec = validate(load_document(args.spec))
+    zones = describe_zones(args)
+    plan = plan_network(spec, zones)
+    out.write((json.dumps(plan, indent=2) if args.json else summarize(plan)) + "\n")
+    return EXIT_OK
+
+
+def describe_zones(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The region's zones: from the target if one is given, else as the emulator knows them."""
+    import boto3
+
+    region = args.region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    if args.endpoint_url:
+        ec2 = boto3.session.Session(region_name=region).client("ec2", endpoint_url=args.endpoint_url)
+        return ec2.describe_availability_zones()["AvailabilityZones"]
+    from moto import mock_aws
+
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        ec2 = boto3.session.Session(region_name=region).client("ec2")
+        return ec2.describe_availability_zones()["AvailabilityZones"]
+
+
+def cmd_apply(args: argparse.Namespace, out: TextIO) -> int:
+    doc = load_document(args.spec)
+    validate(doc)  # a bad spec exits 2 before anything is started
+    return run_execution(args, "build", doc, f"build-{doc.get('name', doc.get('spec', {}).get('name', 'vpc'))}", out)
+
+
+def cmd_destroy(args: argparse.Namespace, out: TextIO) -> int:
+    if not args.vpc_id.startswith("vpc-"):
+        raise InvalidSpec("VPC_ID", f"{args.vpc_id!r} is not a VPC id (vpc-...)")
+    return run_execution(args, "destroy", {"vpcId": args.vpc_id}, f"destroy-{args.vpc_id}", out)
+
+
+def cmd_emulator(args: argparse.Namespace, out: TextIO) -> int:
+    from vpcfactory_tools.emulator.server import serve
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    return serve(port=args.port, time_scale=args.time_scale, faults=parse_faults(args.fail_at), out=out,
+                 stop=stop, region=args.region or "us-east-1")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vpcfactory", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def target_options(p: argparse.ArgumentParser) -> None:
+        group = p.add_mutually_exclusive_group()
+        group.add_argument("--endpoint-url", help="an AWS-compatible endpoint, e.g. `vpcfactory emulator`'s")
+        group.add_argument("--stack", help="a deployed factory's CloudFormation stack name")
+        group.add_argument("--state-machine-arn", help="the state machine to start")
+        p.add_argument("--region", help="AWS region (default: $AWS_DEFAULT_REGION or us-east-1)")
+        p.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
+        p.add_argument("--name", help="execution name (default: generated)")
+
+    def emulator_options(p: argparse.ArgumentParser, default_scale: float) -> None:
+        p.add_argument("--fail-at", action="append", default=[], metavar="OP[:N][=CODE]",
+                       help="embedded emulator: fail the Nth call of an EC2 operation with an AWS error code")
+        p.add_argument("--time-scale", type=float, default=default_scale,
+                       help="real seconds per simulated second (waits and NAT timings shrink by this)")
+
+    p = sub.add_parser("plan", help="validate a spec and print the network it plans")
+    p.add_argument("spec")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--region")
+    p.add_argument("--endpoint-url")
+    p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser("apply", help="build the VPC a spec describes")
+    p.add_argument("spec")
+    target_options(p)
+    emulator_options(p, 0.01)
+    p.set_defaults(func=cmd_apply)
+
+    p = sub.add_parser("destroy", help="delete a VPC the factory built (only what carries its tags)")
+    p.add_argument("vpc_id", metavar="VPC_ID")
+    target_options(p)
+    emulator_options(p, 0.01)
+    p.set_defaults(func=cmd_destroy)
+
+    p = sub.add_parser("emulator", help="serve an AWS-compatible endpoint with the factory deployed in it")
+    p.add_argument("--port", type=int, default=5000)
+    p.add_argument("--region")
+    emulator_options(p, 0.01)
+    p.set_defaults(func=cmd_emulator)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    # Lambda handlers run in this process on the emulator and log to stdout; keep stdout for
+    # our own output (one JSON object with --json) and send everything else to stderr.
+    out = sys.stdout
+    sys.stdout = sys.stderr
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return EXIT_INVALID if exc.code else EXIT_OK
+    try:
+        return args.func(args, out)
+    except InvalidSpec as exc:
+        print(f"invalid spec: {exc}", file=sys.stderr)
+        if getattr(args, "json", False):
+            out.write(json.dumps({"status": "FAILED", "executionArn": None, "vpcId": None, "output": None,
+                                  "error": "InvalidSpec", "cause": str(exc), "field": exc.field}) + "\n")
+        return EXIT_INVALID
+    except UsageError as exc:
+        print(f"vpcfactory: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    finally:
+        out.flush()
+        sys.stdout = out
+
+
+if __name__ == "__main__":
+    sys.exit(main())
