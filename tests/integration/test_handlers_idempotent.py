@@ -1,0 +1,136 @@
+"""Each handler on moto, invoked twice with the same input (Lambda and Step Functions both retry):
+the second call finds what the first created and creates nothing new."""
+
+from __future__ import annotations
+
+import time
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from tests.conftest import load_example
+from vpcfactory import aws
+from vpcfactory.handlers import (
+    add_nat_routes,
+    allocate_eips,
+    check_nat_deletion,
+    check_nat_gateways,
+    create_internet_gateway,
+    create_nat_gateways,
+    create_route_tables,
+    create_subnets,
+    create_vpc,
+    describe_network,
+    finish_teardown,
+    start_teardown,
+    validate_spec,
+)
+from vpcfactory_tools.emulator import fidelity
+from vpcfactory_tools.emulator.settings import EmulatorSettings, configure
+
+EXECUTION = "idempotency-test"
+
+
+class Context:
+    function_name = "test"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test"
+    aws_request_id = "req"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+def invoke(module, **event):
+    return module.handler({"execution": EXECUTION, **event}, Context())
+
+
+def twice(module, **event):
+    first = invoke(module, **event)
+    second = invoke(module, **event)
+    assert first == second, f"{module.__name__} is not idempotent"
+    return first
+
+
+@pytest.fixture
+def ec2():
+    fidelity.install()
+    configure(EmulatorSettings(time_scale=0.0001))
+    with mock_aws():
+        aws.reset_clients()
+        yield boto3.client("ec2", region_name="us-east-1")
+    aws.reset_clients()
+
+
+def count(ec2, op: str, key: str) -> int:
+    items = getattr(ec2, op)(Filters=[{"Name": "tag:vpcfactory:execution", "Values": [EXECUTION]}])[key]
+    return len([i for i in items if i.get("State") != "deleted"])
+
+
+def until_done(module, **event):
+    wait = event.pop("wait")
+    while wait["status"] != "done":
+        time.sleep(0.01)
+        wait = invoke(module, wait=wait, **event)
+    return wait
+
+
+def test_every_build_handler_run_twice_creates_each_resource_once(ec2):
+    # Given the production example planned
+    planned = twice(validate_spec, input=load_example("production.yaml"))
+    plan = planned["plan"]
+
+    # When every stage runs twice with the same input
+    vpc = twice(create_vpc, plan=plan)
+    subnets = twice(create_subnets, plan=plan, vpcId=vpc["vpcId"])
+    igw = twice(create_internet_gateway, plan=plan, vpcId=vpc["vpcId"])
+    eips = twice(allocate_eips, plan=plan)
+    network = [subnets, igw, eips]
+    nats = twice(create_nat_gateways, plan=plan, network=network, poll={"intervalSeconds": "1", "maxAttempts": "500"})
+    until_done(check_nat_gateways, ids=nats["ids"], wait=nats["wait"], poll={"maxAttempts": "5000"})
+    tables = twice(create_route_tables, plan=plan, vpcId=vpc["vpcId"], network=network)
+    twice(add_nat_routes, plan=plan, routing=[nats, tables])
+    out = twice(describe_network, plan=plan, vpcId=vpc["vpcId"])
+
+    # Then each resource exists exactly once
+    assert count(ec2, "describe_vpcs", "Vpcs") == 1
+    assert count(ec2, "describe_subnets", "Subnets") == len(plan["subnets"]) == 9
+    assert count(ec2, "describe_internet_gateways", "InternetGateways") == 1
+    assert count(ec2, "describe_addresses", "Addresses") == 3
+    assert count(ec2, "describe_nat_gateways", "NatGateways") == 3
+    assert count(ec2, "describe_route_tables", "RouteTables") == len(plan["routeTables"])
+    table = ec2.describe_route_tables(RouteTableIds=[out["routeTables"][1]["routeTableId"]])["RouteTables"][0]
+    assert [r for r in table["Routes"] if r.get("DestinationCidrBlock") == "0.0.0.0/0"][0]["NatGatewayId"]
+
+    # And the teardown steps, also run twice each, remove all of it
+    scope = {"execution": EXECUTION}
+    started = twice(start_teardown, scope=scope, poll={"intervalSeconds": "1", "maxAttempts": "5000"})
+    assert sorted(started["natGatewayIds"]) == sorted(n["natGatewayId"] for n in out["natGateways"])
+    until_done(check_nat_deletion, scope=scope, natGatewayIds=started["natGatewayIds"], wait=started["wait"],
+               poll={"maxAttempts": "5000"})
+    invoke(finish_teardown, scope=scope)
+    assert invoke(finish_teardown, scope=scope) == {"deleted": {}}
+    for op, key in (("describe_vpcs", "Vpcs"), ("describe_subnets", "Subnets"), ("describe_addresses", "Addresses"),
+                    ("describe_internet_gateways", "InternetGateways"), ("describe_route_tables", "RouteTables"),
+                    ("describe_nat_gateways", "NatGateways")):
+        assert count(ec2, op, key) == 0, op
+
+
+def test_a_create_handler_rerun_after_a_partial_failure_completes_without_duplicates(ec2):
+    from vpcfactory_tools.emulator.faults import install, parse_fault
+
+    install()
+    plan = invoke(validate_spec, input=load_example("production.yaml"))["plan"]
+    vpc = invoke(create_vpc, plan=plan)
+    configure(EmulatorSettings(time_scale=0.0001, faults=[parse_fault("CreateSubnet:4")]))
+    with pytest.raises(Exception, match="InternalError"):
+        invoke(create_subnets, plan=plan, vpcId=vpc["vpcId"])
+    assert count(ec2, "describe_subnets", "Subnets") == 3
+
+    configure(EmulatorSettings(time_scale=0.0001))
+    subnets = invoke(create_subnets, plan=plan, vpcId=vpc["vpcId"])
+
+    assert count(ec2, "describe_subnets", "Subnets") == 9
+    assert len({s["subnetId"] for s in subnets["subnets"].values()}) == 9
