@@ -56,9 +56,9 @@ class Build:
         """Resources this execution already created, by logical id."""
         found: dict[str, dict] = {}
         for item in aws.describe_all(self.ec2, operation, key, [*self.owned, *extra_filters]):
-            logical = tag_dict(item.get("Tags")).get(TAG_LOGICAL_ID)
-            if logical:
-                found[logical] = item
+            tags = tag_dict(item.get("Tags"))
+            if tags.get(TAG_EXECUTION) == self.execution and tags.get(TAG_LOGICAL_ID):
+                found[tags[TAG_LOGICAL_ID]] = item
         return found
 
     # -- stages ----------------------------------------------------------------------------

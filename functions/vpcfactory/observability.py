@@ -7,6 +7,7 @@ Task passes as `execution`, so one build's logs across all functions can be foun
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +18,10 @@ SERVICE = "vpcfactory"
 logger = Logger(service=SERVICE)
 tracer = Tracer(service=SERVICE)
 metrics = Metrics(namespace="VpcFactory", service=SERVICE)
+
+# Read-only stages (polls, describes) publish no metric of their own; Powertools warns about
+# every such invocation, which is noise, not news.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 

@@ -22,7 +22,7 @@ def describe_network(
     nats = {
         logical(n): n
         for n in aws.describe_all(ec2, "DescribeNatGateways", "NatGateways", [*in_vpc, *ours])
-        if n.get("State") == "available"
+        if n.get("State") == "available" and tag_dict(n.get("Tags")).get(TAG_EXECUTION) == execution
     }
     tables = {logical(t): t for t in aws.describe_all(ec2, "DescribeRouteTables", "RouteTables", in_vpc)}
     igws = aws.describe_all(

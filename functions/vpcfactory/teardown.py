@@ -45,7 +45,18 @@ class Teardown:
         return filters
 
     def _describe(self, operation: str, key: str, filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return aws.describe_all(self.ec2, operation, key, filters)
+        # The tag filters narrow the query; the ownership check on each item is what decides.
+        # Belt and braces: a Describe that ignored a filter must never widen a delete.
+        return [item for item in aws.describe_all(self.ec2, operation, key, filters) if self.owns(item)]
+
+    def owns(self, item: dict[str, Any]) -> bool:
+        """True only if the item carries the ownership tags of this scope."""
+        tags = tag_dict(item.get("Tags"))
+        if not tags.get(TAG_VPC) or not tags.get(TAG_LOGICAL_ID):
+            return False
+        if self.scope.get("execution"):
+            return tags.get(TAG_EXECUTION) == self.scope["execution"]
+        return tags[TAG_VPC] == self.scope["name"]
 
     def vpcs(self) -> list[dict]:
         return self._describe("DescribeVpcs", "Vpcs", self._filters())

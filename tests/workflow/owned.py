@@ -25,6 +25,9 @@ def tagged_with_execution(ec2: Any, execution: str) -> list[str]:
         for item in method(Filters=filters)[key]:
             if item.get("State") == "deleted":
                 continue
+            # Check the tag here too: what we count must not depend on the Describe honouring it.
+            if {t["Key"]: t["Value"] for t in item.get("Tags", [])}.get(TAG_EXECUTION) != execution:
+                continue
             left.append(item[id_key])
     return left
 

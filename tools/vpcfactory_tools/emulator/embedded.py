@@ -129,6 +129,7 @@ class EmbeddedEmulator:
             os.environ[key] = value
         install_patches()
         configure(self.settings)
+        faults.reset()
         self._mock = mock_aws(config=ENGINE_CONFIG)
         self._mock.start()
         factory_aws.reset_clients()
@@ -158,6 +159,7 @@ class EmbeddedEmulator:
         """New faults/time scale for the next runs (resets the fault call counters)."""
         self.settings = settings
         configure(settings)
+        faults.reset()  # "the Nth call" counts from here
 
     # -- clients and runs ---------------------------------------------------------------------
     def client(self, service: str) -> Any:
