@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import signal
 import sys
@@ -242,6 +243,9 @@ def main(argv: list[str] | None = None) -> int:
     # our own output (one JSON object with --json) and send everything else to stderr.
     out = sys.stdout
     sys.stdout = sys.stderr
+    # moto's Step Functions engine logs every caught task error at ERROR with its full state;
+    # the progress lines already say what failed.
+    logging.getLogger("moto").setLevel(logging.CRITICAL)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

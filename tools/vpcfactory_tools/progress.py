@@ -38,8 +38,11 @@ def follow(
     seen = 0
     entered: dict[str, Any] = {}
     rollback_announced = False
+    failed: set[str] = set()
     deadline = time.monotonic() + timeout
     while True:
+        # Status first: if it was already terminal, the history read next is complete.
+        finished = sfn.describe_execution(executionArn=execution_arn)["status"] in TERMINAL
         events: list[dict[str, Any]] = []
         token = None
         while True:  # the whole history each time: moto's tokens are not stable across polls
@@ -47,6 +50,7 @@ def follow(
             events.extend(page)
             if not token:
                 break
+        by_id = {e["id"]: e for e in events}
         for event in events[seen:]:
             kind = event["type"]
             if kind.endswith("StateEntered"):
@@ -58,23 +62,36 @@ def follow(
             elif kind.endswith("StateExited"):
                 name = event["stateExitedEventDetails"]["name"]
                 start = entered.get(name)
-                took = (event["timestamp"] - start).total_seconds() / max(time_scale, 1e-9) if start else 0.0
+                took = (event["timestamp"] - start).total_seconds() if start else 0.0
                 if kind == "WaitStateExited":
-                    emit(f"   … {name}: waited {took:.0f}s")
+                    # waits are simulated time on the emulator: show what AWS would take
+                    emit(f"   … {name}: waited {took / max(time_scale, 1e-9):.0f}s")
                 elif kind != "ChoiceStateExited":
-                    emit(f"ok {name} ({took:.1f}s)")
+                    emit(f"{'xx' if name in failed else 'ok'} {name} ({took:.2f}s)")
             elif kind in ("TaskFailed", "LambdaFunctionFailed"):
                 details = event.get("taskFailedEventDetails") or event.get("lambdaFunctionFailedEventDetails") or {}
-                emit(f"xx {details.get('error')}: {short_cause(details.get('cause'))}")
+                state = _entered_state(event, by_id)
+                failed.add(state)
+                emit(f"xx {state}: {details.get('error')}: {short_cause(details.get('cause'))}")
             elif kind in ("ExecutionFailed", "ExecutionSucceeded", "ExecutionTimedOut", "ExecutionAborted"):
                 return
         seen = len(events)
-        status = sfn.describe_execution(executionArn=execution_arn)["status"]
-        if status in TERMINAL and seen == len(events):
+        if finished:
             return
         if time.monotonic() > deadline:
             raise TimeoutError(f"{execution_arn} still running after {timeout}s")
         time.sleep(poll_seconds)
+
+
+def _entered_state(event: dict[str, Any], by_id: dict[int, dict[str, Any]]) -> str:
+    """The state a task event belongs to: walk previousEventId back to its StateEntered event."""
+    current = event
+    while current is not None:
+        details = current.get("stateEnteredEventDetails")
+        if details:
+            return details["name"]
+        current = by_id.get(current.get("previousEventId"))
+    return "?"
 
 
 def short_cause(cause: str | None, limit: int = 300) -> str:

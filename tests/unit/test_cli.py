@@ -1,0 +1,92 @@
+"""The CLI contract (DESIGN.md): exit codes, the --json object, and that a bad spec is refused
+before anything starts."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+
+import pytest
+import yaml
+
+from vpcfactory_tools import cli
+
+GOOD = {
+    "name": "cli-test",
+    "cidr": "10.1.0.0/16",
+    "availabilityZones": 2,
+    "natGateways": "single",
+    "tiers": [
+        {"name": "public", "type": "public", "prefixLength": 24},
+        {"name": "private", "type": "private", "prefixLength": 24},
+    ],
+}
+
+INVALID = [
+    ("cidr", {"cidr": "10.1.0.1/16"}),
+    ("cidr", {"cidr": "10.0.0.0/8"}),
+    ("tiers[1].prefixLength", {"tiers": [GOOD["tiers"][0], {"name": "private", "type": "private", "prefixLength": 12}]}),
+    ("tiers[1].name", {"tiers": [GOOD["tiers"][0], {"name": "public", "type": "private", "prefixLength": 24}]}),
+    ("tiers[1].type", {"tiers": [GOOD["tiers"][0], {"name": "app", "type": "dmz", "prefixLength": 24}]}),
+    ("natGateways", {"natGateways": "two"}),
+    ("natGateways", {"tiers": [{"name": "app", "type": "private", "prefixLength": 24}]}),
+    ("availabilityZones", {"availabilityZones": 0}),
+    ("tags.aws:owner", {"tags": {"aws:owner": "me"}}),
+    ("name", {"name": "Has Spaces"}),
+]
+
+
+def run(argv, capsys):
+    out = io.StringIO()
+    real = sys.stdout
+    sys.stdout = out
+    try:
+        code = cli.main(argv)
+    finally:
+        sys.stdout = real
+    return code, out.getvalue(), capsys.readouterr().err
+
+
+def write(tmp_path, doc):
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return str(path)
+
+
+@pytest.mark.parametrize(("field", "change"), INVALID, ids=[f for f, _ in INVALID])
+def test_plan_of_an_invalid_spec_exits_2_naming_the_field(tmp_path, capsys, field, change):
+    code, out, err = run(["plan", write(tmp_path, {**GOOD, **change})], capsys)
+
+    assert code == 2
+    assert f"invalid spec: {field}" in err
+    assert out == ""
+
+
+def test_apply_json_of_an_invalid_spec_prints_one_object_naming_the_field_and_starts_nothing(tmp_path, capsys,
+                                                                                               monkeypatch):
+    started = []
+    monkeypatch.setattr(cli, "run_execution", lambda *a, **k: started.append(a) or 0)
+
+    code, out, _ = run(["apply", write(tmp_path, {**GOOD, "cidr": "300.1.0.0/16"}), "--json"], capsys)
+
+    assert code == 2
+    assert started == []
+    doc = json.loads(out)
+    assert doc["status"] == "FAILED" and doc["error"] == "InvalidSpec" and doc["field"] == "cidr"
+    assert doc["executionArn"] is None and doc["vpcId"] is None
+
+
+def test_plan_json_prints_the_plan_as_one_json_object(tmp_path, capsys):
+    code, out, _ = run(["plan", write(tmp_path, GOOD), "--json"], capsys)
+
+    assert code == 0
+    plan = json.loads(out)
+    assert [s["cidr"] for s in plan["subnets"]] == ["10.1.0.0/24", "10.1.1.0/24", "10.1.4.0/24", "10.1.5.0/24"]
+
+
+def test_an_unreadable_spec_file_or_bad_flag_is_a_usage_error(tmp_path, capsys):
+    assert run(["plan", str(tmp_path / "missing.yaml")], capsys)[0] == 2
+    assert run(["apply", write(tmp_path, GOOD), "--fail-at", "CreateVpc:zero"], capsys)[0] == 2
+    assert run(["destroy", "subnet-123"], capsys)[0] == 2
+    assert run(["frobnicate"], capsys)[0] == 2
