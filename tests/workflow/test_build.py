@@ -129,6 +129,7 @@ def test_a_nat_gateway_stuck_in_pending_ends_the_wait_and_rolls_back(emu, seed_s
     assert tagged_with_execution(emu.client("ec2"), execution_name(result)) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("operation", MUTATING_OPERATIONS)
 def test_a_fault_at_any_mutating_call_fails_the_build_and_leaves_only_what_existed_before(emu, production_spec, operation):
     from vpcfactory_tools.emulator.faults import parse_fault
