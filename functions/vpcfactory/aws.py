@@ -1,7 +1,7 @@
 """The one place that owns boto3: cached clients and ClientError -> our exception classes.
 
 Clients are created lazily (never at import time: mocks must start before clients exist) and
-cached per (service, region). botocore's own retries are switched off (max_attempts=1): the
+cached per (service, region). botocore's own retries are switched off (one attempt): the
 state machine owns retrying (Ec2Throttled with backoff + full jitter), so a retry shows in the
 execution history, is counted, and a hard fault is never silently hidden.
 """
@@ -22,7 +22,10 @@ from vpcfactory.errors import Ec2CallFailed, Ec2Throttled, ResourceInUse
 THROTTLING_CODES = frozenset({"RequestLimitExceeded", "Throttling", "ThrottlingException"})
 IN_USE_CODES = frozenset({"DependencyViolation", "InvalidIPAddress.InUse", "Resource.AlreadyAssociated"})
 
-_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 1}, connect_timeout=5, read_timeout=20)
+# total_max_attempts counts the first attempt (max_attempts counts retries: 1 would still retry once).
+_CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=20
+)
 _clients: dict[tuple[str, str], Any] = {}
 _lock = threading.Lock()
 

@@ -301,9 +301,6 @@ def nat_wait_status(states: dict[str, dict[str, Any]]) -> str:
     """`done` when every NAT is available; a failed NAT ends the wait at once with its failureCode."""
     for nat_id, item in states.items():
         if item.get("State") == "failed":
-            raise NatGatewayFailed(
-                f"{nat_id} failed: {item.get('FailureCode', 'Unknown')}: {item.get('FailureMessage', '')}".rstrip(
-                    ": "
-                )
-            )
+            code, message = item.get("FailureCode", "Unknown"), item.get("FailureMessage", "")
+            raise NatGatewayFailed(f"{nat_id} failed: {code}: {message}".rstrip(": "))
     return "done" if all(i.get("State") == "available" for i in states.values()) else "waiting"

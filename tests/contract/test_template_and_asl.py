@@ -31,7 +31,9 @@ LAMBDA_TRANSIENT = {
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
 }
-OUR_ERRORS = {name for name, obj in vars(errors).items() if inspect.isclass(obj) and issubclass(obj, Exception)}
+OUR_ERRORS = {
+    name for name, obj in vars(errors).items() if inspect.isclass(obj) and issubclass(obj, Exception)
+}
 
 
 def _definition(logical_id: str) -> dict:
@@ -76,7 +78,9 @@ def test_every_function_handler_resolves_to_a_callable_in_functions(logical_id):
 
 
 def test_every_handler_module_is_used_by_exactly_one_function():
-    handlers = sorted(p.stem for p in (ROOT / "functions/vpcfactory/handlers").glob("*.py") if p.stem != "__init__")
+    handlers = sorted(
+        p.stem for p in (ROOT / "functions/vpcfactory/handlers").glob("*.py") if p.stem != "__init__"
+    )
     used = sorted(f["Properties"]["Handler"].split(".")[-2] for f in FUNCTIONS.values())
     assert used == handlers
 
@@ -121,7 +125,10 @@ def test_every_error_name_is_a_states_a_lambda_or_one_of_our_exception_classes(l
     for name, state in _all_states(_definition(logical_id)["States"]).items():
         for rule in state.get("Retry", []) + state.get("Catch", []):
             for error in rule["ErrorEquals"]:
-                assert error.startswith("States.") or error in LAMBDA_TRANSIENT or error in OUR_ERRORS, (name, error)
+                assert error.startswith("States.") or error in LAMBDA_TRANSIENT or error in OUR_ERRORS, (
+                    name,
+                    error,
+                )
 
 
 @pytest.mark.parametrize("logical_id", sorted(STATE_MACHINES))
@@ -132,13 +139,21 @@ def test_every_task_retries_lambda_transients_and_throttling_with_full_jitter(lo
         retried = {e for rule in state["Retry"] for e in rule["ErrorEquals"]}
         assert LAMBDA_TRANSIENT | {"Ec2Throttled"} <= retried, name
         for rule in state["Retry"]:
-            assert rule["JitterStrategy"] == "FULL" and rule["MaxDelaySeconds"] > 0 and rule["BackoffRate"] >= 1, name
+            assert (
+                rule["JitterStrategy"] == "FULL" and rule["MaxDelaySeconds"] > 0 and rule["BackoffRate"] >= 1
+            ), name
 
 
 def test_every_build_stage_outside_a_parallel_catches_into_the_rollback_path():
     states = _definition("BuildStateMachine")["States"]
-    rollback = {"Roll Back", "NAT Gateways Deleted?", "Wait For NAT Deletion", "Check NAT Deletion",
-                "Finish Rollback", "Report Leftovers"}
+    rollback = {
+        "Roll Back",
+        "NAT Gateways Deleted?",
+        "Wait For NAT Deletion",
+        "Check NAT Deletion",
+        "Finish Rollback",
+        "Report Leftovers",
+    }
     for name, state in states.items():
         if state["Type"] in ("Task", "Parallel") and name not in rollback and name != "Validate And Plan":
             catchers = [c for c in state.get("Catch", []) if "States.ALL" in c["ErrorEquals"]]
@@ -150,13 +165,23 @@ def test_every_build_stage_outside_a_parallel_catches_into_the_rollback_path():
 
 def test_the_rollback_fails_the_execution_with_the_original_error():
     build_failed = _definition("BuildStateMachine")["States"]["Build Failed"]
-    assert build_failed == {**build_failed, "Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"}
+    assert build_failed == {
+        **build_failed,
+        "Type": "Fail",
+        "ErrorPath": "$.error.Error",
+        "CausePath": "$.error.Cause",
+    }
 
 
 def test_poll_intervals_and_attempts_are_template_parameters():
     subs = STATE_MACHINES["BuildStateMachine"]["Properties"]["DefinitionSubstitutions"]
-    for key in ("VpcPollIntervalSeconds", "VpcPollMaxAttempts", "NatInitialWaitSeconds", "NatPollIntervalSeconds",
-                "NatPollMaxAttempts"):
+    for key in (
+        "VpcPollIntervalSeconds",
+        "VpcPollMaxAttempts",
+        "NatInitialWaitSeconds",
+        "NatPollIntervalSeconds",
+        "NatPollMaxAttempts",
+    ):
         assert subs[key] == {"Ref": key}
         assert key in TEMPLATE["Parameters"]
 
@@ -183,15 +208,25 @@ SAM = shutil.which("sam", path=str(Path(sys.executable).parent))
 
 @pytest.mark.skipif(SAM is None, reason="aws-sam-cli is installed by `make` into .venv")
 def test_sam_validate_lint_passes_offline():
-    proc = subprocess.run([SAM, "validate", "--lint", "--region", "us-east-1"], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(
+        [SAM, "validate", "--lint", "--region", "us-east-1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 @pytest.mark.skipif(SAM is None, reason="aws-sam-cli is installed by `make` into .venv")
 def test_sam_build_packages_the_functions_offline(tmp_path):
-    proc = subprocess.run([SAM, "build", "--build-dir", str(tmp_path / "build")], cwd=ROOT, capture_output=True,
-                          text=True, timeout=600)
+    proc = subprocess.run(
+        [SAM, "build", "--build-dir", str(tmp_path / "build")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     built = tmp_path / "build" / "CreateVpcFunction" / "vpcfactory" / "handlers" / "create_vpc.py"
     assert built.is_file()

@@ -88,7 +88,9 @@ def test_every_build_handler_run_twice_creates_each_resource_once(ec2):
     igw = twice(create_internet_gateway, plan=plan, vpcId=vpc["vpcId"])
     eips = twice(allocate_eips, plan=plan)
     network = [subnets, igw, eips]
-    nats = twice(create_nat_gateways, plan=plan, network=network, poll={"intervalSeconds": "1", "maxAttempts": "500"})
+    nats = twice(
+        create_nat_gateways, plan=plan, network=network, poll={"intervalSeconds": "1", "maxAttempts": "500"}
+    )
     until_done(check_nat_gateways, ids=nats["ids"], wait=nats["wait"], poll={"maxAttempts": "5000"})
     tables = twice(create_route_tables, plan=plan, vpcId=vpc["vpcId"], network=network)
     twice(add_nat_routes, plan=plan, routing=[nats, tables])
@@ -112,13 +114,23 @@ def test_every_build_handler_run_twice_creates_each_resource_once(ec2):
     # run again, it asks for nothing new: only NATs still on their way to `deleted` are listed
     again = invoke(start_teardown, scope=scope, poll=poll)
     assert set(again["natGatewayIds"]) <= set(started["natGatewayIds"])
-    until_done(check_nat_deletion, scope=scope, natGatewayIds=started["natGatewayIds"], wait=started["wait"],
-               poll={"maxAttempts": "5000"})
+    until_done(
+        check_nat_deletion,
+        scope=scope,
+        natGatewayIds=started["natGatewayIds"],
+        wait=started["wait"],
+        poll={"maxAttempts": "5000"},
+    )
     invoke(finish_teardown, scope=scope)
     assert invoke(finish_teardown, scope=scope) == {"deleted": {}}
-    for op, key in (("describe_vpcs", "Vpcs"), ("describe_subnets", "Subnets"), ("describe_addresses", "Addresses"),
-                    ("describe_internet_gateways", "InternetGateways"), ("describe_route_tables", "RouteTables"),
-                    ("describe_nat_gateways", "NatGateways")):
+    for op, key in (
+        ("describe_vpcs", "Vpcs"),
+        ("describe_subnets", "Subnets"),
+        ("describe_addresses", "Addresses"),
+        ("describe_internet_gateways", "InternetGateways"),
+        ("describe_route_tables", "RouteTables"),
+        ("describe_nat_gateways", "NatGateways"),
+    ):
         assert count(ec2, op, key) == 0, op
 
 

@@ -26,8 +26,14 @@ GOOD = {
 INVALID = [
     ("cidr", {"cidr": "10.1.0.1/16"}),
     ("cidr", {"cidr": "10.0.0.0/8"}),
-    ("tiers[1].prefixLength", {"tiers": [GOOD["tiers"][0], {"name": "private", "type": "private", "prefixLength": 12}]}),
-    ("tiers[1].name", {"tiers": [GOOD["tiers"][0], {"name": "public", "type": "private", "prefixLength": 24}]}),
+    (
+        "tiers[1].prefixLength",
+        {"tiers": [GOOD["tiers"][0], {"name": "private", "type": "private", "prefixLength": 12}]},
+    ),
+    (
+        "tiers[1].name",
+        {"tiers": [GOOD["tiers"][0], {"name": "public", "type": "private", "prefixLength": 24}]},
+    ),
     ("tiers[1].type", {"tiers": [GOOD["tiers"][0], {"name": "app", "type": "dmz", "prefixLength": 24}]}),
     ("natGateways", {"natGateways": "two"}),
     ("natGateways", {"tiers": [{"name": "app", "type": "private", "prefixLength": 24}]}),
@@ -63,8 +69,9 @@ def test_plan_of_an_invalid_spec_exits_2_naming_the_field(tmp_path, capsys, fiel
     assert out == ""
 
 
-def test_apply_json_of_an_invalid_spec_prints_one_object_naming_the_field_and_starts_nothing(tmp_path, capsys,
-                                                                                               monkeypatch):
+def test_apply_json_of_an_invalid_spec_prints_one_object_naming_the_field_and_starts_nothing(
+    tmp_path, capsys, monkeypatch
+):
     started = []
     monkeypatch.setattr(cli, "run_execution", lambda *a, **k: started.append(a) or 0)
 
@@ -82,7 +89,12 @@ def test_plan_json_prints_the_plan_as_one_json_object(tmp_path, capsys):
 
     assert code == 0
     plan = json.loads(out)
-    assert [s["cidr"] for s in plan["subnets"]] == ["10.1.0.0/24", "10.1.1.0/24", "10.1.4.0/24", "10.1.5.0/24"]
+    assert [s["cidr"] for s in plan["subnets"]] == [
+        "10.1.0.0/24",
+        "10.1.1.0/24",
+        "10.1.4.0/24",
+        "10.1.5.0/24",
+    ]
 
 
 def test_an_unreadable_spec_file_or_bad_flag_is_a_usage_error(tmp_path, capsys):

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from vpcfactory.errors import InvalidSpec
 from vpcfactory.plan import plan_network, summarize
 from vpcfactory.spec import parse_spec

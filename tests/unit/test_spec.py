@@ -7,6 +7,7 @@ import dataclasses
 from typing import Any
 
 import pytest
+
 from vpcfactory.errors import InvalidSpec
 from vpcfactory.spec import parse_spec, split_input
 

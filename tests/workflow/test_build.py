@@ -7,7 +7,6 @@ import ipaddress
 
 import pytest
 
-from tests.conftest import load_example
 from tests.workflow.owned import execution_name, tagged_with_execution
 from vpcfactory.tags import TAG_EXECUTION, TAG_LOGICAL_ID, TAG_VPC, tag_dict
 
@@ -53,14 +52,20 @@ def test_production_spec_builds_every_planned_subnet_route_and_tag(emu, producti
         tags = tag_dict(subnet["Tags"])
         tier = tags["vpcfactory:tier"]
         assert planned[(tier, subnet["AvailabilityZone"])] == subnet["CidrBlock"]
-        assert ipaddress.ip_network(subnet["CidrBlock"]).subnet_of(ipaddress.ip_network(production_spec["cidr"]))
+        assert ipaddress.ip_network(subnet["CidrBlock"]).subnet_of(
+            ipaddress.ip_network(production_spec["cidr"])
+        )
         assert tags["Name"] == f"production-{tier}-{subnet['AvailabilityZone']}"
         assert subnet["MapPublicIpOnLaunch"] is False
     assert {tag_dict(s["Tags"])["vpcfactory:tier"] for s in subnets} == {"public", "private", "database"}
 
     # every subnet's route table sends 0.0.0.0/0 where its tier says
-    nats = {n["NatGatewayId"]: n for n in ec2.describe_nat_gateways(
-        Filters=[{"Name": "vpc-id", "Values": [out["vpcId"]]}])["NatGateways"]}
+    nats = {
+        n["NatGatewayId"]: n
+        for n in ec2.describe_nat_gateways(Filters=[{"Name": "vpc-id", "Values": [out["vpcId"]]}])[
+            "NatGateways"
+        ]
+    }
     assert len(nats) == 3 and all(n["State"] == "available" for n in nats.values())
     nat_az = {nid: _subnet_az(subnets, n["SubnetId"]) for nid, n in nats.items()}
     assert sorted(nat_az.values()) == sorted(out["availabilityZones"])
@@ -72,7 +77,9 @@ def test_production_spec_builds_every_planned_subnet_route_and_tag(emu, producti
         if tier == "public":
             assert route["GatewayId"] == out["internetGatewayId"]
         elif tier == "private":
-            assert nat_az[route["NatGatewayId"]] == subnet["AvailabilityZone"], "private must use its own AZ's NAT"
+            assert nat_az[route["NatGatewayId"]] == subnet["AvailabilityZone"], (
+                "private must use its own AZ's NAT"
+            )
         else:
             assert route is None, "an isolated tier has no internet route"
 
@@ -80,7 +87,9 @@ def test_production_spec_builds_every_planned_subnet_route_and_tag(emu, producti
     execution = execution_name(result)
     owned = [vpc, *subnets, *nats.values(), *[t for t in tables if not _is_main(t)]]
     owned += ec2.describe_internet_gateways(InternetGatewayIds=[out["internetGatewayId"]])["InternetGateways"]
-    owned += ec2.describe_addresses(AllocationIds=[n["allocationId"] for n in out["natGateways"]])["Addresses"]
+    owned += ec2.describe_addresses(AllocationIds=[n["allocationId"] for n in out["natGateways"]])[
+        "Addresses"
+    ]
     for item in owned:
         tags = tag_dict(item.get("Tags"))
         assert tags[TAG_VPC] == "production"
@@ -101,7 +110,9 @@ def test_seed_spec_builds_the_seed_posts_network_with_the_database_tier_behind_t
     assert [s["cidr"] for s in subnets["database"]] == ["10.0.21.0/24", "10.0.22.0/24"]
     (nat,) = result.output["natGateways"]
     routes = {rt["tier"]: rt["defaultRoute"] for rt in result.output["routeTables"] if rt["tier"] != "public"}
-    assert set(routes.values()) == {nat["natGatewayId"]}, "seed routes private and database through its one NAT"
+    assert set(routes.values()) == {nat["natGatewayId"]}, (
+        "seed routes private and database through its one NAT"
+    )
 
 
 def test_running_the_same_build_input_twice_builds_two_separate_vpcs_without_cross_talk(emu, seed_spec):
@@ -129,9 +140,27 @@ def test_a_nat_gateway_stuck_in_pending_ends_the_wait_and_rolls_back(emu, seed_s
     assert tagged_with_execution(emu.client("ec2"), execution_name(result)) == []
 
 
+def test_a_nat_gateway_that_goes_failed_ends_the_wait_with_its_failure_code_and_rolls_back(
+    emu, production_spec
+):
+    from vpcfactory_tools.emulator.settings import EmulatorSettings
+
+    # Given AWS accepts the NAT gateways, then fails them
+    emu.reconfigure(EmulatorSettings(time_scale=0.001, nat_failure_code="InsufficientFreeAddressesInSubnet"))
+
+    result = emu.build(production_spec)
+
+    assert result.status == "FAILED"
+    assert result.error == "NatGatewayFailed"
+    assert "InsufficientFreeAddressesInSubnet" in result.cause
+    assert tagged_with_execution(emu.client("ec2"), execution_name(result)) == []
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("operation", MUTATING_OPERATIONS)
-def test_a_fault_at_any_mutating_call_fails_the_build_and_leaves_only_what_existed_before(emu, production_spec, operation):
+def test_a_fault_at_any_mutating_call_fails_the_build_and_leaves_only_what_existed_before(
+    emu, production_spec, operation
+):
     from vpcfactory_tools.emulator.faults import parse_fault
     from vpcfactory_tools.emulator.settings import EmulatorSettings
 
@@ -157,7 +186,11 @@ def test_a_fault_midway_through_a_stage_rolls_back_the_part_already_created(emu,
     from vpcfactory_tools.emulator.faults import parse_fault
     from vpcfactory_tools.emulator.settings import EmulatorSettings
 
-    emu.reconfigure(EmulatorSettings(time_scale=0.001, faults=[parse_fault("CreateSubnet:5=InsufficientFreeAddressesInSubnet")]))
+    emu.reconfigure(
+        EmulatorSettings(
+            time_scale=0.001, faults=[parse_fault("CreateSubnet:5=InsufficientFreeAddressesInSubnet")]
+        )
+    )
 
     result = emu.build(production_spec)
 

@@ -34,8 +34,15 @@ def test_apply_json_prints_exactly_one_contract_object_and_exits_0():
 
 
 def test_apply_with_an_injected_fault_exits_1_with_the_error():
-    proc = vpcfactory("apply", str(EXAMPLES / "seed.yaml"), "--json", "--time-scale", "0.002",
-                      "--fail-at", "CreateNatGateway:1=InsufficientAddressCapacity")
+    proc = vpcfactory(
+        "apply",
+        str(EXAMPLES / "seed.yaml"),
+        "--json",
+        "--time-scale",
+        "0.002",
+        "--fail-at",
+        "CreateNatGateway:1=InsufficientAddressCapacity",
+    )
 
     assert proc.returncode == 1, proc.stderr[-3000:]
     doc = json.loads(proc.stdout)
@@ -52,8 +59,13 @@ def _free_port() -> int:
 @pytest.fixture
 def served_emulator():
     port = _free_port()
-    proc = subprocess.Popen([*CLI, "emulator", "--port", str(port), "--time-scale", "0.002"], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*CLI, "emulator", "--port", str(port), "--time-scale", "0.002"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = proc.stdout.readline()
         assert line, proc.stderr.read()[-3000:]
@@ -68,7 +80,9 @@ def test_the_served_emulator_builds_a_vpc_that_plain_boto3_can_inspect(served_em
     assert ready["endpoint"].startswith("http://127.0.0.1:")
     assert ready["buildStateMachineArn"] and ready["destroyStateMachineArn"]
 
-    proc = vpcfactory("apply", str(EXAMPLES / "production.yaml"), "--json", "--endpoint-url", ready["endpoint"])
+    proc = vpcfactory(
+        "apply", str(EXAMPLES / "production.yaml"), "--json", "--endpoint-url", ready["endpoint"]
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     doc = json.loads(proc.stdout)
 
@@ -76,16 +90,22 @@ def test_the_served_emulator_builds_a_vpc_that_plain_boto3_can_inspect(served_em
     ec2 = boto3.client("ec2", region_name="us-east-1", endpoint_url=ready["endpoint"], **env)
     subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [doc["vpcId"]]}])["Subnets"]
     assert sorted(s["CidrBlock"] for s in subnets) == sorted(
-        s["cidr"] for tier in doc["output"]["subnets"].values() for s in tier)
+        s["cidr"] for tier in doc["output"]["subnets"].values() for s in tier
+    )
     execution = doc["executionArn"].rsplit(":", 1)[-1]
     assert all(tag_dict(s["Tags"])[TAG_EXECUTION] == execution for s in subnets)
     tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [doc["vpcId"]]}])["RouteTables"]
-    targets = {r.get("NatGatewayId") or r.get("GatewayId") for t in tables for r in t["Routes"]
-               if r.get("DestinationCidrBlock") == "0.0.0.0/0"}
-    assert targets == {doc["output"]["internetGatewayId"], *(n["natGatewayId"] for n in doc["output"]["natGateways"])}
+    targets = {
+        r.get("NatGatewayId") or r.get("GatewayId")
+        for t in tables
+        for r in t["Routes"]
+        if r.get("DestinationCidrBlock") == "0.0.0.0/0"
+    }
+    assert targets == {
+        doc["output"]["internetGatewayId"],
+        *(n["natGatewayId"] for n in doc["output"]["natGateways"]),
+    }
 
     destroyed = vpcfactory("destroy", doc["vpcId"], "--json", "--endpoint-url", ready["endpoint"])
     assert destroyed.returncode == 0, destroyed.stderr[-3000:]
     assert not ec2.describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [doc["vpcId"]]}])["Vpcs"]
-
-

@@ -69,7 +69,9 @@ def remote_session(args: argparse.Namespace) -> tuple[Any, dict[str, str]]:
     """A Step Functions client and the state machine ARNs of a deployed (or served) factory."""
     import boto3
 
-    session = boto3.session.Session(region_name=args.region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1")
+    session = boto3.session.Session(
+        region_name=args.region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    )
     sfn = session.client("stepfunctions", endpoint_url=args.endpoint_url)
     arns: dict[str, str] = {}
     if args.state_machine_arn:
@@ -78,7 +80,10 @@ def remote_session(args: argparse.Namespace) -> tuple[Any, dict[str, str]]:
         cfn = session.client("cloudformation", endpoint_url=args.endpoint_url)
         outputs = cfn.describe_stacks(StackName=args.stack)["Stacks"][0].get("Outputs", [])
         values = {o["OutputKey"]: o["OutputValue"] for o in outputs}
-        arns = {"build": values.get("BuildStateMachineArn", ""), "destroy": values.get("DestroyStateMachineArn", "")}
+        arns = {
+            "build": values.get("BuildStateMachineArn", ""),
+            "destroy": values.get("DestroyStateMachineArn", ""),
+        }
     else:
         for page in sfn.get_paginator("list_state_machines").paginate():
             for machine in page["stateMachines"]:
@@ -95,7 +100,9 @@ def has_target(args: argparse.Namespace) -> bool:
     return bool(args.endpoint_url or args.stack or args.state_machine_arn)
 
 
-def run_execution(args: argparse.Namespace, which: str, payload: dict[str, Any], prefix: str, out: TextIO) -> int:
+def run_execution(
+    args: argparse.Namespace, which: str, payload: dict[str, Any], prefix: str, out: TextIO
+) -> int:
     from vpcfactory_tools.emulator.embedded import EmbeddedEmulator, execution_name, wait_for_execution
     from vpcfactory_tools.emulator.settings import EmulatorSettings
     from vpcfactory_tools.progress import follow
@@ -104,7 +111,9 @@ def run_execution(args: argparse.Namespace, which: str, payload: dict[str, Any],
     name = args.name or execution_name(prefix)
     if has_target(args):
         sfn, arns = remote_session(args)
-        arn = sfn.start_execution(stateMachineArn=arns[which], name=name, input=json.dumps(payload))["executionArn"]
+        arn = sfn.start_execution(stateMachineArn=arns[which], name=name, input=json.dumps(payload))[
+            "executionArn"
+        ]
         emit(f"started {arn}")
         follow(sfn, arn, emit)
         result = wait_for_execution(sfn, arn)
@@ -114,7 +123,9 @@ def run_execution(args: argparse.Namespace, which: str, payload: dict[str, Any],
     emit(f"target: the embedded emulator (no AWS account; time scale {args.time_scale:g})")
     with EmbeddedEmulator(settings) as emu:
         sfn = emu.client("stepfunctions")
-        arn = emu.start_execution(emu.stack.build_arn if which == "build" else emu.stack.destroy_arn, payload, name)
+        arn = emu.start_execution(
+            emu.stack.build_arn if which == "build" else emu.stack.destroy_arn, payload, name
+        )
         emit(f"started {arn}")
         follow(sfn, arn, emit, time_scale=args.time_scale)
         result = wait_for_execution(sfn, arn)
@@ -132,7 +143,8 @@ def report(result: Any, args: argparse.Namespace, out: TextIO) -> int:
         out.write(f"{result.status}: {result.execution_arn}\n")
         output = result.output or {}
         if output.get("vpcId"):
-            out.write(f"VPC {output['vpcId']} {output.get('cidr', '')} in {', '.join(output.get('availabilityZones', []))}\n")
+            zones = ", ".join(output.get("availabilityZones", []))
+            out.write(f"VPC {output['vpcId']} {output.get('cidr', '')} in {zones}\n")
             for tier, subnets in output.get("subnets", {}).items():
                 cells = "  ".join(f"{s['subnetId']} {s['cidr']} ({s['az']})" for s in subnets)
                 out.write(f"  {tier:<12} {cells}\n")
@@ -173,7 +185,9 @@ def describe_zones(args: argparse.Namespace) -> list[dict[str, Any]]:
 def cmd_apply(args: argparse.Namespace, out: TextIO) -> int:
     doc = load_document(args.spec)
     validate(doc)  # a bad spec exits 2 before anything is started
-    return run_execution(args, "build", doc, f"build-{doc.get('name', doc.get('spec', {}).get('name', 'vpc'))}", out)
+    return run_execution(
+        args, "build", doc, f"build-{doc.get('name', doc.get('spec', {}).get('name', 'vpc'))}", out
+    )
 
 
 def cmd_destroy(args: argparse.Namespace, out: TextIO) -> int:
@@ -188,8 +202,14 @@ def cmd_emulator(args: argparse.Namespace, out: TextIO) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    return serve(port=args.port, time_scale=args.time_scale, faults=parse_faults(args.fail_at), out=out,
-                 stop=stop, region=args.region or "us-east-1")
+    return serve(
+        port=args.port,
+        time_scale=args.time_scale,
+        faults=parse_faults(args.fail_at),
+        out=out,
+        stop=stop,
+        region=args.region or "us-east-1",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -206,10 +226,19 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--name", help="execution name (default: generated)")
 
     def emulator_options(p: argparse.ArgumentParser, default_scale: float) -> None:
-        p.add_argument("--fail-at", action="append", default=[], metavar="OP[:N][=CODE]",
-                       help="embedded emulator: fail the Nth call of an EC2 operation with an AWS error code")
-        p.add_argument("--time-scale", type=float, default=default_scale,
-                       help="real seconds per simulated second (waits and NAT timings shrink by this)")
+        p.add_argument(
+            "--fail-at",
+            action="append",
+            default=[],
+            metavar="OP[:N][=CODE]",
+            help="embedded emulator: fail the Nth call of an EC2 operation with an AWS error code",
+        )
+        p.add_argument(
+            "--time-scale",
+            type=float,
+            default=default_scale,
+            help="real seconds per simulated second (waits and NAT timings shrink by this)",
+        )
 
     p = sub.add_parser("plan", help="validate a spec and print the network it plans")
     p.add_argument("spec")
@@ -256,8 +285,20 @@ def main(argv: list[str] | None = None) -> int:
     except InvalidSpec as exc:
         print(f"invalid spec: {exc}", file=sys.stderr)
         if getattr(args, "json", False):
-            out.write(json.dumps({"status": "FAILED", "executionArn": None, "vpcId": None, "output": None,
-                                  "error": "InvalidSpec", "cause": str(exc), "field": exc.field}) + "\n")
+            out.write(
+                json.dumps(
+                    {
+                        "status": "FAILED",
+                        "executionArn": None,
+                        "vpcId": None,
+                        "output": None,
+                        "error": "InvalidSpec",
+                        "cause": str(exc),
+                        "field": exc.field,
+                    }
+                )
+                + "\n"
+            )
         return EXIT_INVALID
     except UsageError as exc:
         print(f"vpcfactory: {exc}", file=sys.stderr)

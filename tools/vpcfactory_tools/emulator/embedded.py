@@ -20,8 +20,8 @@ from typing import Any
 
 import boto3
 from moto import mock_aws
-from vpcfactory import aws as factory_aws
 
+from vpcfactory import aws as factory_aws
 from vpcfactory_tools.emulator import engine_time, faults, fidelity, lambda_runtime
 from vpcfactory_tools.emulator.deploy import Stack, deploy
 from vpcfactory_tools.emulator.settings import EmulatorSettings, configure

@@ -28,8 +28,14 @@ def start_server(
     endpoint = f"http://127.0.0.1:{port}"
     os.environ.update(EMULATOR_ENVIRONMENT)
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", os.environ.get("VPCFACTORY_LOG_LEVEL", "WARNING"))
-    os.environ.update({"AWS_DEFAULT_REGION": region, "AWS_REGION": region, "AWS_ENDPOINT_URL": endpoint,
-                       "MOTO_PORT": str(port)})
+    os.environ.update(
+        {
+            "AWS_DEFAULT_REGION": region,
+            "AWS_REGION": region,
+            "AWS_ENDPOINT_URL": endpoint,
+            "MOTO_PORT": str(port),
+        }
+    )
     install_patches()
     configure(settings)
     factory_aws.reset_clients()
@@ -50,10 +56,17 @@ def start_server(
 
 
 def serve(
-    *, port: int, time_scale: float, faults: list[Any], out: TextIO, stop: threading.Event, region: str = "us-east-1"
+    *,
+    port: int,
+    time_scale: float,
+    faults: list[Any],
+    out: TextIO,
+    stop: threading.Event,
+    region: str = "us-east-1",
 ) -> int:
-    server, ready = start_server(port=port, settings=EmulatorSettings(time_scale=time_scale, faults=faults),
-                                 region=region)
+    server, ready = start_server(
+        port=port, settings=EmulatorSettings(time_scale=time_scale, faults=faults), region=region
+    )
     out.write(json.dumps(ready) + "\n")
     out.flush()
     try:

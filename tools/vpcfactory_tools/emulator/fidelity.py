@@ -1,0 +1,655 @@
+"""Patches that make moto's EC2 behave like AWS where the VPC factory depends on it.
+
+moto 5.2.5 is kinder than AWS in ways that hide ordering bugs (see DESIGN.md, "Where moto
+is kinder than AWS"). Each function below closes one gap; its docstring states the AWS
+behaviour it reproduces and where that behaviour is documented. Errors are raised as
+moto's own :class:`~moto.ec2.exceptions.EC2ClientError`, so boto3 sees a normal EC2 error
+response (HTTP 400, ``response["Error"]["Code"]``), in-process (``mock_aws``) and in
+server mode alike: the patches sit on moto's backend and model classes, below both.
+
+Timed states (VPC ``pending``, NAT ``pending``/``deleting``) are computed from the
+simulated clock in :mod:`.settings` whenever the state is read, so nothing runs in the
+background. Durations are taken from :func:`.settings.current` when the resource is
+created (or deleted), in simulated seconds.
+
+Patched moto code is pinned: :data:`MOTO_VERSION` must match, and :data:`PINNED_SOURCES`
+records a hash of the source of every moto function these patches wrap or rely on, which
+a test compares so that a moto upgrade fails loudly instead of silently unpatching.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib
+import inspect
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import moto
+from moto.core.responses import ActionResult
+from moto.core.utils import iso_8601_datetime_with_milliseconds, utcnow
+from moto.ec2.exceptions import DependencyViolationError, EC2ClientError
+from moto.ec2.models import EC2Backend
+from moto.ec2.models.elastic_ip_addresses import ElasticAddressBackend
+from moto.ec2.models.internet_gateways import InternetGatewayBackend
+from moto.ec2.models.nat_gateways import NatGateway, NatGatewayBackend
+from moto.ec2.models.route_tables import RouteBackend
+from moto.ec2.models.subnets import SubnetBackend
+from moto.ec2.models.vpcs import VPC, VPCBackend
+from moto.ec2.responses.nat_gateways import NatGateways
+from moto.ec2.utils import tag_filter_matches
+
+from .settings import clock, current
+
+MOTO_VERSION = "5.2.5"
+
+# sha256[:16] of inspect.getsource() of each moto function the emulator patches or relies
+# on, at MOTO_VERSION. Regenerate with ``source_fingerprints(PINNED_SOURCES)`` only after
+# re-reading the new moto code and re-checking every patch that touches it.
+PINNED_SOURCES: dict[str, str] = {
+    # patched (wrapped)
+    "moto.ec2.models.vpcs:VPCBackend.create_vpc": "38aab71ca2b544b7",
+    "moto.ec2.models.nat_gateways:NatGatewayBackend.create_nat_gateway": "d168f8b3614b07fb",
+    "moto.ec2.models.nat_gateways:NatGatewayBackend.delete_nat_gateway": "bae2427a0ac96528",
+    "moto.ec2.responses.nat_gateways:NatGateways.create_nat_gateway": "feeb87a1c775fbbc",
+    "moto.ec2.models.internet_gateways:InternetGatewayBackend.attach_internet_gateway": "58c87b41f3d9cf9e",
+    "moto.ec2.models.internet_gateways:InternetGatewayBackend.detach_internet_gateway": "2a7e33da5d38b323",
+    "moto.ec2.models.elastic_ip_addresses:ElasticAddressBackend.release_address": "08e87039f6dfdc00",
+    "moto.ec2.models.subnets:SubnetBackend.delete_subnet": "9c0ac999e80280f4",
+    "moto.ec2.models.route_tables:RouteBackend.create_route": "fa18a7fd808731a1",
+    "moto.ec2.models.route_tables:RouteBackend.replace_route": "3e70dac29e857459",
+    # relied on: models that assign ``self.state`` in __init__ (now a property), the state
+    # filter that must read the computed state, and the helpers the patches call.
+    "moto.ec2.models.vpcs:VPC.__init__": "3a83697a7709c31d",
+    "moto.ec2.models.nat_gateways:NatGateway.__init__": "b1d3556bfe1d2c46",
+    "moto.ec2.models.nat_gateways:NatGatewayBackend.describe_nat_gateways": "f893247e09c3c5ee",
+    "moto.ec2.models.elastic_ip_addresses:ElasticAddressBackend.disassociate_address": "dbbc1cd315f00e5f",
+    "moto.ec2.models.elastic_network_interfaces:"
+    "NetworkInterfaceBackend.delete_network_interface": "744456159848bd53",
+    "moto.ec2.models.security_groups:"
+    "SecurityGroupBackend.authorize_security_group_ingress": "0c3e32a6bb160f34",
+    "moto.ec2.models.security_groups:SecurityGroupBackend.get_security_group_from_name": "9885036a49e3fea6",
+    "moto.ec2.utils:tag_filter_matches": "b6bde3c78233a12e",
+}
+
+
+class MotoVersionMismatch(RuntimeError):
+    """The installed moto is not the version the emulator's patches were written for."""
+
+
+def check_moto_version() -> None:
+    """Refuse to patch a moto other than :data:`MOTO_VERSION`."""
+    if moto.__version__ != MOTO_VERSION:
+        raise MotoVersionMismatch(
+            f"the vpcfactory emulator patches moto {MOTO_VERSION} but moto {moto.__version__} is "
+            "installed; pin moto to that version (requirements-dev.lock) or re-check every patch "
+            "in tools/vpcfactory_tools/emulator against the new moto source and update the pins"
+        )
+
+
+def resolve(path: str) -> Any:
+    """``"package.module:Class.attr"`` -> the object (functions unwrapped from classes)."""
+    module_name, _, qualname = path.partition(":")
+    obj: Any = importlib.import_module(module_name)
+    for part in qualname.split("."):
+        obj = inspect.getattr_static(obj, part) if inspect.isclass(obj) else getattr(obj, part)
+    return inspect.unwrap(obj)  # the moto original, even while patched
+
+
+def source_fingerprint(obj: Any) -> str:
+    """A short hash of an object's source code."""
+    return hashlib.sha256(inspect.getsource(obj).encode()).hexdigest()[:16]
+
+
+def source_fingerprints(paths: dict[str, str] | list[str]) -> dict[str, str]:
+    """The current fingerprints of ``paths`` (compare with a PINNED_SOURCES dict)."""
+    return {path: source_fingerprint(resolve(path)) for path in paths}
+
+
+class Patcher:
+    """Sets attributes of classes or modules and remembers how to put them back."""
+
+    def __init__(self) -> None:
+        self._undo: list[tuple[Any, str, bool, Any]] = []
+
+    @property
+    def active(self) -> bool:
+        return bool(self._undo)
+
+    def set(self, owner: Any, name: str, value: Any) -> None:
+        had_own = name in vars(owner)
+        self._undo.append((owner, name, had_own, vars(owner).get(name)))
+        setattr(owner, name, value)
+
+    def undo(self) -> None:
+        for owner, name, had_own, old in reversed(self._undo):
+            if had_own:
+                setattr(owner, name, old)
+            else:
+                delattr(owner, name)
+        self._undo.clear()
+
+
+# ---------------------------------------------------------------------------------------
+# AWS errors moto does not define (raised like moto's own: EC2ClientError -> HTTP 400)
+
+
+class NatGatewayNotFoundError(EC2ClientError):
+    def __init__(self, nat_gateway_id: str) -> None:
+        super().__init__("NatGatewayNotFound", f"The Nat Gateway {nat_gateway_id} was not found")
+
+
+class InvalidNatGatewayIdNotFoundError(EC2ClientError):
+    def __init__(self, nat_gateway_id: str) -> None:
+        super().__init__(
+            "InvalidNatGatewayID.NotFound", f"The natGateway ID '{nat_gateway_id}' does not exist"
+        )
+
+
+class IdempotentParameterMismatchError(EC2ClientError):
+    def __init__(self, client_token: str) -> None:
+        super().__init__(
+            "IdempotentParameterMismatch",
+            f"The client token '{client_token}' was already used with different parameters.",
+        )
+
+
+class AddressInUseError(EC2ClientError):
+    def __init__(self, allocation_id: str | None, public_ip: str, holder: str) -> None:
+        super().__init__(
+            "InvalidIPAddress.InUse",
+            f"Address {allocation_id or public_ip} is in use by {holder}.",
+        )
+
+
+class ResourceAlreadyAssociatedWithVpcError(EC2ClientError):
+    def __init__(self, vpc_id: str, internet_gateway_id: str) -> None:
+        super().__init__(
+            "Resource.AlreadyAssociated",
+            f"resource {vpc_id} is already associated with network {internet_gateway_id}",
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# State kept on moto's objects (in their __dict__, so it dies with moto's backend reset)
+
+_LOCK = threading.RLock()
+_NAT = "_vpcfactory_nat"  # NatGateway.__dict__ key of its _NatLifecycle
+_VPC_PENDING_UNTIL = "_vpcfactory_pending_until"  # VPC.__dict__ key (simulated seconds)
+_NAT_TOKENS = "_vpcfactory_nat_client_tokens"  # EC2Backend.__dict__ key
+
+
+def _igw_attached(backend: Any, vpc_id: str) -> bool:
+    return any(
+        igw.vpc is not None and igw.vpc.id == vpc_id for igw in list(backend.internet_gateways.values())
+    )
+
+
+def _release_nat_resources(nat: NatGateway) -> None:
+    """What AWS does when a NAT gateway is gone: unmap its EIP, delete its ENI."""
+    backend = nat.ec2_backend
+    for address in nat.address_set:
+        association_id = address.pop("associationId", None)
+        if association_id:
+            with contextlib.suppress(EC2ClientError):  # already unmapped
+                backend.disassociate_address(association_id=association_id)
+    eni = getattr(nat, "_eni", None)
+    if eni is not None and eni.id in backend.enis:
+        backend.delete_network_interface(eni.id)
+
+
+@dataclass
+class _NatLifecycle:
+    """pending -> available | failed; any -> deleting -> deleted. Advanced when read."""
+
+    created_at: float
+    pending_for: float
+    public: bool
+    fail_at: float | None = None
+    failure_code: str | None = None
+    failure_message: str | None = None
+    failed: bool = False
+    available: bool = False
+    delete_requested_at: float | None = None
+    deleting_for: float = 0.0
+    deleted: bool = False
+    delete_time: str | None = None
+
+    def plan_failure(self, at: float, code: str, message: str) -> None:
+        self.fail_at, self.failure_code, self.failure_message = at, code, message
+
+    def advance(self, nat: NatGateway) -> str:
+        if self.deleted:
+            return "deleted"
+        now = clock().now()
+        if self.delete_requested_at is not None:
+            if now < self.delete_requested_at + self.deleting_for:
+                return "deleting"
+            _release_nat_resources(nat)
+            self.deleted, self.delete_time = True, iso_8601_datetime_with_milliseconds(utcnow())
+            nat.__dict__["state"] = "deleted"
+            return "deleted"
+        if self.failed:
+            return "failed"
+        if self.available:
+            return "available"
+        if self.fail_at is not None and now >= self.fail_at:
+            return self._fail(nat)
+        if now >= self.created_at + self.pending_for:
+            if self.public and not _igw_attached(nat.ec2_backend, nat.vpc_id):
+                self.failure_code, self.failure_message = _no_igw_failure(nat.vpc_id)
+                return self._fail(nat)
+            self.available = True
+            nat.__dict__["state"] = "available"
+            return "available"
+        return "pending"
+
+    def _fail(self, nat: NatGateway) -> str:
+        self.failed = True
+        _release_nat_resources(nat)
+        nat.__dict__["state"] = "failed"
+        return "failed"
+
+
+def _no_igw_failure(vpc_id: str) -> tuple[str, str]:
+    return "Gateway.NotAttached", f"Network {vpc_id} has no Internet gateway attached"
+
+
+def _nat_lifecycle(nat: Any) -> _NatLifecycle | None:
+    return nat.__dict__.get(_NAT)
+
+
+def _nat_state(nat: Any) -> str:
+    lifecycle = _nat_lifecycle(nat)
+    if lifecycle is None:  # created before install(): moto's own state
+        return nat.__dict__.get("state", "available")
+    with _LOCK:
+        return lifecycle.advance(nat)
+
+
+def _live_nats(backend: Any) -> list[Any]:
+    """NAT gateways that still hold their subnet / addresses (not failed, not deleted)."""
+    nats = list(backend.nat_gateways.values())  # other threads may be creating some
+    return [nat for nat in nats if _nat_state(nat) not in ("failed", "deleted")]
+
+
+# ---------------------------------------------------------------------------------------
+# The patches. Each returns the replacement and documents the AWS behaviour.
+
+
+def _patch_vpc_pending(original: Callable[..., Any]) -> Callable[..., Any]:
+    """CreateVpc returns a VPC in state ``pending``; it turns ``available`` shortly after.
+
+    AWS: EC2 API reference, ``Vpc.State`` = ``pending | available``; botocore's
+    ``VpcAvailable`` waiter polls DescribeVpcs until ``available``. moto: ``available`` at
+    once. Here: ``pending`` for ``vpc_pending_seconds`` simulated seconds (default VPCs,
+    which moto pre-creates, are available at once).
+    """
+
+    def create_vpc(self: Any, *args: Any, **kwargs: Any) -> Any:
+        vpc = original(self, *args, **kwargs)
+        if not vpc.is_default:
+            vpc.__dict__[_VPC_PENDING_UNTIL] = clock().now() + current().vpc_pending_seconds
+        _add_default_sg_self_reference(self, vpc)
+        return vpc
+
+    return create_vpc
+
+
+def _vpc_state_get(vpc: Any) -> str:
+    state = vpc.__dict__.get("state", "available")
+    until = vpc.__dict__.get(_VPC_PENDING_UNTIL)
+    if until is not None and state == "available":
+        if clock().now() < until:
+            return "pending"
+        vpc.__dict__.pop(_VPC_PENDING_UNTIL, None)
+    return state
+
+
+def _state_set(obj: Any, value: str) -> None:
+    obj.__dict__["state"] = value
+
+
+def _add_default_sg_self_reference(backend: Any, vpc: Any) -> None:
+    """The default security group of a new VPC allows all traffic from itself.
+
+    AWS: VPC User Guide, "Default security groups for your VPCs": inbound rule "all
+    traffic from the security group itself" (and outbound all traffic to 0.0.0.0/0, which
+    moto already adds). moto: the inbound rule is missing, so a "lock down the default SG"
+    step (Security Hub EC2.2) has nothing to revoke and passes trivially.
+    """
+    group = backend.get_security_group_from_name("default", vpc_id=vpc.id)
+    if group is None:
+        return
+    if any(rule.source_group.get("GroupId") == group.id for rule in group.ingress_rules):
+        return
+    backend.authorize_security_group_ingress(
+        group.id, "-1", None, None, [], source_groups=[{"GroupId": group.id}], vpc_id=vpc.id
+    )
+
+
+def _patch_nat_lifecycle_create(original: Callable[..., Any]) -> Callable[..., Any]:
+    """A NAT gateway is ``pending`` for a while, then ``available`` -- or ``failed``.
+
+    AWS: EC2 API reference ``NatGateway.State`` = ``pending | failed | available |
+    deleting | deleted``; observed pending for 85-125 s. A public NAT gateway in a VPC with
+    no attached internet gateway goes ``failed`` with ``FailureCode`` ``Gateway.NotAttached``
+    and ``FailureMessage`` "Network vpc-xxxxxxxx has no Internet gateway attached"
+    (``NatGateway.failureMessage`` in the API reference; VPC User Guide, "Troubleshoot NAT
+    gateways"). A failed NAT gateway is modelled as holding no Elastic IP mapping and no
+    network interface (an assumption: AWS documents only that it is deleted automatically
+    after about an hour), so its EIP can be released and its subnet deleted.
+    moto: ``available`` at once, whatever the VPC. Here: the IGW is checked at creation
+    (the failure shows after ``nat_failure_seconds``) and again when the pending time ends.
+    Also fills in ``ConnectivityType`` (default ``public``), which moto leaves empty.
+    """
+
+    def create_nat_gateway(self: Any, *args: Any, **kwargs: Any) -> Any:
+        nat = original(self, *args, **kwargs)
+        if not nat.connectivity_type:
+            nat.connectivity_type = "public"
+        settings, now = current(), clock().now()
+        lifecycle = _NatLifecycle(
+            created_at=now,
+            pending_for=settings.nat_pending_seconds,
+            public=nat.connectivity_type == "public",
+        )
+        fail_after = min(settings.nat_failure_seconds, settings.nat_pending_seconds)
+        if lifecycle.public and not _igw_attached(self, nat.vpc_id):
+            lifecycle.plan_failure(now + fail_after, *_no_igw_failure(nat.vpc_id))
+        elif settings.nat_failure_code:
+            # Injected: AWS can fail a NAT gateway after accepting it (e.g.
+            # InsufficientFreeAddressesInSubnet); the emulator reproduces that on request.
+            lifecycle.plan_failure(
+                now + fail_after,
+                settings.nat_failure_code,
+                f"NAT gateway failed ({settings.nat_failure_code}) [injected by the emulator]",
+            )
+        nat.__dict__[_NAT] = lifecycle
+        return nat
+
+    return create_nat_gateway
+
+
+def _patch_nat_lifecycle_delete(original: Callable[..., Any]) -> Callable[..., Any]:
+    """DeleteNatGateway: ``deleting`` for a while, then ``deleted``; EIP unmapped only then.
+
+    AWS: EC2 API reference, DeleteNatGateway: "Deleting a public NAT gateway disassociates
+    its Elastic IP address, but does not release the address"; observed ``deleting`` for
+    37-79 s, and the EIP stays mapped (ReleaseAddress fails) until ``deleted``. A ``failed``
+    NAT gateway goes to ``deleted`` at once. An unknown id is ``NatGatewayNotFound``.
+    moto: ``deleted`` at once, the EIP stays associated and the ENI stays forever, and an
+    unknown id is an internal error (AttributeError). Here: ``deleting`` for
+    ``nat_deleting_seconds``, then the EIP is disassociated and the ENI deleted.
+    """
+
+    def delete_nat_gateway(self: Any, nat_gateway_id: str) -> Any:
+        nat = self.nat_gateways.get(nat_gateway_id)
+        if nat is None:
+            raise NatGatewayNotFoundError(nat_gateway_id)
+        lifecycle = _nat_lifecycle(nat)
+        if lifecycle is None:
+            return original(self, nat_gateway_id)
+        with _LOCK:
+            state = lifecycle.advance(nat)
+            if state not in ("deleting", "deleted"):
+                lifecycle.delete_requested_at = clock().now()
+                lifecycle.deleting_for = 0.0 if state == "failed" else current().nat_deleting_seconds
+        return nat
+
+    return delete_nat_gateway
+
+
+def _nat_failure_code(nat: Any) -> str | None:
+    lifecycle = _nat_lifecycle(nat)
+    if lifecycle is None:
+        return None
+    _nat_state(nat)
+    return lifecycle.failure_code if lifecycle.failed else None
+
+
+def _nat_failure_message(nat: Any) -> str | None:
+    lifecycle = _nat_lifecycle(nat)
+    if lifecycle is None:
+        return None
+    _nat_state(nat)
+    return lifecycle.failure_message if lifecycle.failed else None
+
+
+def _nat_delete_time(nat: Any) -> str | None:
+    lifecycle = _nat_lifecycle(nat)
+    if lifecycle is None:
+        return None
+    _nat_state(nat)
+    return lifecycle.delete_time
+
+
+def _patch_nat_client_token(original: Callable[..., Any]) -> Callable[..., Any]:
+    """CreateNatGateway is idempotent on ``ClientToken``.
+
+    AWS: EC2 API reference, CreateNatGateway ``ClientToken`` and "Ensure idempotency"
+    (EC2 developer guide): a retry with the same token and the same parameters returns the
+    original NAT gateway; the same token with different parameters fails with
+    ``IdempotentParameterMismatch``. moto: the token is ignored and every retry creates a
+    new NAT gateway (and maps the same EIP again). Tokens are scoped to account+Region.
+    """
+
+    def create_nat_gateway(self: Any) -> Any:
+        token = self._get_param("ClientToken")
+        if not token:
+            return original(self)
+        request = tuple(
+            sorted(
+                (key, tuple(values))
+                for key, values in self.querystring.items()
+                if key not in ("Action", "Version", "ClientToken")
+            )
+        )
+        backend = self.ec2_backend
+        with _LOCK:
+            tokens = backend.__dict__.setdefault(_NAT_TOKENS, {})
+            if token in tokens:
+                first_request, nat_id = tokens[token]
+                if first_request != request:
+                    raise IdempotentParameterMismatchError(token)
+                nat = backend.nat_gateways[nat_id]
+            else:
+                result = original(self)
+                nat = result.result["NatGateway"]
+                tokens[token] = (request, nat.id)
+        return ActionResult({"ClientToken": token, "NatGateway": nat})
+
+    return create_nat_gateway
+
+
+def _patch_detach_igw_with_mapped_addresses(original: Callable[..., Any]) -> Callable[..., Any]:
+    """DetachInternetGateway fails while public addresses are mapped in the VPC.
+
+    AWS: DependencyViolation "Network vpc-... has some mapped public address(es). Please
+    unmap those public address(es) before detaching the gateway." -- e.g. the EIP of a NAT
+    gateway that is not yet ``deleted`` (DetachInternetGateway in the EC2 API reference:
+    "The VPC must not contain any running instances with Elastic IP addresses or public
+    IPv4 addresses"). moto: detaches regardless.
+    """
+
+    def detach_internet_gateway(self: Any, internet_gateway_id: str, vpc_id: str) -> Any:
+        igw = self.get_internet_gateway(internet_gateway_id)
+        if igw.vpc is not None and igw.vpc.id == vpc_id:
+            _live_nats(self)  # advance NAT lifecycles: a NAT that just went deleted unmaps
+            mapped = [
+                eip
+                for eip in list(self.addresses)
+                if eip.eni is not None and getattr(eip.eni.subnet, "vpc_id", None) == vpc_id
+            ]
+            if mapped:
+                raise DependencyViolationError(
+                    f"Network {vpc_id} has some mapped public address(es). Please unmap those "
+                    "public address(es) before detaching the gateway."
+                )
+        return original(self, internet_gateway_id, vpc_id)
+
+    return detach_internet_gateway
+
+
+def _patch_release_address_in_use(original: Callable[..., Any]) -> Callable[..., Any]:
+    """ReleaseAddress of an Elastic IP that is still associated fails.
+
+    AWS: EC2 API reference, ReleaseAddress: "you must disassociate the Elastic IP address
+    before you can release it. Otherwise, Amazon EC2 returns an error
+    (InvalidIPAddress.InUse)" -- including the EIP of a NAT gateway until it is ``deleted``.
+    moto: silently disassociates and releases.
+    """
+
+    def release_address(self: Any, address: str | None = None, allocation_id: str | None = None) -> Any:
+        if address:
+            eips = self.address_by_ip([address])
+        elif allocation_id:
+            eips = self.address_by_allocation([allocation_id])
+        else:
+            return original(self, address, allocation_id)
+        eip = eips[0]
+        holders = [
+            nat.id
+            for nat in _live_nats(self)
+            if any(a.get("allocationId") == eip.allocation_id for a in nat.address_set)
+        ]
+        if not holders and eip.domain == "vpc" and eip.association_id:
+            holders = [eip.eni.id if eip.eni is not None else eip.association_id]
+        if holders:
+            raise AddressInUseError(eip.allocation_id, eip.public_ip, holders[0])
+        return original(self, address, allocation_id)
+
+    return release_address
+
+
+def _patch_delete_subnet_with_nat(original: Callable[..., Any]) -> Callable[..., Any]:
+    """DeleteSubnet fails while a NAT gateway (not failed, not deleted) is in the subnet.
+
+    AWS: DependencyViolation "The subnet 'subnet-...' has dependencies and cannot be
+    deleted." (the NAT gateway's network interface lives in the subnet until the NAT is
+    ``deleted``; EC2 API reference, DeleteSubnet: "You must terminate all running instances
+    in the subnet before you can delete the subnet"). moto: deletes the subnet.
+    """
+
+    def delete_subnet(self: Any, subnet_id: str) -> Any:
+        if any(nat.subnet_id == subnet_id for nat in _live_nats(self)):
+            raise DependencyViolationError(
+                f"The subnet '{subnet_id}' has dependencies and cannot be deleted."
+            )
+        return original(self, subnet_id)
+
+    return delete_subnet
+
+
+def _patch_attach_second_igw(original: Callable[..., Any]) -> Callable[..., Any]:
+    """AttachInternetGateway fails if the VPC already has an internet gateway.
+
+    AWS: "A VPC can have only one internet gateway attached" (VPC User Guide, "Internet
+    gateways"); the error code is ``Resource.AlreadyAssociated``. moto: only checks that the
+    gateway itself is unattached, so a VPC can collect several.
+    """
+
+    def attach_internet_gateway(self: Any, internet_gateway_id: str, vpc_id: str) -> Any:
+        igw = self.get_internet_gateway(internet_gateway_id)
+        if igw.vpc is None:
+            self.get_vpc(vpc_id)
+            for other in list(self.internet_gateways.values()):
+                if other is not igw and other.vpc is not None and other.vpc.id == vpc_id:
+                    raise ResourceAlreadyAssociatedWithVpcError(vpc_id, other.id)
+        return original(self, internet_gateway_id, vpc_id)
+
+    return attach_internet_gateway
+
+
+def _patch_route_to_unknown_nat(original: Callable[..., Any]) -> Callable[..., Any]:
+    """CreateRoute / ReplaceRoute to a NAT gateway that does not exist fail.
+
+    AWS: ``InvalidNatGatewayID.NotFound`` (EC2 API error codes: "The specified NAT gateway
+    does not exist"), also for a NAT gateway that is ``deleted``. moto: stores a route to
+    nothing.
+    """
+    signature = inspect.signature(original)
+
+    def route_call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        arguments = signature.bind(self, *args, **kwargs).arguments
+        nat_gateway_id = arguments.get("nat_gateway_id")
+        if nat_gateway_id is not None:
+            self.get_route_table(arguments["route_table_id"])
+            nat = self.nat_gateways.get(nat_gateway_id)
+            if nat is None or _nat_state(nat) == "deleted":
+                raise InvalidNatGatewayIdNotFoundError(nat_gateway_id)
+        return original(self, *args, **kwargs)
+
+    route_call.__name__ = original.__name__
+    return route_call
+
+
+def _patch_nat_tag_filters(original: Callable[..., Any]) -> Callable[..., Any]:
+    """DescribeNatGateways honours ``tag:<key>``, ``tag-key`` and ``tag-value`` filters.
+
+    AWS: DescribeNatGateways accepts the tag filters every EC2 Describe* accepts (EC2 API
+    reference, DescribeNatGateways "Filters"). moto 5.2.5: applies only nat-gateway-id,
+    vpc-id, subnet-id and state, and silently returns every NAT gateway for a tag filter —
+    so a rollback scoped by tag would see other executions' gateways.
+    """
+
+    def describe_nat_gateways(self: Any, filters: Any, nat_gateway_ids: list[str] | None) -> Any:
+        nats = original(self, filters, nat_gateway_ids)
+        for name, values in (filters or {}).items():
+            if name.startswith("tag:") or name in ("tag-key", "tag-value"):
+                nats = [nat for nat in nats if tag_filter_matches(nat, name, values)]
+        return nats
+
+    return describe_nat_gateways
+
+
+# ---------------------------------------------------------------------------------------
+
+_patcher = Patcher()
+_BACKEND_PATCHES: list[tuple[type, str, Callable[[Callable[..., Any]], Callable[..., Any]]]] = [
+    (VPCBackend, "create_vpc", _patch_vpc_pending),
+    (NatGatewayBackend, "create_nat_gateway", _patch_nat_lifecycle_create),
+    (NatGatewayBackend, "delete_nat_gateway", _patch_nat_lifecycle_delete),
+    (NatGatewayBackend, "describe_nat_gateways", _patch_nat_tag_filters),
+    (NatGateways, "create_nat_gateway", _patch_nat_client_token),
+    (InternetGatewayBackend, "detach_internet_gateway", _patch_detach_igw_with_mapped_addresses),
+    (InternetGatewayBackend, "attach_internet_gateway", _patch_attach_second_igw),
+    (ElasticAddressBackend, "release_address", _patch_release_address_in_use),
+    (SubnetBackend, "delete_subnet", _patch_delete_subnet_with_nat),
+    (RouteBackend, "create_route", _patch_route_to_unknown_nat),
+    (RouteBackend, "replace_route", _patch_route_to_unknown_nat),
+]
+
+
+def installed() -> bool:
+    return _patcher.active
+
+
+def install() -> None:
+    """Apply every fidelity patch to moto (idempotent)."""
+    check_moto_version()
+    with _LOCK:
+        if _patcher.active:
+            return
+        for owner, name, make in _BACKEND_PATCHES:
+            original = owner.__dict__[name]
+            if owner is not NatGateways and getattr(EC2Backend, name) is not original:
+                raise MotoVersionMismatch(f"EC2Backend no longer resolves {name} to {owner.__name__}")
+            replacement = make(original)
+            replacement.__doc__ = make.__doc__
+            replacement.__wrapped__ = original  # type: ignore[attr-defined]
+            _patcher.set(owner, name, replacement)
+        _patcher.set(VPC, "state", property(_vpc_state_get, _state_set))
+        _patcher.set(NatGateway, "state", property(_nat_state, _state_set))
+        _patcher.set(NatGateway, "failure_code", property(_nat_failure_code))
+        _patcher.set(NatGateway, "failure_message", property(_nat_failure_message))
+        _patcher.set(NatGateway, "delete_time", property(_nat_delete_time))
+
+
+def uninstall() -> None:
+    """Put moto back as it was (objects created meanwhile keep their last stored state)."""
+    with _LOCK:
+        _patcher.undo()

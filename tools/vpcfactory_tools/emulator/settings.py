@@ -1,0 +1,132 @@
+"""Settings of the embedded emulator, and its simulated clock.
+
+moto's backends are process-global, so the emulator's patches (``fidelity``, ``faults``,
+``engine_time``) read :func:`current` at call time instead of capturing settings when they
+are installed. :func:`configure` swaps the settings for the whole process.
+
+Durations are **simulated** seconds. ``time_scale`` is the number of *real* seconds one
+simulated second takes: ``time_scale=0.01`` runs the emulator 100x faster than AWS, so a
+NAT gateway that is ``pending`` for 90 simulated seconds is ``available`` after 0.9 s.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # faults.py imports this module; keep the runtime import one-way.
+    from .faults import Fault
+
+
+@dataclass
+class EmulatorSettings:
+    """What the emulator simulates. All ``*_seconds`` are simulated seconds."""
+
+    time_scale: float = 1.0
+    """Real seconds per simulated second (0.01 = 100x faster than AWS)."""
+    vpc_pending_seconds: float = 2.0
+    """How long a new VPC reports ``pending`` before ``available``."""
+    nat_pending_seconds: float = 90.0
+    """How long a new NAT gateway reports ``pending`` (AWS: observed 85-125 s)."""
+    nat_deleting_seconds: float = 60.0
+    """How long a deleted NAT gateway reports ``deleting`` (AWS: observed 37-79 s)."""
+    nat_failure_seconds: float = 5.0
+    """How long a NAT gateway that cannot be created stays ``pending`` before ``failed``
+    (capped at ``nat_pending_seconds``). AWS answers CreateNatGateway with ``pending``
+    and reports the failure a little later."""
+    nat_failure_code: str | None = None
+    """If set, every new NAT gateway goes ``failed`` with this FailureCode after
+    ``nat_failure_seconds`` (e.g. ``InsufficientFreeAddressesInSubnet``)."""
+    faults: list[Fault] = field(default_factory=list)
+    """Injected failures: fail the Nth call of an EC2 operation with an AWS error code."""
+    throttle: float = 0.0
+    """Fraction (0..1) of EC2 calls that fail with ``RequestLimitExceeded``."""
+    seed: int = 0
+    """Seed of the throttling draw, so a throttled run can be reproduced."""
+
+    def __post_init__(self) -> None:
+        if not self.time_scale > 0:
+            raise ValueError(f"time_scale must be > 0, got {self.time_scale!r}")
+        for name in (
+            "vpc_pending_seconds",
+            "nat_pending_seconds",
+            "nat_deleting_seconds",
+            "nat_failure_seconds",
+        ):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        if not 0.0 <= self.throttle <= 1.0:
+            raise ValueError(f"throttle must be a fraction between 0 and 1, got {self.throttle!r}")
+
+
+class SimClock:
+    """Simulated seconds, advancing at ``1 / time_scale`` per real (monotonic) second.
+
+    Changing the scale does not make the clock jump: the simulated time reached so far is
+    kept and the new rate applies from then on, so resources created before a
+    :func:`configure` keep consistent ages.
+    """
+
+    def __init__(self, time_scale: float = 1.0) -> None:
+        self._lock = threading.Lock()
+        self._real_origin = time.monotonic()
+        self._sim_origin = 0.0
+        self._scale = time_scale
+
+    def now(self) -> float:
+        """Simulated seconds since this clock started."""
+        with self._lock:
+            return self._sim_origin + (time.monotonic() - self._real_origin) / self._scale
+
+    def advance(self, seconds: float) -> None:
+        """Jump ``seconds`` simulated seconds ahead (tests: 'wait' without sleeping)."""
+        if seconds < 0:
+            raise ValueError("the simulated clock only moves forward")
+        with self._lock:
+            self._sim_origin += seconds
+
+    def rescale(self, time_scale: float) -> None:
+        """From now on, advance at ``1 / time_scale`` simulated seconds per real second."""
+        with self._lock:
+            real = time.monotonic()
+            self._sim_origin += (real - self._real_origin) / self._scale
+            self._real_origin = real
+            self._scale = time_scale
+
+
+_lock = threading.Lock()
+_current = EmulatorSettings()
+_clock = SimClock(_current.time_scale)
+
+
+def current() -> EmulatorSettings:
+    """The settings in force now (process-wide)."""
+    return _current
+
+
+def configure(settings: EmulatorSettings) -> EmulatorSettings:
+    """Make ``settings`` the process-wide emulator settings; return the previous ones."""
+    global _current
+    with _lock:
+        previous, _current = _current, settings
+        _clock.rescale(settings.time_scale)
+    return previous
+
+
+@contextmanager
+def configured(settings: EmulatorSettings) -> Iterator[EmulatorSettings]:
+    """``configure(settings)`` for the duration of a ``with`` block, then restore."""
+    previous = configure(settings)
+    try:
+        yield settings
+    finally:
+        configure(previous)
+
+
+def clock() -> SimClock:
+    """The process-wide simulated clock."""
+    return _clock
