@@ -224,3 +224,51 @@ def _subnet_az(subnets, subnet_id):
 
 def _is_main(table):
     return any(a.get("Main") for a in table.get("Associations", []))
+
+
+def test_an_invalid_spec_started_directly_fails_with_the_field_before_any_aws_call(emu, production_spec):
+    from vpcfactory_tools.emulator import faults
+
+    faults.reset()
+    bad = {
+        **production_spec,
+        "tiers": [*production_spec["tiers"], {"name": "extra", "type": "dmz", "prefixLength": 24}],
+    }
+
+    result = emu.build(bad)
+
+    assert result.status == "FAILED"
+    assert result.error == "InvalidSpec"
+    assert "tiers[3].type" in result.cause
+    assert sum(faults.call_counts().values()) == 0, "validation must come before any EC2 call"
+
+
+def test_a_rollback_that_cannot_finish_fails_with_the_original_error_the_rollback_error_and_what_is_left(
+    emu, seed_spec
+):
+    import json
+
+    from vpcfactory_tools.emulator.faults import parse_fault
+    from vpcfactory_tools.emulator.settings import EmulatorSettings
+
+    # Given a build that fails at its second CreateRoute, and a VPC the rollback may not delete
+    emu.reconfigure(
+        EmulatorSettings(
+            time_scale=0.001,
+            faults=[parse_fault("CreateRoute:2"), parse_fault("DeleteVpc:1=UnauthorizedOperation")],
+        )
+    )
+
+    result = emu.build(seed_spec)
+
+    # Then the execution says so, never silently: original error, rollback error, leftovers
+    assert result.status == "FAILED"
+    assert result.error == "RollbackIncomplete"
+    report = json.loads(result.cause)
+    assert (
+        report["originalError"]["Error"] == "Ec2CallFailed"
+        and "CreateRoute" in report["originalError"]["Cause"]
+    )
+    assert "UnauthorizedOperation" in report["teardownError"]["Cause"]
+    assert [(left["type"], left["logicalId"]) for left in report["leftovers"]] == [("vpc", "vpc")]
+    assert tagged_with_execution(emu.client("ec2"), execution_name(result)) == [report["leftovers"][0]["id"]]
