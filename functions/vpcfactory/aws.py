@@ -1,9 +1,15 @@
 """The one place that owns boto3: cached clients and ClientError -> our exception classes.
 
 Clients are created lazily (never at import time: mocks must start before clients exist) and
-cached per (service, region). botocore's own retries are switched off (one attempt): the
-state machine owns retrying (Ec2Throttled with backoff + full jitter), so a retry shows in the
-execution history, is counted, and a hard fault is never silently hidden.
+cached per (service, region).
+
+Retries happen at two levels, on purpose:
+- botocore's standard retry mode (a few attempts, exponential backoff with jitter) absorbs the
+  short bursts of throttling and transient 5xx that every EC2 caller sees, without costing a
+  Lambda invocation and state transitions per blip;
+- what survives that becomes a typed error: `Ec2Throttled` is retried by the state machine with
+  longer, jittered backoff (the whole handler re-runs; it is idempotent), anything else goes to
+  the rollback path.
 """
 
 from __future__ import annotations
@@ -22,9 +28,10 @@ from vpcfactory.errors import Ec2CallFailed, Ec2Throttled, ResourceInUse
 THROTTLING_CODES = frozenset({"RequestLimitExceeded", "Throttling", "ThrottlingException"})
 IN_USE_CODES = frozenset({"DependencyViolation", "InvalidIPAddress.InUse", "Resource.AlreadyAssociated"})
 
-# total_max_attempts counts the first attempt (max_attempts counts retries: 1 would still retry once).
+# total_max_attempts counts the first attempt (botocore's max_attempts counts only retries).
+SDK_ATTEMPTS = 4
 _CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=20
+    retries={"mode": "standard", "total_max_attempts": SDK_ATTEMPTS}, connect_timeout=5, read_timeout=20
 )
 _clients: dict[tuple[str, str], Any] = {}
 _lock = threading.Lock()
