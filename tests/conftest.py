@@ -5,6 +5,7 @@ emulator patches on moto), workflow/ (the real ASL on the embedded emulator), co
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -32,11 +33,22 @@ def load_example(name: str) -> dict:
     return yaml.safe_load((EXAMPLES / name).read_text())
 
 
+def unique(spec: dict) -> dict:
+    """The spec under a name of its own. The name is a network's identity (applying a spec
+    with an existing name grows that VPC), so tests sharing an emulator must not share names."""
+    return {**spec, "name": f"{spec['name'][:20]}-{uuid.uuid4().hex[:8]}"}
+
+
 @pytest.fixture
 def seed_spec() -> dict:
-    return load_example("seed.yaml")
+    return unique(load_example("seed.yaml"))
 
 
 @pytest.fixture
 def production_spec() -> dict:
-    return load_example("production.yaml")
+    return unique(load_example("production.yaml"))
+
+
+@pytest.fixture
+def everything_spec() -> dict:
+    return unique(load_example("everything.yaml"))

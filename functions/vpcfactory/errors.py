@@ -48,3 +48,12 @@ class WaitTimedOut(VpcFactoryError):
 
 class NotOwnedByFactory(VpcFactoryError):
     """Destroy was asked to delete a resource that does not carry our ownership tags."""
+
+
+class VerificationFailed(VpcFactoryError):
+    """Read back, the network differs from its plan (a route, a subnet, a setting): roll back."""
+
+
+class ReplacementRequired(VpcFactoryError):
+    """Applying the spec to the VPC it built would change or remove something that exists
+    (CIDR, a tier, an AZ, a NAT's routes). Refused unless the caller allows a replacement."""

@@ -1,23 +1,29 @@
 """Build stages: each is idempotent find-or-create over the plan, tagging at creation.
 
-Idempotency: before creating, a stage looks its resources up by `vpcfactory:execution` (one
-Describe per stage, not per resource) and creates only the logical ids that are missing. Where
-the API has a ClientToken (CreateNatGateway, CreateRouteTable) it is derived from the execution
-and logical id as well, so even a lookup that races a create cannot duplicate. Running a stage
-twice with the same input therefore creates nothing new (Lambda and Step Functions both retry).
+Idempotency: before creating, a stage looks its resources up (one Describe per stage, not per
+resource) and creates only the logical ids that are missing. It finds
+- what this execution created (`vpcfactory:execution`), so a retried or re-driven stage
+  creates nothing twice, and
+- when the plan reconciles an existing VPC (day-2 growth, same spec name), what earlier
+  executions built in that VPC (`vpcfactory:vpc` + the VPC id), so growing a network adds only
+  the new logical ids and never touches the old ones.
+Where the API has a ClientToken (CreateNatGateway, CreateRouteTable, CreateVpcEndpoint,
+CreateFlowLogs, CreateEgressOnlyInternetGateway) it is derived from the execution and logical id
+too, so even a lookup that races a create cannot duplicate.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+import ipaddress
 from typing import Any
 
 from vpcfactory import aws
-from vpcfactory.errors import NatGatewayFailed
-from vpcfactory.tags import TAG_EXECUTION, TAG_LOGICAL_ID, resource_tags, tag_dict, tag_list
+from vpcfactory.errors import Ec2CallFailed, NatGatewayFailed
+from vpcfactory.tags import TAG_EXECUTION, TAG_LOGICAL_ID, TAG_VPC, resource_tags, tag_dict, tag_list
 
 ANYWHERE_V4 = "0.0.0.0/0"
+ANYWHERE_V6 = "::/0"
 
 
 class Build:
@@ -27,6 +33,11 @@ class Build:
         self.plan = plan
         self.execution = execution
         self.ec2 = ec2 or aws.client("ec2")
+        changes = plan.get("changes") or {}
+        # Day-2 growth: the VPC an earlier execution built for this spec name.
+        self.reconcile_vpc_id: str | None = (
+            changes.get("vpcId") if changes.get("mode") == "reconcile" else None
+        )
 
     # -- helpers ---------------------------------------------------------------------------
     def tags_for(self, logical_id: str, name: str, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -46,33 +57,57 @@ class Build:
         # ≤ 64 ASCII chars, stable for (execution, logical id): a re-run sends the same token.
         return hashlib.sha256(f"{self.execution}/{logical_id}".encode()).hexdigest()[:64]
 
-    @property
-    def owned(self) -> list[dict[str, Any]]:
-        return [{"Name": f"tag:{TAG_EXECUTION}", "Values": [self.execution]}]
-
-    def existing(
-        self, operation: str, key: str, extra_filters: Iterable[dict[str, Any]] = ()
-    ) -> dict[str, dict]:
-        """Resources this execution already created, by logical id."""
+    def existing(self, operation: str, key: str, vpc_filter: str | None = "vpc-id") -> dict[str, dict]:
+        """Our resources of one kind, by logical id: this execution's, plus (when reconciling) the
+        ones earlier executions built in the VPC being grown. Tags are re-checked on every item:
+        the Describe filters narrow the query, they do not decide ownership."""
+        name = self.plan["name"]
+        queries = [[{"Name": f"tag:{TAG_EXECUTION}", "Values": [self.execution]}]]
+        if self.reconcile_vpc_id and vpc_filter:
+            queries.append(
+                [
+                    {"Name": f"tag:{TAG_VPC}", "Values": [name]},
+                    {"Name": vpc_filter, "Values": [self.reconcile_vpc_id]},
+                ]
+            )
         found: dict[str, dict] = {}
-        for item in aws.describe_all(self.ec2, operation, key, [*self.owned, *extra_filters]):
-            tags = tag_dict(item.get("Tags"))
-            if tags.get(TAG_EXECUTION) == self.execution and tags.get(TAG_LOGICAL_ID):
-                found[tags[TAG_LOGICAL_ID]] = item
+        for index, filters in enumerate(queries):
+            for item in aws.describe_all(self.ec2, operation, key, filters):
+                tags = tag_dict(item.get("Tags"))
+                if tags.get(TAG_VPC) != name or not tags.get(TAG_LOGICAL_ID):
+                    continue
+                if index == 0 and tags.get(TAG_EXECUTION) != self.execution:
+                    continue
+                found.setdefault(tags[TAG_LOGICAL_ID], item)
         return found
 
     # -- stages ----------------------------------------------------------------------------
     def create_vpc(self) -> dict[str, Any]:
         vpc_plan = self.plan["vpc"]
-        found = self.existing("DescribeVpcs", "Vpcs").get(vpc_plan["logicalId"])
+        if self.reconcile_vpc_id:
+            vpcs = aws.call("DescribeVpcs", self.ec2.describe_vpcs, VpcIds=[self.reconcile_vpc_id])["Vpcs"]
+            found = vpcs[0]
+        else:
+            found = self.existing("DescribeVpcs", "Vpcs").get(vpc_plan["logicalId"])
         if found is None:
             found = aws.call(
                 "CreateVpc",
                 self.ec2.create_vpc,
                 CidrBlock=self.plan["cidr"],
+                AmazonProvidedIpv6CidrBlock=bool(self.plan.get("ipv6")),
                 TagSpecifications=self.tag_spec("vpc", vpc_plan["logicalId"], vpc_plan["name"]),
             )["Vpc"]
         return {"vpcId": found["VpcId"], "cidr": found["CidrBlock"], "state": found.get("State", "pending")}
+
+    def vpc_ipv6_block(self, vpc_id: str) -> ipaddress.IPv6Network | None:
+        """The Amazon-provided /56 (known only once the VPC exists)."""
+        if not self.plan.get("ipv6"):
+            return None
+        vpc = aws.call("DescribeVpcs", self.ec2.describe_vpcs, VpcIds=[vpc_id])["Vpcs"][0]
+        for assoc in vpc.get("Ipv6CidrBlockAssociationSet", []):
+            if assoc.get("Ipv6CidrBlock"):
+                return ipaddress.IPv6Network(assoc["Ipv6CidrBlock"])
+        raise Ec2CallFailed("DescribeVpcs", "Ipv6CidrBlockMissing", f"{vpc_id} has no IPv6 CIDR block")
 
     def vpc_state(self, vpc_id: str) -> str:
         vpcs = aws.call("DescribeVpcs", self.ec2.describe_vpcs, VpcIds=[vpc_id])["Vpcs"]
@@ -80,10 +115,18 @@ class Build:
 
     def create_subnets(self, vpc_id: str) -> dict[str, dict[str, Any]]:
         found = self.existing("DescribeSubnets", "Subnets")
+        ipv6_block = (
+            self.vpc_ipv6_block(vpc_id)
+            if any(s["logicalId"] not in found for s in self.plan["subnets"])
+            else None
+        )
         out: dict[str, dict[str, Any]] = {}
         for sub in self.plan["subnets"]:
             item = found.get(sub["logicalId"])
             if item is None:
+                extra = {}
+                if ipv6_block is not None and sub.get("ipv6Index") is not None:
+                    extra["Ipv6CidrBlock"] = str(list(ipv6_block.subnets(new_prefix=64))[sub["ipv6Index"]])
                 item = aws.call(
                     "CreateSubnet",
                     self.ec2.create_subnet,
@@ -96,14 +139,20 @@ class Build:
                         sub["name"],
                         {**sub.get("tags", {}), "vpcfactory:tier": sub["tier"]},
                     ),
+                    **extra,
                 )["Subnet"]
-            if sub.get("mapPublicIpOnLaunch") and not item.get("MapPublicIpOnLaunch"):
-                aws.call(
-                    "ModifySubnetAttribute",
-                    self.ec2.modify_subnet_attribute,
-                    SubnetId=item["SubnetId"],
-                    MapPublicIpOnLaunch={"Value": True},
-                )
+            # One attribute per ModifySubnetAttribute call (an API rule); only when it differs.
+            for attribute, wanted in (
+                ("MapPublicIpOnLaunch", bool(sub.get("mapPublicIpOnLaunch"))),
+                ("AssignIpv6AddressOnCreation", bool(sub.get("assignIpv6AddressOnCreation"))),
+            ):
+                if wanted and not item.get(attribute):
+                    aws.call(
+                        "ModifySubnetAttribute",
+                        self.ec2.modify_subnet_attribute,
+                        SubnetId=item["SubnetId"],
+                        **{attribute: {"Value": True}},
+                    )
             out[sub["logicalId"]] = {
                 "subnetId": item["SubnetId"],
                 "cidr": item["CidrBlock"],
@@ -116,7 +165,9 @@ class Build:
         igw_plan = self.plan.get("internetGateway")
         if not igw_plan:
             return None
-        item = self.existing("DescribeInternetGateways", "InternetGateways").get(igw_plan["logicalId"])
+        item = self.existing("DescribeInternetGateways", "InternetGateways", "attachment.vpc-id").get(
+            igw_plan["logicalId"]
+        )
         if item is None:
             item = aws.call(
                 "CreateInternetGateway",
@@ -137,11 +188,16 @@ class Build:
 
     def allocate_eips(self) -> dict[str, str]:
         """Allocation id per NAT's EIP logical id. Bring-your-own EIPs are used, never allocated."""
-        wanted = [n for n in self.plan["natGateways"] if not n.get("eipAllocationId")]
         out = {n["eip"]: n["eipAllocationId"] for n in self.plan["natGateways"] if n.get("eipAllocationId")}
+        built = self.live_nats() if self.reconcile_vpc_id else {}
+        wanted = [
+            n
+            for n in self.plan["natGateways"]
+            if not n.get("eipAllocationId") and n["logicalId"] not in built
+        ]
         if not wanted:
             return out
-        found = self.existing("DescribeAddresses", "Addresses")
+        found = self.existing("DescribeAddresses", "Addresses", vpc_filter=None)
         for nat in wanted:
             item = found.get(nat["eip"])
             if item is None:
@@ -159,11 +215,7 @@ class Build:
     def create_nat_gateways(self, subnets: dict[str, dict], eips: dict[str, str]) -> dict[str, str]:
         if not self.plan["natGateways"]:
             return {}
-        found = {
-            k: v
-            for k, v in self.existing("DescribeNatGateways", "NatGateways").items()
-            if v.get("State") not in ("deleting", "deleted")
-        }
+        found = self.live_nats()
         out: dict[str, str] = {}
         for nat in self.plan["natGateways"]:
             item = found.get(nat["logicalId"])
@@ -179,6 +231,13 @@ class Build:
             out[nat["logicalId"]] = item["NatGatewayId"]
         return out
 
+    def live_nats(self) -> dict[str, dict[str, Any]]:
+        return {
+            k: v
+            for k, v in self.existing("DescribeNatGateways", "NatGateways").items()
+            if v.get("State") not in ("deleting", "deleted")
+        }
+
     def nat_states(self, nat_ids: list[str]) -> dict[str, dict[str, Any]]:
         if not nat_ids:
             return {}
@@ -187,14 +246,52 @@ class Build:
         ]
         return {i["NatGatewayId"]: i for i in items}
 
+    def create_egress_only_internet_gateway(self, vpc_id: str) -> str | None:
+        """IPv6 egress for private tiers (the IPv6 counterpart of a NAT gateway, without its cost)."""
+        eigw_plan = self.plan.get("egressOnlyInternetGateway")
+        if not eigw_plan:
+            return None
+        found = self.existing(
+            "DescribeEgressOnlyInternetGateways", "EgressOnlyInternetGateways", vpc_filter=None
+        )
+        item = found.get(eigw_plan["logicalId"])
+        if item is None and self.reconcile_vpc_id:
+            item = next(
+                (
+                    g
+                    for g in aws.describe_all(
+                        self.ec2,
+                        "DescribeEgressOnlyInternetGateways",
+                        "EgressOnlyInternetGateways",
+                        [{"Name": f"tag:{TAG_VPC}", "Values": [self.plan["name"]]}],
+                    )
+                    if any(a.get("VpcId") == vpc_id for a in g.get("Attachments", []))
+                    and tag_dict(g.get("Tags")).get(TAG_LOGICAL_ID) == eigw_plan["logicalId"]
+                ),
+                None,
+            )
+        if item is None:
+            item = aws.call(
+                "CreateEgressOnlyInternetGateway",
+                self.ec2.create_egress_only_internet_gateway,
+                VpcId=vpc_id,
+                ClientToken=self.client_token(eigw_plan["logicalId"]),
+                TagSpecifications=self.tag_spec(
+                    "egress-only-internet-gateway", eigw_plan["logicalId"], eigw_plan["name"]
+                ),
+            )["EgressOnlyInternetGateway"]
+        return item["EgressOnlyInternetGatewayId"]
+
     def create_route_tables(
         self, vpc_id: str, subnets: dict[str, dict], igw_id: str | None
     ) -> dict[str, dict]:
-        """Route tables, their subnet associations and the public default route (to the IGW).
+        """Route tables, their subnet associations, and the routes that need no NAT: public
+        0.0.0.0/0 and ::/0 to the IGW, private ::/0 to the egress-only IGW.
 
         Routes to NAT gateways are added later (add_nat_routes), once the NATs are available:
         this stage runs while they are still pending, off the critical path.
         """
+        eigw_id = self.create_egress_only_internet_gateway(vpc_id)
         found = self.existing("DescribeRouteTables", "RouteTables")
         out: dict[str, dict] = {}
         for rt in self.plan["routeTables"]:
@@ -223,9 +320,13 @@ class Build:
                         RouteTableId=rt_id,
                         SubnetId=subnet_id,
                     )
-            route = rt.get("defaultRoute") or {}
-            if route.get("target") == "igw" and igw_id:
-                self._ensure_default_route(item, GatewayId=igw_id)
+            if (rt.get("defaultRoute") or {}).get("target") == "igw" and igw_id:
+                self._ensure_route(item, ANYWHERE_V4, GatewayId=igw_id)
+            v6_target = (rt.get("ipv6DefaultRoute") or {}).get("target")
+            if v6_target == "igw" and igw_id:
+                self._ensure_route(item, ANYWHERE_V6, GatewayId=igw_id)
+            elif v6_target == "eigw" and eigw_id:
+                self._ensure_route(item, ANYWHERE_V6, EgressOnlyInternetGatewayId=eigw_id)
             out[rt["logicalId"]] = {"routeTableId": rt_id, "tier": rt["tier"], "az": rt.get("az")}
         return out
 
@@ -247,21 +348,23 @@ class Build:
         for rt in wanted:
             rt_id = route_tables[rt["logicalId"]]["routeTableId"]
             nat_id = nat_ids[rt["defaultRoute"]["nat"]]
-            self._ensure_default_route(current[rt_id], NatGatewayId=nat_id)
+            self._ensure_route(current[rt_id], ANYWHERE_V4, NatGatewayId=nat_id)
             out[rt_id] = nat_id
         return out
 
-    def _ensure_default_route(self, table: dict[str, Any], **target: str) -> None:
+    def _ensure_route(self, table: dict[str, Any], destination: str, **target: str) -> None:
+        """Create the route, or point it at the target if it points elsewhere (a re-run)."""
         ((key, value),) = target.items()
+        field = "DestinationIpv6CidrBlock" if ":" in destination else "DestinationCidrBlock"
         for route in table.get("Routes", []):
-            if route.get("DestinationCidrBlock") == ANYWHERE_V4:
+            if route.get(field) == destination:
                 if route.get(key) == value and route.get("State", "active") == "active":
                     return
                 aws.call(
                     "ReplaceRoute",
                     self.ec2.replace_route,
                     RouteTableId=table["RouteTableId"],
-                    DestinationCidrBlock=ANYWHERE_V4,
+                    **{field: destination},
                     **target,
                 )
                 return
@@ -269,7 +372,7 @@ class Build:
             "CreateRoute",
             self.ec2.create_route,
             RouteTableId=table["RouteTableId"],
-            DestinationCidrBlock=ANYWHERE_V4,
+            **{field: destination},
             **target,
         )
 

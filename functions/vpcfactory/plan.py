@@ -29,15 +29,33 @@ of the list. When you extend an explicit-`cidrs` tier for a new zone, pick a CID
 later tiers' blocks (a block is R subnets starting at the tier's first subnet), or those blocks
 shift past it.
 
+IPv6 follows the same rule. The VPC gets an Amazon-provided /56, i.e. 256 /64s, and subnet k
+(zone index k) of the tier at position t gets /64 number t * R + k ("ipv6Index"): tier t owns
+/64s t*R to t*R+R-1, so a new zone within R or an appended tier never renumbers a subnet. A spec
+whose tiers would need more than 256 /64s is rejected (with at most 8 tiers and R <= 16 that
+cannot happen today; the check is there for when those limits move).
+
 Zones: only zones with State `available` and ZoneType `availability-zone` count (local and
 wavelength zones are skipped). A count takes the first N by name; a list keeps its own order,
 so appending a zone to the list keeps every existing zone's index. List zone IDs to pin the
 physical zones: names map to different zones in different accounts, IDs do not.
+
+NAT gateways go in the first N zones (single: N = 1, per-az: every zone, natGateways: N). A
+private route table in zone k uses the NAT in its own zone when there is one, else NAT k mod N
+(round-robin), so adding a zone never moves an existing route.
+
+Costs come from data/prices.json (one region's list prices, with the date they were read): NAT
+gateway hours and the public IPv4 address of each Elastic IP the run allocates. A brought-your-own
+EIP is not counted (it is already paid for, and never released by us). Per-GB charges (NAT data
+processing, data transfer, flow log ingestion) depend on traffic and are not estimated.
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vpcfactory.errors import InvalidSpec
@@ -45,11 +63,47 @@ from vpcfactory.errors import InvalidSpec
 if TYPE_CHECKING:  # spec.py imports this module at runtime (parse_spec calls allocate)
     from vpcfactory.spec import Spec, Tier
 
-# us-east-1 on-demand prices (hourly x 730): a NAT gateway's hourly charge, a public IPv4 address.
-NAT_GATEWAY_MONTHLY_USD = 32.85
-PUBLIC_IPV4_MONTHLY_USD = 3.65
+PRICES_FILE = Path(__file__).resolve().parent / "data" / "prices.json"
+IPV6_SUBNETS_PER_VPC = 256  # /64s in the Amazon-provided /56
+NAT_MODE_COMPARISON = ("none", "single", "per-az")
 
 Range = tuple[int, int]  # [start, end) as integers
+
+
+@functools.cache
+def _load_prices() -> dict[str, Any]:
+    return json.loads(PRICES_FILE.read_text(encoding="utf-8"))
+
+
+def prices() -> dict[str, Any]:
+    """The price table (data/prices.json): asOf, source, region, currency, hoursPerMonth, hourly rates."""
+    return dict(_load_prices())
+
+
+def monthly_cost(nat_gateways: int, byo_eips: int = 0) -> dict[str, float]:
+    """{natGateways, elasticIps, total} per month in USD; byo_eips of the NATs' addresses are not charged."""
+    table = _load_prices()
+    hours = table["hoursPerMonth"]
+    nat = round(nat_gateways * table["natGatewayHourly"] * hours, 2)
+    eip = round(max(0, nat_gateways - byo_eips) * table["publicIpv4Hourly"] * hours, 2)
+    return {"natGateways": nat, "elasticIps": eip, "total": round(nat + eip, 2)}
+
+
+def ipv6_blocks(spec: Spec) -> list[range]:
+    """Per tier, in spec order: the /64 indexes it reserves in the VPC's /56 (R of them, zone order).
+
+    Raises InvalidSpec (field `tiers`) when the tiers need more than the /56's 256 /64s.
+    """
+    reservation = spec.az_reservation
+    need = len(spec.tiers) * reservation
+    if need > IPV6_SUBNETS_PER_VPC:
+        raise InvalidSpec(
+            "tiers",
+            f"with ipv6 each tier reserves azReservation ({reservation}) /64s of the VPC's /56: "
+            f"{len(spec.tiers)} tiers need {need} but a /56 has {IPV6_SUBNETS_PER_VPC}; "
+            "lower azReservation or use fewer tiers",
+        )
+    return [range(t * reservation, (t + 1) * reservation) for t in range(len(spec.tiers))]
 
 
 def allocate(spec: Spec) -> list[list[ipaddress.IPv4Network]]:
@@ -112,10 +166,11 @@ def plan_network(spec: Spec, zones: list[dict[str, Any]]) -> dict[str, Any]:
     """The plan the build handlers follow. Its shape is a contract with network.py and outputs.py."""
     azs = _select_zones(spec, zones)
     layout = allocate(spec)
+    v6_layout = ipv6_blocks(spec) if spec.ipv6 else None
     name = spec.name
     public_tiers = [t.name for t in spec.tiers if t.type == "public"]  # NATs live in the first
 
-    nat_azs = {"none": [], "single": azs[:1], "per-az": azs}[spec.nat_mode]
+    nat_azs = azs[: spec.nat_gateway_count]
     nats = [
         {
             "logicalId": f"nat/{az['name']}",
@@ -128,10 +183,11 @@ def plan_network(spec: Spec, zones: list[dict[str, Any]]) -> dict[str, Any]:
         for k, az in enumerate(nat_azs)
     ]
     nat_by_az = {n["az"]: n["logicalId"] for n in nats}
+    has_private = any(t.type == "private" for t in spec.tiers)
 
     subnets: list[dict[str, Any]] = []
     tables: list[dict[str, Any]] = []
-    for tier, cidrs in zip(spec.tiers, layout, strict=True):
+    for t, (tier, cidrs) in enumerate(zip(spec.tiers, layout, strict=True)):
         tier_subnets = []
         for k, az in enumerate(azs):
             per_az_table = tier.type == "private"  # so each AZ can egress through its own NAT
@@ -148,23 +204,33 @@ def plan_network(spec: Spec, zones: list[dict[str, Any]]) -> dict[str, Any]:
                     "mapPublicIpOnLaunch": tier.map_public_ip_on_launch,
                     "tags": dict(tier.tags),
                     "routeTable": table,
+                    "ipv6Index": v6_layout[t][k] if v6_layout else None,
+                    "assignIpv6AddressOnCreation": tier.assign_ipv6_address_on_creation,
                 }
             )
         subnets.extend(tier_subnets)
 
+        # Isolated tiers get no internet route at all, IPv4 or IPv6.
+        v6_route = {"public": {"target": "igw"}, "private": {"target": "eigw"}}.get(tier.type)
+        v6_route = v6_route if spec.ipv6 else None
         if tier.type == "private":
-            for sub in tier_subnets:
-                # The NAT in the subnet's own AZ (per-az), else the single NAT; none: no default route.
-                nat = nat_by_az.get(sub["az"]) or (nats[0]["logicalId"] if nats else None)
+            for k, sub in enumerate(tier_subnets):
+                # The NAT in the subnet's own zone, else round-robin over the NATs; none: no route.
+                nat = nat_by_az.get(sub["az"]) or (nats[k % len(nats)]["logicalId"] if nats else None)
                 route = {"target": "nat", "nat": nat} if nat else None
-                tables.append(_route_table(name, tier, sub["az"], route, [sub]))
+                tables.append(_route_table(name, tier, sub["az"], route, v6_route, [sub]))
         else:
             route = {"target": "igw"} if tier.type == "public" else None
-            tables.append(_route_table(name, tier, None, route, tier_subnets))
+            tables.append(_route_table(name, tier, None, route, v6_route, tier_subnets))
 
-    allocated_eips = sum(1 for n in nats if not n["eipAllocationId"])
-    nat_cost = round(len(nats) * NAT_GATEWAY_MONTHLY_USD, 2)
-    eip_cost = round(allocated_eips * PUBLIC_IPV4_MONTHLY_USD, 2)
+    byo = len(spec.eip_allocation_ids)
+    cost = monthly_cost(len(nats), byo)
+    by_mode = {
+        mode: monthly_cost({"none": 0, "single": 1, "per-az": len(azs)}[mode], byo)
+        for mode in NAT_MODE_COMPARISON
+    }
+    endpoint_tables = [t["logicalId"] for t in tables if t["type"] in ("private", "isolated")]
+    flow = spec.flow_logs
     return {
         "name": name,
         "cidr": spec.cidr,
@@ -176,16 +242,48 @@ def plan_network(spec: Spec, zones: list[dict[str, Any]]) -> dict[str, Any]:
         "subnets": subnets,
         "natGateways": nats,
         "routeTables": tables,
-        "monthlyCostUsd": {
-            "natGateways": nat_cost,
-            "elasticIps": eip_cost,
-            "total": round(nat_cost + eip_cost, 2),
+        "monthlyCostUsd": cost,
+        "costComparison": {
+            **by_mode,
+            "chosen": spec.nat_mode,
+            "vsPerAz": round(cost["total"] - by_mode["per-az"]["total"], 2),
+            "vsSingle": round(cost["total"] - by_mode["single"]["total"], 2),
         },
+        "ipv6": spec.ipv6,
+        "egressOnlyInternetGateway": (
+            {"logicalId": "eigw", "name": f"{name}-eigw"} if spec.ipv6 and has_private else None
+        ),
+        "flowLogs": (
+            {
+                "logicalId": "flow-log",
+                "name": f"{name}-flow-log",
+                "destination": flow.destination,
+                "logGroupName": flow.log_group_name,
+                "retentionDays": flow.retention_days,
+                "bucketArn": flow.bucket_arn,
+                "prefix": flow.prefix,
+                "trafficType": flow.traffic_type,
+                "maxAggregationInterval": flow.max_aggregation_interval,
+            }
+            if flow
+            else None
+        ),
+        "gatewayEndpoints": [
+            {
+                "logicalId": f"vpce/{service}",
+                "service": service,
+                "serviceName": f"com.amazonaws.{_region(zones)}.{service}",
+                "name": f"{name}-{service}",
+                "routeTables": endpoint_tables,
+            }
+            for service in (spec.gateway_endpoints if endpoint_tables else ())
+        ],
+        "lockDownDefaultSecurityGroup": spec.lock_down_default_security_group,
     }
 
 
 def summarize(plan: dict[str, Any]) -> str:
-    """A few lines for `vpcfactory plan`: tier x zone CIDRs, NAT placement, routes, cost."""
+    """A few lines for `vpcfactory plan`: tier x zone CIDRs, NAT placement, routes, features, cost."""
     azs = [z["name"] for z in plan["availabilityZones"]]
     tables = {t["logicalId"]: t for t in plan["routeTables"]}
     tiers: dict[str, list[dict[str, Any]]] = {}
@@ -208,16 +306,15 @@ def summarize(plan: dict[str, Any]) -> str:
         nat_line = f"NAT gateways: {len(nats)} ({placed})"
     else:
         nat_line = "NAT gateways: none"
-    cost = plan["monthlyCostUsd"]
-    return "\n".join(
-        [
-            f"VPC {plan['name']} {plan['cidr']}: {len(azs)} zones, room reserved for {plan['azReservation']}",
-            *table,
-            nat_line,
-            f"Monthly fixed cost: ${cost['total']:.2f} (NAT gateways ${cost['natGateways']:.2f}, "
-            f"Elastic IPs ${cost['elasticIps']:.2f}; data processing extra)",
-        ]
-    )
+
+    lines = [
+        f"VPC {plan['name']} {plan['cidr']}: {len(azs)} zones, room reserved for {plan['azReservation']}",
+        *table,
+        nat_line,
+        *_feature_lines(plan, tiers),
+        *_cost_lines(plan),
+    ]
+    return "\n".join(lines)
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -228,10 +325,85 @@ def _describe_routes(routes: list[dict[str, str] | None], subnets: list[dict[str
         return "none"
     if routes[0]["target"] == "igw":
         return "internet gateway"
-    nats = [r["nat"] for r in routes if r]
-    if all(nat == f"nat/{s['az']}" for nat, s in zip(nats, subnets, strict=True)) and len(nats) > 1:
+    nats = [r["nat"].removeprefix("nat/") for r in routes if r]
+    own = [nat == s["az"] for nat, s in zip(nats, subnets, strict=True)]
+    if all(own) and len(nats) > 1:
         return "NAT in its own zone"
-    return "NAT in " + ", ".join(sorted({n.removeprefix("nat/") for n in nats}))
+    if len(set(nats)) == 1:
+        return f"NAT in {nats[0]}"
+    borrowed = [f"{s['az']} via {nat}" for nat, s, mine in zip(nats, subnets, own, strict=True) if not mine]
+    return "NAT in its own zone; " + ", ".join(borrowed)
+
+
+def _feature_lines(plan: dict[str, Any], tiers: dict[str, list[dict[str, Any]]]) -> list[str]:
+    lines = []
+    if plan["ipv6"]:
+        blocks = ", ".join(
+            f"{tier} {subs[0]['ipv6Index']}-{subs[-1]['ipv6Index']}" for tier, subs in tiers.items()
+        )
+        auto = [tier for tier, subs in tiers.items() if subs[0]["assignIpv6AddressOnCreation"]]
+        lines.append(
+            f"IPv6: Amazon-provided /56, one /64 per subnet (indexes {blocks}; auto-assigned in "
+            f"{', '.join(auto) or 'no tier'}); ::/0 to the internet gateway (public), the egress-only "
+            "internet gateway (private), none (isolated)"
+        )
+    else:
+        lines.append("IPv6: off")
+    flow = plan["flowLogs"]
+    if flow is None:
+        lines.append("Flow logs: off (Security Hub EC2.6 will fail)")
+    elif flow["destination"] == "s3":
+        where = flow["bucketArn"] + (f" prefix {flow['prefix']}" if flow["prefix"] else "")
+        lines.append(
+            f"Flow logs: {flow['trafficType']} traffic to S3 {where}, "
+            f"{flow['maxAggregationInterval']} s aggregation"
+        )
+    else:
+        lines.append(
+            f"Flow logs: {flow['trafficType']} traffic to CloudWatch Logs {flow['logGroupName']} "
+            f"({flow['retentionDays']} days), {flow['maxAggregationInterval']} s aggregation"
+        )
+    endpoints = plan["gatewayEndpoints"]
+    if endpoints:
+        services = ", ".join(e["service"] for e in endpoints)
+        lines.append(f"Gateway endpoints: {services} on {', '.join(endpoints[0]['routeTables'])}")
+    else:
+        lines.append("Gateway endpoints: none")
+    lines.append(
+        "Default security group: every rule removed (Security Hub EC2.2)"
+        if plan["lockDownDefaultSecurityGroup"]
+        else "Default security group: left as AWS creates it (Security Hub EC2.2 will fail)"
+    )
+    return lines
+
+
+def _cost_lines(plan: dict[str, Any]) -> list[str]:
+    table = prices()
+    cost, compare = plan["monthlyCostUsd"], plan["costComparison"]
+    options = ", ".join(f"{mode} ${compare[mode]['total']:.2f}" for mode in NAT_MODE_COMPARISON)
+    count = len(plan["natGateways"])
+    chosen = compare["chosen"]
+    label = f"{count} NAT gateways" if chosen == "count" else chosen
+    versus = [
+        f"{_difference(compare[key])} {mode}"
+        for key, mode in (("vsPerAz", "per-az"), ("vsSingle", "single"))
+        if mode != chosen
+    ]
+    return [
+        f"Monthly fixed cost: ${cost['total']:.2f} (NAT gateways ${cost['natGateways']:.2f}, "
+        f"Elastic IPs ${cost['elasticIps']:.2f}; per-GB data processing and flow log ingestion extra)",
+        f"NAT modes per month: {options}; chosen {label}: {', '.join(versus)}",
+        f"Prices: {table['region']} list prices as of {table['asOf']} "
+        "(functions/vpcfactory/data/prices.json)",
+    ]
+
+
+def _difference(delta: float) -> str:
+    if delta < 0:
+        return f"${-delta:.2f} less than"
+    if delta > 0:
+        return f"${delta:.2f} more than"
+    return "the same as"
 
 
 def _select_zones(spec: Spec, zones: list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -267,7 +439,12 @@ def _select_zones(spec: Spec, zones: list[dict[str, Any]]) -> list[dict[str, str
 
 
 def _route_table(
-    spec_name: str, tier: Tier, az: str | None, route: dict[str, str] | None, members: list[dict[str, Any]]
+    spec_name: str,
+    tier: Tier,
+    az: str | None,
+    route: dict[str, str] | None,
+    ipv6_route: dict[str, str] | None,
+    members: list[dict[str, Any]],
 ) -> dict[str, Any]:
     suffix = f"{tier.name}/{az}" if az else tier.name
     return {
@@ -279,14 +456,19 @@ def _route_table(
         "tags": dict(tier.tags),
         "subnets": [s["logicalId"] for s in members],
         "defaultRoute": route,
+        "ipv6DefaultRoute": ipv6_route,
     }
 
 
 def _region(zones: list[dict[str, Any]]) -> str:
+    """The region DescribeAvailabilityZones answered for: RegionName, else a zone's name minus its letter."""
     for zone in zones:
         if zone.get("RegionName"):
             return zone["RegionName"]
-    return zones[0]["ZoneName"][:-1] if zones else "this region"
+    for zone in zones:  # a local zone's name (us-east-1-bos-1a) does not end in the region + a letter
+        if zone.get("ZoneType", "availability-zone") == "availability-zone":
+            return zone["ZoneName"][:-1]
+    return "this region"
 
 
 def _first_overlap(

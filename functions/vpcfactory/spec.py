@@ -1,8 +1,8 @@
 """The spec (DESIGN.md "Spec"): parse and validate it, with no AWS call.
 
 Every rejection is an `InvalidSpec(field, reason)` whose field is a precise path into the input
-(`tiers[1].prefixLength`, `tags.aws:foo`, `natGateways.eipAllocationIds[0]`), so the person who
-wrote the spec can find the line. parse_spec also lays the CIDRs out (plan.allocate): an
+(`tiers[1].prefixLength`, `tags.aws:foo`, `natGateways.eipAllocationIds[0]`, `flowLogs.retentionDays`),
+so the person who wrote the spec can find the line. parse_spec also lays the CIDRs out (plan.allocate): an
 address plan that cannot work is rejected here, before the workflow calls DescribeAvailabilityZones.
 Only the checks that need the region's zones are left to plan.plan_network.
 """
@@ -17,16 +17,29 @@ from types import MappingProxyType
 from typing import Any
 
 from vpcfactory.errors import InvalidSpec
-from vpcfactory.plan import allocate
+from vpcfactory.plan import allocate, ipv6_blocks
 
 NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")
 TIER_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 ZONE_NAME_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+[a-z]$")  # us-east-1a, us-gov-west-1b
 ZONE_ID_RE = re.compile(r"^[a-z]+\d+-az\d+$")  # use1-az1, usgw1-az2
 EIP_ALLOCATION_RE = re.compile(r"^eipalloc-[0-9a-f]{8,17}$")
+LOG_GROUP_NAME_RE = re.compile(r"^[A-Za-z0-9_\-/.#]{1,512}$")  # CreateLogGroup's naming rules
+# arn:aws:s3:::bucket or arn:aws-us-gov:s3:::bucket/folder/: S3 bucket naming rules, optional folder.
+BUCKET_ARN_RE = re.compile(r"^arn:aws[-a-z]*:s3:::([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(/.*)?$")
 
 TIER_TYPES = ("public", "private", "isolated")
-NAT_MODES = ("none", "single", "per-az")
+NAT_MODES = ("none", "single", "per-az")  # plus "count" (natGateways: N), which the normal form uses
+FLOW_LOG_DESTINATIONS = ("cloud-watch-logs", "s3")
+FLOW_LOG_TRAFFIC_TYPES = ("ALL", "ACCEPT", "REJECT")
+FLOW_LOG_AGGREGATION_INTERVALS = (60, 600)  # seconds; CreateFlowLogs accepts nothing else
+# PutRetentionPolicy accepts exactly these (CloudWatch Logs API reference).
+LOG_RETENTION_DAYS = (
+    *(1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731),
+    *(1096, 1827, 2192, 2557, 2922, 3288, 3653),
+)
+DEFAULT_RETENTION_DAYS = 365
+GATEWAY_ENDPOINT_SERVICES = ("s3", "dynamodb")
 MIN_PREFIX, MAX_PREFIX = 16, 28  # what CreateVpc and CreateSubnet accept
 MAX_AZS = 6  # the most availability zones any region has
 MAX_TIERS = 8
@@ -35,9 +48,38 @@ MAX_AZ_RESERVATION = 16
 MAX_USER_TAGS = 40
 RESERVED_TAG_PREFIXES = ("aws:", "vpcfactory:")
 
-SPEC_KEYS = ("name", "cidr", "availabilityZones", "natGateways", "tiers", "azReservation", "tags")
-TIER_KEYS = ("name", "type", "prefixLength", "cidrs", "tags", "mapPublicIpOnLaunch")
-NAT_KEYS = ("mode", "eipAllocationIds")
+SPEC_KEYS = (
+    "name",
+    "cidr",
+    "availabilityZones",
+    "natGateways",
+    "tiers",
+    "azReservation",
+    "tags",
+    "ipv6",
+    "flowLogs",
+    "gatewayEndpoints",
+    "lockDownDefaultSecurityGroup",
+)
+TIER_KEYS = (
+    "name",
+    "type",
+    "prefixLength",
+    "cidrs",
+    "tags",
+    "mapPublicIpOnLaunch",
+    "assignIpv6AddressOnCreation",
+)
+NAT_KEYS = ("mode", "count", "eipAllocationIds")
+FLOW_LOG_KEYS = (
+    "destination",
+    "retentionDays",
+    "logGroupName",
+    "bucketArn",
+    "prefix",
+    "trafficType",
+    "maxAggregationInterval",
+)
 WRAPPER_KEYS = ("spec", "target")
 
 
@@ -49,6 +91,7 @@ class Tier:
     cidrs: tuple[str, ...] | None = None
     tags: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
     map_public_ip_on_launch: bool = False
+    assign_ipv6_address_on_creation: bool = False  # only ever true when the spec turns ipv6 on
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "type": self.type}
@@ -57,8 +100,33 @@ class Tier:
         else:
             out["prefixLength"] = self.prefix_length
         out["mapPublicIpOnLaunch"] = self.map_public_ip_on_launch
+        out["assignIpv6AddressOnCreation"] = self.assign_ipv6_address_on_creation
         out["tags"] = dict(self.tags)
         return out
+
+
+@dataclass(frozen=True)
+class FlowLogs:
+    """VPC flow logs (Security Hub EC2.6). CloudWatch-only fields are None for s3, and the reverse."""
+
+    destination: str = "cloud-watch-logs"  # cloud-watch-logs | s3
+    log_group_name: str | None = None
+    retention_days: int | None = None
+    bucket_arn: str | None = None
+    prefix: str | None = None
+    traffic_type: str = "ALL"  # ALL | ACCEPT | REJECT
+    max_aggregation_interval: int = 600  # seconds: 60 or 600
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"destination": self.destination}
+        if self.destination == "s3":
+            out |= {"bucketArn": self.bucket_arn, "prefix": self.prefix}
+        else:
+            out |= {"logGroupName": self.log_group_name, "retentionDays": self.retention_days}
+        return out | {
+            "trafficType": self.traffic_type,
+            "maxAggregationInterval": self.max_aggregation_interval,
+        }
 
 
 @dataclass(frozen=True)
@@ -67,15 +135,30 @@ class Spec:
     cidr: str
     availability_zones: int | tuple[str, ...]  # a count, or zone names, or zone IDs
     tiers: tuple[Tier, ...]
-    nat_mode: str  # none | single | per-az
+    nat_mode: str  # none | single | per-az | count (natGateways: N with 2 <= N <= zones)
     az_reservation: int  # already defaulted: 4 up to 4 AZs, else 6
     eip_allocation_ids: tuple[str, ...] = ()  # bring-your-own EIPs, one per NAT, in AZ order
     tags: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+    nat_count: int | None = None  # N when nat_mode is "count", else None
+    ipv6: bool = False
+    # parse_spec fills these in (flow logs on, both endpoints, default SG locked down) unless the
+    # spec turns them off; a Spec built by hand gets the same except flow logs, whose log group
+    # name depends on the spec name.
+    flow_logs: FlowLogs | None = None
+    gateway_endpoints: tuple[str, ...] = GATEWAY_ENDPOINT_SERVICES
+    lock_down_default_security_group: bool = True
 
     @property
     def az_count(self) -> int:
         azs = self.availability_zones
         return azs if isinstance(azs, int) else len(azs)
+
+    @property
+    def nat_gateway_count(self) -> int:
+        """How many NAT gateways the plan makes (in the first that many zones)."""
+        if self.nat_mode == "count":
+            return self.nat_count or 0
+        return {"none": 0, "single": 1, "per-az": self.az_count}[self.nat_mode]
 
     @property
     def has_public_tier(self) -> bool:
@@ -89,9 +172,18 @@ class Spec:
             "cidr": self.cidr,
             "availabilityZones": azs if isinstance(azs, int) else list(azs),
             "azReservation": self.az_reservation,
-            "natGateways": {"mode": self.nat_mode, "eipAllocationIds": list(self.eip_allocation_ids)},
+            "natGateways": {
+                "mode": self.nat_mode,
+                # per-az follows the zones, so its count is left open; the others are fixed numbers.
+                "count": None if self.nat_mode == "per-az" else self.nat_gateway_count,
+                "eipAllocationIds": list(self.eip_allocation_ids),
+            },
             "tiers": [t.to_dict() for t in self.tiers],
             "tags": dict(self.tags),
+            "ipv6": self.ipv6,
+            "flowLogs": self.flow_logs.to_dict() if self.flow_logs else False,
+            "gatewayEndpoints": {svc: svc in self.gateway_endpoints for svc in GATEWAY_ENDPOINT_SERVICES},
+            "lockDownDefaultSecurityGroup": self.lock_down_default_security_group,
         }
 
 
@@ -125,8 +217,9 @@ def parse_spec(raw: Any) -> Spec:
     azs = _availability_zones(raw.get("availabilityZones"))
     az_count = azs if isinstance(azs, int) else len(azs)
     tags = _tags(raw.get("tags"), "tags")
-    tiers = _tiers(raw.get("tiers"), vpc, az_count, tags)
-    nat_mode, eips = _nat_gateways(raw.get("natGateways"), tiers, az_count)
+    ipv6 = _bool(raw.get("ipv6"), "ipv6", default=False)
+    tiers = _tiers(raw.get("tiers"), vpc, az_count, tags, ipv6)
+    nat_mode, nat_count, eips = _nat_gateways(raw.get("natGateways"), tiers, az_count)
     reservation = _az_reservation(raw.get("azReservation"), az_count)
 
     spec = Spec(
@@ -138,8 +231,17 @@ def parse_spec(raw: Any) -> Spec:
         az_reservation=reservation,
         eip_allocation_ids=eips,
         tags=MappingProxyType(tags),
+        nat_count=nat_count,
+        ipv6=ipv6,
+        flow_logs=_flow_logs(raw.get("flowLogs"), name),
+        gateway_endpoints=_gateway_endpoints(raw.get("gatewayEndpoints")),
+        lock_down_default_security_group=_bool(
+            raw.get("lockDownDefaultSecurityGroup"), "lockDownDefaultSecurityGroup", default=True
+        ),
     )
     allocate(spec)  # raises InvalidSpec if the tiers do not fit or explicit CIDRs collide
+    if spec.ipv6:
+        ipv6_blocks(spec)  # raises InvalidSpec if the tiers' /64 blocks do not fit in the /56
     return spec
 
 
@@ -178,7 +280,7 @@ def _availability_zones(value: Any) -> int | tuple[str, ...]:
 
 
 def _tiers(
-    value: Any, vpc: ipaddress.IPv4Network, az_count: int, spec_tags: dict[str, str]
+    value: Any, vpc: ipaddress.IPv4Network, az_count: int, spec_tags: dict[str, str], ipv6: bool
 ) -> tuple[Tier, ...]:
     if value is None:
         raise InvalidSpec("tiers", "required: a list of 1 to 8 tiers")
@@ -188,7 +290,7 @@ def _tiers(
         raise InvalidSpec("tiers", f"needs 1 to {MAX_TIERS} tiers, got {len(value)}")
     tiers: list[Tier] = []
     for i, raw in enumerate(value):
-        tier = _tier(raw, f"tiers[{i}]", vpc, az_count, spec_tags)
+        tier = _tier(raw, f"tiers[{i}]", vpc, az_count, spec_tags, ipv6)
         if any(t.name == tier.name for t in tiers):
             raise InvalidSpec(
                 f"tiers[{i}].name", f"{tier.name!r} is used by an earlier tier: names must be unique"
@@ -197,7 +299,9 @@ def _tiers(
     return tuple(tiers)
 
 
-def _tier(raw: Any, at: str, vpc: ipaddress.IPv4Network, az_count: int, spec_tags: dict[str, str]) -> Tier:
+def _tier(
+    raw: Any, at: str, vpc: ipaddress.IPv4Network, az_count: int, spec_tags: dict[str, str], ipv6: bool
+) -> Tier:
     if not isinstance(raw, Mapping):
         raise InvalidSpec(at, f"must be a mapping, got {_kind(raw)}")
     _reject_unknown(raw, TIER_KEYS, at)
@@ -233,14 +337,18 @@ def _tier(raw: Any, at: str, vpc: ipaddress.IPv4Network, az_count: int, spec_tag
             f"{MAX_USER_TAGS} user tags (EC2 allows 50 and the factory adds its own)",
         )
 
-    map_public = raw.get("mapPublicIpOnLaunch", False)
-    if map_public is None:
-        map_public = False
-    if not isinstance(map_public, bool):
-        raise InvalidSpec(f"{at}.mapPublicIpOnLaunch", f"must be true or false, got {_kind(map_public)}")
+    map_public = _bool(raw.get("mapPublicIpOnLaunch"), f"{at}.mapPublicIpOnLaunch", default=False)
     if map_public and type_ != "public":
         raise InvalidSpec(
             f"{at}.mapPublicIpOnLaunch", f"only a public tier may assign public IPs, this one is {type_}"
+        )
+    assign_ipv6 = _bool(
+        raw.get("assignIpv6AddressOnCreation"), f"{at}.assignIpv6AddressOnCreation", default=ipv6
+    )
+    if assign_ipv6 and not ipv6:
+        raise InvalidSpec(
+            f"{at}.assignIpv6AddressOnCreation",
+            "needs ipv6: true on the spec (the subnets have no IPv6 CIDR)",
         )
 
     return Tier(
@@ -250,6 +358,7 @@ def _tier(raw: Any, at: str, vpc: ipaddress.IPv4Network, az_count: int, spec_tag
         cidrs=cidrs,
         tags=MappingProxyType(tags),
         map_public_ip_on_launch=map_public,
+        assign_ipv6_address_on_creation=assign_ipv6,
     )
 
 
@@ -273,32 +382,67 @@ def _explicit_cidrs(value: Any, at: str, vpc: ipaddress.IPv4Network, az_count: i
     return tuple(out)
 
 
-def _nat_gateways(value: Any, tiers: tuple[Tier, ...], az_count: int) -> tuple[str, tuple[str, ...]]:
+def _nat_gateways(
+    value: Any, tiers: tuple[Tier, ...], az_count: int
+) -> tuple[str, int | None, tuple[str, ...]]:
+    """(mode, N for mode count else None, BYO EIPs) from any of the three forms of natGateways.
+
+    `natGateways: single`, `natGateways: 2` and `natGateways: {mode|count, eipAllocationIds}`.
+    A count normalizes to a mode where one means the same thing for ever: 0 is none and 1 is
+    single. N >= 2 stays a count, even N = zones: per-az would add a NAT with every zone added.
+    """
     has_public = any(t.type == "public" for t in tiers)
-    default = "single" if has_public else "none"
     eips: list[Any] = []
-    mode: Any
+    mode: Any = None
+    count: Any = None
+    count_field = "natGateways"
     if value is None or isinstance(value, str):
         mode = value
+    elif _is_int(value):
+        count = value
     elif isinstance(value, Mapping):
         _reject_unknown(value, NAT_KEYS, "natGateways")
-        mode = value.get("mode")
+        mode, count, count_field = value.get("mode"), value.get("count"), "natGateways.count"
         eips = value.get("eipAllocationIds") or []
         if not isinstance(eips, list):
             raise InvalidSpec("natGateways.eipAllocationIds", f"must be a list, got {_kind(eips)}")
     else:
         raise InvalidSpec(
-            "natGateways", f"must be one of {', '.join(NAT_MODES)} or a mapping, got {_kind(value)}"
+            "natGateways",
+            f"must be one of {', '.join(NAT_MODES)}, a number of NAT gateways or a mapping, "
+            f"got {_kind(value)}",
         )
 
     mode_field = "natGateways.mode" if isinstance(value, Mapping) else "natGateways"
-    if mode is None:
-        mode = default
-    if not isinstance(mode, str) or mode not in NAT_MODES:
+    allowed = (*NAT_MODES, "count") if isinstance(value, Mapping) else NAT_MODES
+    if mode is not None and (not isinstance(mode, str) or mode not in allowed):
         raise InvalidSpec(mode_field, f"{mode!r} is not one of {', '.join(NAT_MODES)}")
-    if mode != "none" and not has_public:
+    if count is not None:
+        if not _is_int(count):
+            raise InvalidSpec(count_field, f"must be a whole number of NAT gateways, got {_kind(count)}")
+        if not 0 <= count <= az_count:
+            raise InvalidSpec(
+                count_field,
+                f"{count} NAT gateways for {az_count} zone(s): give 0 to {az_count} (at most one per zone)",
+            )
+        # The normal form (Spec.to_dict) carries both; anything else giving both is a contradiction.
+        implied = {"none": 0, "single": 1}.get(mode) if mode != "count" else count
+        if mode is not None and implied != count:
+            raise InvalidSpec(
+                count_field,
+                f"give either mode or count, not both: mode {mode} and count {count} disagree "
+                "(none is 0 NAT gateways, single is 1, per-az one per zone)",
+            )
+        mode = {0: "none", 1: "single"}.get(count, "count")
+    elif mode == "count":
+        raise InvalidSpec(count_field, "mode count needs count: the number of NAT gateways")
+    if mode is None:
+        mode = "single" if has_public else "none"
+    nat_count = count if mode == "count" else None
+    needed = nat_count if mode == "count" else {"none": 0, "single": 1, "per-az": az_count}[mode]
+    if needed and not has_public:
         raise InvalidSpec(
-            "natGateways", f"{mode!r} needs a public tier to hold the NAT gateways; add one or use none"
+            "natGateways", f"{needed} NAT gateway(s) need a public tier to hold them; add one or use none"
         )
 
     for k, eip in enumerate(eips):
@@ -308,14 +452,118 @@ def _nat_gateways(value: Any, tiers: tuple[Tier, ...], az_count: int) -> tuple[s
             )
         if eip in eips[:k]:
             raise InvalidSpec(f"natGateways.eipAllocationIds[{k}]", f"{eip!r} is listed twice")
-    needed = {"none": 0, "single": 1, "per-az": az_count}[mode]
     if eips and len(eips) != needed:
         raise InvalidSpec(
             "natGateways.eipAllocationIds",
-            f"lists {len(eips)} allocation id(s) but natGateways {mode} with {az_count} zones makes {needed} "
-            "NAT gateways: give one per NAT gateway, in zone order, or none to allocate them",
+            f"lists {len(eips)} allocation id(s) but natGateways ({mode}) with {az_count} zones makes "
+            f"{needed} NAT gateways: give one per NAT gateway, in zone order, or none to allocate them",
         )
-    return mode, tuple(eips)
+    return mode, nat_count, tuple(eips)
+
+
+def _flow_logs(value: Any, spec_name: str) -> FlowLogs | None:
+    """None when the spec says `flowLogs: false`; otherwise the settings with defaults filled in."""
+    at = "flowLogs"
+    if value is False:
+        return None
+    if value is None or value is True:
+        value = {}
+    if not isinstance(value, Mapping):
+        raise InvalidSpec(at, f"must be false (no flow logs) or a mapping of settings, got {_kind(value)}")
+    _reject_unknown(value, FLOW_LOG_KEYS, at)
+
+    destination = _default(value.get("destination"), "cloud-watch-logs")
+    if destination not in FLOW_LOG_DESTINATIONS:
+        raise InvalidSpec(
+            f"{at}.destination", f"{destination!r} is not one of {', '.join(FLOW_LOG_DESTINATIONS)}"
+        )
+    traffic = _default(value.get("trafficType"), "ALL")
+    if traffic not in FLOW_LOG_TRAFFIC_TYPES:
+        raise InvalidSpec(
+            f"{at}.trafficType", f"{traffic!r} is not one of {', '.join(FLOW_LOG_TRAFFIC_TYPES)}"
+        )
+    interval = _default(value.get("maxAggregationInterval"), 600)
+    if not _is_int(interval) or interval not in FLOW_LOG_AGGREGATION_INTERVALS:
+        raise InvalidSpec(f"{at}.maxAggregationInterval", f"{interval!r} seconds: use 60 or 600")
+
+    only_for = {"s3": ("retentionDays", "logGroupName"), "cloud-watch-logs": ("bucketArn", "prefix")}
+    for key in only_for[destination]:
+        if value.get(key) is not None:
+            other = "cloud-watch-logs" if destination == "s3" else "s3"
+            raise InvalidSpec(
+                f"{at}.{key}", f"applies to destination {other} only, this one is {destination}"
+            )
+
+    if destination == "s3":
+        bucket_arn = value.get("bucketArn")
+        if bucket_arn is None:
+            raise InvalidSpec(f"{at}.bucketArn", "required when destination is s3")
+        match = BUCKET_ARN_RE.match(bucket_arn) if isinstance(bucket_arn, str) else None
+        if not match or ".." in match.group(1):
+            raise InvalidSpec(
+                f"{at}.bucketArn", f"{bucket_arn!r} is not an S3 bucket ARN (arn:aws:s3:::bucket[/folder/])"
+            )
+        folder = (match.group(2) or "").lstrip("/")
+        if folder.startswith("AWSLogs"):
+            raise InvalidSpec(f"{at}.bucketArn", "the folder may not start with AWSLogs (AWS reserves it)")
+        prefix = value.get("prefix")
+        if prefix is not None:
+            if not isinstance(prefix, str) or not prefix:
+                raise InvalidSpec(f"{at}.prefix", f"must be a non-empty string, got {_kind(prefix)}")
+            if prefix.startswith("/"):
+                raise InvalidSpec(f"{at}.prefix", f"{prefix!r} must not start with '/'")
+            if prefix.startswith("AWSLogs"):
+                raise InvalidSpec(f"{at}.prefix", f"{prefix!r} may not start with AWSLogs (AWS reserves it)")
+            if folder:
+                raise InvalidSpec(
+                    f"{at}.prefix", "bucketArn already names a folder: give the folder there or as prefix"
+                )
+        return FlowLogs(
+            destination=destination,
+            bucket_arn=bucket_arn,
+            prefix=prefix,
+            traffic_type=traffic,
+            max_aggregation_interval=interval,
+        )
+
+    retention = _default(value.get("retentionDays"), DEFAULT_RETENTION_DAYS)
+    if not _is_int(retention) or retention not in LOG_RETENTION_DAYS:
+        raise InvalidSpec(
+            f"{at}.retentionDays",
+            f"{retention!r} is not a CloudWatch Logs retention: use one of "
+            f"{', '.join(map(str, LOG_RETENTION_DAYS))}",
+        )
+    group = _default(value.get("logGroupName"), f"/vpcfactory/{spec_name}/flow-logs")
+    if not isinstance(group, str) or not LOG_GROUP_NAME_RE.match(group):
+        raise InvalidSpec(
+            f"{at}.logGroupName",
+            f"{group!r}: a log group name is 1 to 512 of a-z, A-Z, 0-9, '_', '-', '/', '.', '#'",
+        )
+    if group.startswith("aws/"):
+        raise InvalidSpec(f"{at}.logGroupName", f"{group!r}: names starting with aws/ are reserved by AWS")
+    return FlowLogs(
+        destination=destination,
+        log_group_name=group,
+        retention_days=retention,
+        traffic_type=traffic,
+        max_aggregation_interval=interval,
+    )
+
+
+def _gateway_endpoints(value: Any) -> tuple[str, ...]:
+    at = "gatewayEndpoints"
+    if value is None or value is True:
+        return GATEWAY_ENDPOINT_SERVICES
+    if value is False:
+        return ()
+    if not isinstance(value, Mapping):
+        raise InvalidSpec(
+            at, f"must be false or a mapping like {{s3: true, dynamodb: false}}, got {_kind(value)}"
+        )
+    _reject_unknown(value, GATEWAY_ENDPOINT_SERVICES, at)
+    return tuple(
+        svc for svc in GATEWAY_ENDPOINT_SERVICES if _bool(value.get(svc), f"{at}.{svc}", default=True)
+    )
 
 
 def _az_reservation(value: Any, az_count: int) -> int:
@@ -375,6 +623,19 @@ def _network(text: str, at: str) -> ipaddress.IPv4Network:
     if net.is_multicast or net.is_loopback or net.is_link_local or net.is_reserved or net.is_unspecified:
         raise InvalidSpec(at, f"{net} is a special-purpose range that a VPC cannot use")
     return net
+
+
+def _default(value: Any, default: Any) -> Any:
+    """A field given as null (or left out) takes its default; false or "" do not."""
+    return default if value is None else value
+
+
+def _bool(value: Any, at: str, *, default: bool) -> bool:
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise InvalidSpec(at, f"must be true or false, got {_kind(value)}")
+    return value
 
 
 def _required_str(raw: Mapping[str, Any], key: str, at: str) -> str:

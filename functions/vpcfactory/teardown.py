@@ -12,8 +12,11 @@ Two scopes:
   someone launched, an EIP they brought) are never touched; if they block a delete, the
   teardown fails and lists what is left.
 
-Order (DESIGN.md): NAT gateways -> wait `deleted` -> EIPs we allocated -> route table
-associations and tables -> detach + delete IGW -> subnets -> VPC. `*.NotFound` counts as done.
+Order (DESIGN.md): VPC endpoints and flow logs, NAT gateways -> wait `deleted` -> EIPs we
+allocated -> route table associations and tables -> detach + delete IGW, egress-only IGW ->
+subnets -> VPC -> (rollback only) the flow logs' log group if this execution created it.
+`*.NotFound` counts as done. Destroy keeps the flow-log group: it is the network's audit trail
+and expires by its retention.
 """
 
 from __future__ import annotations
@@ -73,6 +76,25 @@ class Teardown:
             "DescribeInternetGateways", "InternetGateways", self._filters("attachment.vpc-id")
         )
 
+    def vpc_endpoints(self) -> list[dict]:
+        items = self._describe("DescribeVpcEndpoints", "VpcEndpoints", self._filters())
+        return [e for e in items if e.get("State", "").lower() not in ("deleted", "deleting")]
+
+    def flow_logs(self) -> list[dict]:
+        return self._describe("DescribeFlowLogs", "FlowLogs", self._filters("resource-id"))
+
+    def egress_only_internet_gateways(self) -> list[dict]:
+        items = self._describe(
+            "DescribeEgressOnlyInternetGateways", "EgressOnlyInternetGateways", self._filters(None)
+        )
+        if self.scope.get("vpcId"):
+            items = [
+                g
+                for g in items
+                if any(a.get("VpcId") == self.scope["vpcId"] for a in g.get("Attachments", []))
+            ]
+        return items
+
     def subnets(self) -> list[dict]:
         return self._describe("DescribeSubnets", "Subnets", self._filters())
 
@@ -103,7 +125,23 @@ class Teardown:
 
     # -- the three steps ---------------------------------------------------------------------
     def start(self) -> list[str]:
-        """Start deleting NAT gateways (they take about a minute); return the ones not yet deleted."""
+        """Delete VPC endpoints and flow logs, start deleting NAT gateways (they take about a
+        minute); return the NAT gateways not yet deleted."""
+        endpoints = [e["VpcEndpointId"] for e in self.vpc_endpoints()]
+        if endpoints:
+            aws.call(
+                "DeleteVpcEndpoints", self.ec2.delete_vpc_endpoints, missing_ok=True, VpcEndpointIds=endpoints
+            )
+        flow_logs = self.flow_logs()
+        if flow_logs:
+            if self.scope.get("execution"):
+                self._delete_log_groups(flow_logs)
+            aws.call(
+                "DeleteFlowLogs",
+                self.ec2.delete_flow_logs,
+                missing_ok=True,
+                FlowLogIds=[f["FlowLogId"] for f in flow_logs],
+            )
         pending = []
         for nat in self.nat_gateways():
             if nat["State"] != "deleting":
@@ -150,6 +188,8 @@ class Teardown:
                 self.ec2.release_address,
                 AllocationId=address["AllocationId"],
             )
+        subnets = self.subnets()
+        self._disassociate_our_subnets_from_other_tables({s["SubnetId"] for s in subnets}, subnets)
         for table in self.route_tables():
             for assoc in table.get("Associations", []):
                 if not assoc.get("Main"):
@@ -179,7 +219,15 @@ class Teardown:
                     self.ec2.delete_internet_gateway,
                     InternetGatewayId=igw_id,
                 )
-        for subnet in self.subnets():
+        for eigw in self.egress_only_internet_gateways():
+            attempt(
+                "egress-only-internet-gateway",
+                eigw["EgressOnlyInternetGatewayId"],
+                "DeleteEgressOnlyInternetGateway",
+                self.ec2.delete_egress_only_internet_gateway,
+                EgressOnlyInternetGatewayId=eigw["EgressOnlyInternetGatewayId"],
+            )
+        for subnet in subnets:
             attempt(
                 "subnet",
                 subnet["SubnetId"],
@@ -211,14 +259,60 @@ class Teardown:
                 raise
         return True
 
+    def _disassociate_our_subnets_from_other_tables(self, subnet_ids: set[str], subnets: list[dict]) -> None:
+        """A subnet this scope created may sit in a route table it did not create (day-2 growth
+        adds a zone's public subnet to the existing public table): undo just that association."""
+        if not subnet_ids:
+            return
+        vpc_ids = sorted({s["VpcId"] for s in subnets})
+        tables = aws.describe_all(
+            self.ec2, "DescribeRouteTables", "RouteTables", [{"Name": "vpc-id", "Values": vpc_ids}]
+        )
+        for table in tables:
+            if self.owns(table):
+                continue  # its own associations go with it below
+            for assoc in table.get("Associations", []):
+                if assoc.get("SubnetId") in subnet_ids and not assoc.get("Main"):
+                    aws.call(
+                        "DisassociateRouteTable",
+                        self.ec2.disassociate_route_table,
+                        missing_ok=True,
+                        AssociationId=assoc["RouteTableAssociationId"],
+                    )
+
+    def _delete_log_groups(self, flow_logs: list[dict]) -> None:
+        """Rollback only: the flow logs' log group, if this execution created it (tagged so).
+        Runs before the flow logs are deleted, so a re-run still knows the group's name."""
+        logs = aws.client("logs")
+        for name in sorted({f["LogGroupName"] for f in flow_logs if f.get("LogGroupName")}):
+            groups = aws.call("DescribeLogGroups", logs.describe_log_groups, logGroupNamePrefix=name)[
+                "logGroups"
+            ]
+            for group in groups:
+                if group["logGroupName"] != name:
+                    continue
+                arn = group["arn"].removesuffix(":*")
+                tags = aws.call("ListTagsForResource", logs.list_tags_for_resource, resourceArn=arn).get(
+                    "tags", {}
+                )
+                if tags.get(TAG_EXECUTION) == self.scope["execution"] and tags.get(TAG_LOGICAL_ID):
+                    aws.call("DeleteLogGroup", logs.delete_log_group, missing_ok=True, logGroupName=name)
+
     def leftovers(self) -> list[dict[str, str]]:
         """What is still there, for the failure report of a teardown that could not finish."""
         found: list[dict[str, str]] = []
         groups = (
+            ("vpc-endpoint", "VpcEndpointId", self.vpc_endpoints()),
+            ("flow-log", "FlowLogId", self.flow_logs()),
             ("nat-gateway", "NatGatewayId", self.nat_gateways()),
             ("elastic-ip", "AllocationId", self.addresses()),
             ("route-table", "RouteTableId", self.route_tables()),
             ("internet-gateway", "InternetGatewayId", self.internet_gateways()),
+            (
+                "egress-only-internet-gateway",
+                "EgressOnlyInternetGatewayId",
+                self.egress_only_internet_gateways(),
+            ),
             ("subnet", "SubnetId", self.subnets()),
             ("vpc", "VpcId", self.vpcs()),
         )

@@ -16,15 +16,16 @@ from vpcfactory.handlers import (
     allocate_eips,
     check_nat_deletion,
     check_nat_gateways,
+    configure_vpc,
     create_internet_gateway,
     create_nat_gateways,
     create_route_tables,
     create_subnets,
     create_vpc,
-    describe_network,
     finish_teardown,
     start_teardown,
     validate_spec,
+    verify_network,
 )
 from vpcfactory_tools.emulator import fidelity
 from vpcfactory_tools.emulator.settings import EmulatorSettings, configure
@@ -93,8 +94,13 @@ def test_every_build_handler_run_twice_creates_each_resource_once(ec2):
     )
     until_done(check_nat_gateways, ids=nats["ids"], wait=nats["wait"], poll={"maxAttempts": "5000"})
     tables = twice(create_route_tables, plan=plan, vpcId=vpc["vpcId"], network=network)
+    role = boto3.client("iam").create_role(RoleName="flow-logs", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    settings = twice(
+        configure_vpc, plan=plan, vpcId=vpc["vpcId"], routeTables=tables["routeTables"], flowLogsRoleArn=role
+    )
+    assert settings["flowLogId"].startswith("fl-") and len(settings["gatewayEndpoints"]) == 2
     twice(add_nat_routes, plan=plan, routing=[nats, tables])
-    out = twice(describe_network, plan=plan, vpcId=vpc["vpcId"])
+    out = twice(verify_network, plan=plan, vpcId=vpc["vpcId"])
 
     # Then each resource exists exactly once
     assert count(ec2, "describe_vpcs", "Vpcs") == 1

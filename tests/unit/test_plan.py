@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+import vpcfactory.plan
 from vpcfactory.errors import InvalidSpec
 from vpcfactory.plan import plan_network, summarize
 from vpcfactory.spec import parse_spec
@@ -140,6 +141,8 @@ def test_a_subnet_carries_every_field_the_build_handlers_read():
         "mapPublicIpOnLaunch": False,
         "tags": {"Tier": "app"},
         "routeTable": "rtb/private/us-east-1a",
+        "ipv6Index": None,
+        "assignIpv6AddressOnCreation": False,
     }
     assert p["vpc"] == {"logicalId": "vpc", "name": "production"}
     assert p["internetGateway"] == {"logicalId": "igw", "name": "production-igw"}
@@ -447,3 +450,381 @@ def test_the_summary_shows_every_cidr_the_nat_placement_and_the_cost():
         assert sub["cidr"] in text
     assert "NAT in its own zone" in text and "internet gateway" in text
     assert "$109.50" in text
+
+
+# -- NAT gateway count: round-robin ---------------------------------------------------------------
+
+
+def zones_named(
+    letters: str, region: str = "us-east-1", with_region_name: bool = True
+) -> list[dict[str, Any]]:
+    """Available zones <region><letter>, in the order given (the plan sorts them by name)."""
+    zones = [
+        {
+            "ZoneName": f"{region}{x}",
+            "ZoneId": f"z-az{k}",
+            "State": "available",
+            "ZoneType": "availability-zone",
+        }
+        for k, x in enumerate(letters, 1)
+    ]
+    if with_region_name:
+        for zone in zones:
+            zone["RegionName"] = region
+    return zones
+
+
+def nat_routes(p: dict[str, Any], tier: str = "private") -> dict[str, str]:
+    return {t["az"]: t["defaultRoute"]["nat"] for t in p["routeTables"] if t["tier"] == tier}
+
+
+def test_two_nats_for_three_zones_sit_in_the_first_two_and_the_third_zone_uses_the_first():
+    p = plan(spec([PUBLIC_24, PRIVATE_20], azs=3, nat=2), zones_named("abc"))
+    assert [n["logicalId"] for n in p["natGateways"]] == ["nat/us-east-1a", "nat/us-east-1b"]
+    assert [n["subnet"] for n in p["natGateways"]] == ["subnet/public/us-east-1a", "subnet/public/us-east-1b"]
+    assert nat_routes(p) == {
+        "us-east-1a": "nat/us-east-1a",
+        "us-east-1b": "nat/us-east-1b",
+        "us-east-1c": "nat/us-east-1a",  # zone index 2 -> NAT 2 mod 2 = 0
+    }
+    assert "NAT in its own zone; us-east-1c via us-east-1a" in summarize(p)
+
+
+def test_zones_without_a_nat_are_spread_round_robin_over_the_nats():
+    p = plan(spec([PUBLIC_24, PRIVATE_20], azs=6, nat={"count": 2}, azReservation=6))
+    assert nat_routes(p) == {az: f"nat/{AZS[k % 2]}" for k, az in enumerate(AZS)}
+    p = plan(spec([PUBLIC_24, PRIVATE_20], azs=5, nat=3))
+    assert [nat_routes(p)[az] for az in AZS[:5]] == [f"nat/{AZS[k]}" for k in (0, 1, 2, 0, 1)]
+
+
+def test_zones_given_as_a_list_get_nats_in_list_order():
+    p = plan(spec([PUBLIC_24, PRIVATE_20], azs=["use1-az4", "use1-az1", "use1-az2"], nat=2))
+    assert [n["az"] for n in p["natGateways"]] == ["us-east-1d", "us-east-1a"]
+    assert nat_routes(p)["us-east-1e"] == "nat/us-east-1d"  # use1-az2 is us-east-1e, the third zone
+
+
+def test_a_count_equal_to_the_zones_puts_a_nat_in_every_zone_and_does_not_grow_with_them():
+    three = plan(spec([PUBLIC_24, PRIVATE_20], azs=3, nat=3))
+    assert nat_routes(three) == {az: f"nat/{az}" for az in AZS[:3]}
+    four = plan(spec([PUBLIC_24, PRIVATE_20], azs=4, nat=3))
+    assert len(four["natGateways"]) == 3
+    assert nat_routes(four) == {**nat_routes(three), AZS[3]: f"nat/{AZS[0]}"}
+
+
+def test_adding_a_zone_keeps_every_existing_nat_and_route():
+    for nat in ("single", 2, "per-az"):
+        before = plan(spec([PUBLIC_24, PRIVATE_20], azs=2, nat=nat))
+        after = plan(spec([PUBLIC_24, PRIVATE_20], azs=3, nat=nat))
+        assert after["natGateways"][: len(before["natGateways"])] == before["natGateways"]
+        assert {az: nat_routes(after)[az] for az in nat_routes(before)} == nat_routes(before)
+
+
+def test_natgateways_zero_plans_no_nat_and_no_private_default_route():
+    p = plan(spec([PUBLIC_24, PRIVATE_20], azs=3, nat=0))
+    assert p["natGateways"] == []
+    assert [t["defaultRoute"] for t in p["routeTables"] if t["tier"] == "private"] == [None] * 3
+
+
+# -- costs ----------------------------------------------------------------------------------------
+
+PRICES = json.loads((Path(vpcfactory.plan.__file__).parent / "data" / "prices.json").read_text())
+
+
+def expected_cost(nats: int, allocated_eips: int) -> dict[str, float]:
+    hours = PRICES["hoursPerMonth"]
+    nat = round(nats * PRICES["natGatewayHourly"] * hours, 2)
+    eip = round(allocated_eips * PRICES["publicIpv4Hourly"] * hours, 2)
+    return {"natGateways": nat, "elasticIps": eip, "total": round(nat + eip, 2)}
+
+
+def test_the_price_table_says_where_and_when_its_prices_come_from():
+    assert set(PRICES) >= {
+        "asOf",
+        "source",
+        "currency",
+        "hoursPerMonth",
+        "natGatewayHourly",
+        "publicIpv4Hourly",
+    }
+    assert PRICES["currency"] == "USD" and PRICES["region"] == "us-east-1"
+    assert "per GB" in PRICES["notIncluded"]
+    assert vpcfactory.plan.prices() == PRICES
+
+
+def test_the_cost_comparison_prices_every_nat_mode_from_the_data_file():
+    # Given two NATs for three zones, with no EIPs brought along
+    p = plan(spec([PUBLIC_24, PRIVATE_20], azs=3, nat=2))
+    compare = p["costComparison"]
+    # Then each mode costs its NATs and one allocated public IPv4 address per NAT
+    assert p["monthlyCostUsd"] == expected_cost(2, 2)
+    assert compare["none"] == expected_cost(0, 0)
+    assert compare["single"] == expected_cost(1, 1)
+    assert compare["per-az"] == expected_cost(3, 3)
+    assert compare["chosen"] == "count"
+    assert compare["vsPerAz"] == round(expected_cost(2, 2)["total"] - expected_cost(3, 3)["total"], 2)
+    assert compare["vsSingle"] == round(expected_cost(2, 2)["total"] - expected_cost(1, 1)["total"], 2)
+    # And with today's table (0.045 and 0.005 an hour, 730 hours): one NAT + EIP is $36.50 a month
+    assert (compare["vsPerAz"], compare["vsSingle"], p["monthlyCostUsd"]["total"]) == (-36.5, 36.5, 73.0)
+
+
+def test_the_cost_follows_the_price_file(tmp_path, monkeypatch):
+    prices_file = tmp_path / "prices.json"
+    prices_file.write_text(json.dumps({**PRICES, "natGatewayHourly": 0.1, "publicIpv4Hourly": 0.01}))
+    monkeypatch.setattr(vpcfactory.plan, "PRICES_FILE", prices_file)
+    vpcfactory.plan._load_prices.cache_clear()
+    try:
+        p = plan(spec([PUBLIC_24, PRIVATE_20], azs=2, nat="per-az"))
+    finally:
+        monkeypatch.undo()
+        vpcfactory.plan._load_prices.cache_clear()
+    assert p["monthlyCostUsd"] == {"natGateways": 146.0, "elasticIps": 14.6, "total": 160.6}
+    assert p["costComparison"]["single"]["total"] == 80.3
+    assert p["costComparison"]["vsSingle"] == 80.3 and p["costComparison"]["vsPerAz"] == 0
+
+
+def test_the_comparison_of_the_chosen_mode_matches_its_own_cost():
+    for nat in ("none", "single", "per-az"):
+        p = plan(spec([PUBLIC_24, PRIVATE_20], azs=3, nat=nat))
+        assert p["costComparison"][nat] == p["monthlyCostUsd"]
+        assert p["costComparison"]["chosen"] == nat
+    assert plan(spec([PUBLIC_24, PRIVATE_20], nat="per-az"))["costComparison"]["vsPerAz"] == 0
+
+
+def test_brought_eips_are_not_charged_in_the_comparison_either():
+    # Two EIPs of our own for two NATs: the chosen plan allocates none; per-az would allocate one more.
+    ids = ["eipalloc-0123456789abcdef0", "eipalloc-0123456789abcdef1"]
+    p = plan(spec([PUBLIC_24, PRIVATE_20], azs=3, nat={"count": 2, "eipAllocationIds": ids}))
+    assert p["monthlyCostUsd"] == expected_cost(2, 0)
+    assert p["costComparison"]["single"] == expected_cost(1, 0)
+    assert p["costComparison"]["per-az"] == expected_cost(3, 1)
+
+
+def test_the_summary_states_the_cost_difference_of_the_chosen_mode():
+    text = summarize(plan(spec([PUBLIC_24, PRIVATE_20], azs=3, nat=2)))
+    assert "Monthly fixed cost: $73.00" in text
+    assert "none $0.00, single $36.50, per-az $109.50" in text
+    assert "chosen 2 NAT gateways: $36.50 less than per-az, $36.50 more than single" in text
+    assert f"as of {PRICES['asOf']}" in text
+    none = summarize(plan(spec([PUBLIC_24, PRIVATE_20], azs=3, nat="none")))
+    assert "chosen none: $109.50 less than per-az, $36.50 less than single" in none
+
+
+# -- IPv6 -----------------------------------------------------------------------------------------
+
+
+def v6(p: dict[str, Any]) -> dict[str, int]:
+    return {s["logicalId"]: s["ipv6Index"] for s in p["subnets"]}
+
+
+def test_without_ipv6_no_subnet_has_an_ipv6_index_and_no_table_an_ipv6_route():
+    p = plan(load("production.yaml"))
+    assert p["ipv6"] is False and p["egressOnlyInternetGateway"] is None
+    assert {s["ipv6Index"] for s in p["subnets"]} == {None}
+    assert {s["assignIpv6AddressOnCreation"] for s in p["subnets"]} == {False}
+    assert {json.dumps(t["ipv6DefaultRoute"]) for t in p["routeTables"]} == {"null"}
+
+
+def test_ipv6_indexes_are_tier_position_times_reservation_plus_zone_index():
+    p = plan(spec([PUBLIC_24, PRIVATE_20, ISOLATED_24], azs=3, ipv6=True))
+    assert [s["ipv6Index"] for s in p["subnets"]] == [0, 1, 2, 4, 5, 6, 8, 9, 10]
+    p = plan(spec([PUBLIC_24, PRIVATE_20], azs=5, ipv6=True))  # five zones: R = 6
+    assert [s["ipv6Index"] for s in p["subnets"]] == [0, 1, 2, 3, 4, 6, 7, 8, 9, 10]
+
+
+def test_adding_a_zone_or_appending_a_tier_keeps_every_ipv6_index():
+    for n in range(1, 4):
+        before = v6(plan(spec([PUBLIC_24, PRIVATE_20, ISOLATED_24], azs=n, ipv6=True)))
+        after = v6(plan(spec([PUBLIC_24, PRIVATE_20, ISOLATED_24], azs=n + 1, ipv6=True)))
+        assert {k: after[k] for k in before} == before
+    base = spec([PUBLIC_24, PRIVATE_20], azs=3, ipv6=True)
+    grown = {**base, "tiers": [*base["tiers"], {"name": "extra", "type": "isolated", "cidrs": EXTRA_CIDRS}]}
+    before, after = v6(plan(base)), v6(plan(grown))
+    assert {k: after[k] for k in before} == before
+    assert [after[f"subnet/extra/{az}"] for az in AZS[:3]] == [8, 9, 10]
+
+
+EXTRA_CIDRS = ["10.0.250.0/26", "10.0.250.64/26", "10.0.250.128/26"]
+
+
+def test_ipv6_routes_go_to_the_igw_from_public_the_eigw_from_private_and_nowhere_from_isolated():
+    p = plan(spec([PUBLIC_24, PRIVATE_20, ISOLATED_24], azs=2, nat="none", ipv6=True))
+    routes = {t["logicalId"]: t["ipv6DefaultRoute"] for t in p["routeTables"]}
+    assert routes == {
+        "rtb/public": {"target": "igw"},
+        "rtb/private/us-east-1a": {"target": "eigw"},
+        "rtb/private/us-east-1b": {"target": "eigw"},
+        "rtb/database": None,
+    }
+    assert tables(p)["rtb/database"]["defaultRoute"] is None
+    assert p["egressOnlyInternetGateway"] == {"logicalId": "eigw", "name": "test-eigw"}
+
+
+def test_no_egress_only_gateway_without_a_private_tier():
+    p = plan(spec([PUBLIC_24, ISOLATED_24], nat="none", ipv6=True))
+    assert p["ipv6"] is True and p["egressOnlyInternetGateway"] is None
+
+
+def test_each_subnet_carries_its_tiers_ipv6_auto_assign_setting():
+    tiers = [PUBLIC_24, PRIVATE_20, {**ISOLATED_24, "assignIpv6AddressOnCreation": False}]
+    p = plan(spec(tiers, azs=2, ipv6=True))
+    assert {s["tier"]: s["assignIpv6AddressOnCreation"] for s in p["subnets"]} == {
+        "public": True,
+        "private": True,
+        "database": False,
+    }
+
+
+# -- flow logs, gateway endpoints, default security group -----------------------------------------
+
+
+def test_flow_logs_default_to_cloudwatch_with_a_named_log_group():
+    assert plan(load("production.yaml"))["flowLogs"] == {
+        "logicalId": "flow-log",
+        "name": "production-flow-log",
+        "destination": "cloud-watch-logs",
+        "logGroupName": "/vpcfactory/production/flow-logs",
+        "retentionDays": 365,
+        "bucketArn": None,
+        "prefix": None,
+        "trafficType": "ALL",
+        "maxAggregationInterval": 600,
+    }
+
+
+def test_flow_logs_to_s3_carry_the_bucket_and_prefix_and_no_log_group():
+    flow = {
+        "destination": "s3",
+        "bucketArn": "arn:aws:s3:::org-flow-logs",
+        "prefix": "vpc/",
+        "trafficType": "REJECT",
+    }
+    p = plan(spec([PUBLIC_24], flowLogs={**flow, "maxAggregationInterval": 60}))
+    assert p["flowLogs"] == {
+        "logicalId": "flow-log",
+        "name": "test-flow-log",
+        "destination": "s3",
+        "logGroupName": None,
+        "retentionDays": None,
+        "bucketArn": "arn:aws:s3:::org-flow-logs",
+        "prefix": "vpc/",
+        "trafficType": "REJECT",
+        "maxAggregationInterval": 60,
+    }
+    assert "to S3 arn:aws:s3:::org-flow-logs prefix vpc/" in summarize(p)
+
+
+def test_flow_logs_false_plans_none():
+    p = plan(spec([PUBLIC_24], flowLogs=False))
+    assert p["flowLogs"] is None
+    assert "Flow logs: off" in summarize(p)
+
+
+def test_gateway_endpoints_serve_every_private_and_isolated_route_table():
+    p = plan(load("production.yaml"))
+    private_and_isolated = [f"rtb/private/{az}" for az in AZS[:3]] + ["rtb/database"]
+    assert p["gatewayEndpoints"] == [
+        {
+            "logicalId": "vpce/s3",
+            "service": "s3",
+            "serviceName": "com.amazonaws.us-east-1.s3",
+            "name": "production-s3",
+            "routeTables": private_and_isolated,
+        },
+        {
+            "logicalId": "vpce/dynamodb",
+            "service": "dynamodb",
+            "serviceName": "com.amazonaws.us-east-1.dynamodb",
+            "name": "production-dynamodb",
+            "routeTables": private_and_isolated,
+        },
+    ]
+
+
+def test_gateway_endpoints_name_the_region_of_the_zones():
+    p = plan(spec([PUBLIC_24, ISOLATED_24], nat="none"), zones_named("abc", "eu-west-1"))
+    assert [e["serviceName"] for e in p["gatewayEndpoints"]] == [
+        "com.amazonaws.eu-west-1.s3",
+        "com.amazonaws.eu-west-1.dynamodb",
+    ]
+    assert p["gatewayEndpoints"][0]["routeTables"] == ["rtb/database"]
+    # Without RegionName (an older API answer), the region is a zone's name minus its letter.
+    p = plan(spec([PUBLIC_24, ISOLATED_24], nat="none"), zones_named("abc", "ap-southeast-2", False))
+    assert p["gatewayEndpoints"][0]["serviceName"] == "com.amazonaws.ap-southeast-2.s3"
+
+
+def test_gateway_endpoints_can_be_turned_off_per_service_or_entirely():
+    only_s3 = plan(spec([PUBLIC_24, PRIVATE_20], gatewayEndpoints={"dynamodb": False}))
+    assert [e["logicalId"] for e in only_s3["gatewayEndpoints"]] == ["vpce/s3"]
+    assert plan(spec([PUBLIC_24, PRIVATE_20], gatewayEndpoints=False))["gatewayEndpoints"] == []
+
+
+def test_no_gateway_endpoints_without_a_private_or_isolated_route_table():
+    p = plan(spec([PUBLIC_24], nat="none"))
+    assert p["gatewayEndpoints"] == []
+    assert "Gateway endpoints: none" in summarize(p)
+
+
+def test_the_default_security_group_lockdown_is_in_the_plan():
+    assert plan(spec([PUBLIC_24]))["lockDownDefaultSecurityGroup"] is True
+    assert (
+        plan(spec([PUBLIC_24], lockDownDefaultSecurityGroup=False))["lockDownDefaultSecurityGroup"] is False
+    )
+
+
+# -- the everything example -----------------------------------------------------------------------
+
+
+def test_the_everything_example_plans_every_feature():
+    p = plan(load("everything.yaml"), zones_named("abcdef"))
+    azs = ["us-east-1a", "us-east-1b", "us-east-1c"]
+    # NAT gateways: two for three zones, the third routed to the first.
+    assert [n["az"] for n in p["natGateways"]] == azs[:2]
+    assert nat_routes(p, "app") == {
+        "us-east-1a": "nat/us-east-1a",
+        "us-east-1b": "nat/us-east-1b",
+        "us-east-1c": "nat/us-east-1a",
+    }
+    # IPv4 and IPv6 routes by tier type; isolated has neither.
+    by_type = {t["type"]: (t["defaultRoute"], t["ipv6DefaultRoute"]) for t in p["routeTables"]}
+    assert by_type["public"] == ({"target": "igw"}, {"target": "igw"})
+    assert by_type["private"][1] == {"target": "eigw"}
+    assert by_type["isolated"] == (None, None)
+    assert p["ipv6"] is True and p["egressOnlyInternetGateway"] == {
+        "logicalId": "eigw",
+        "name": "everything-eigw",
+    }
+    assert [s["ipv6Index"] for s in p["subnets"]] == [0, 1, 2, 4, 5, 6, 8, 9, 10]
+    assert {s["tier"]: s["assignIpv6AddressOnCreation"] for s in p["subnets"]} == {
+        "public": True,
+        "app": True,
+        "data": False,
+    }
+    assert {s["tier"]: s["mapPublicIpOnLaunch"] for s in p["subnets"]} == {
+        "public": True,
+        "app": False,
+        "data": False,
+    }
+    # Flow logs to CloudWatch for 30 days, both endpoints on app and data tables, default SG locked.
+    assert p["flowLogs"] is not None
+    assert (p["flowLogs"]["destination"], p["flowLogs"]["retentionDays"]) == ("cloud-watch-logs", 30)
+    assert [e["service"] for e in p["gatewayEndpoints"]] == ["s3", "dynamodb"]
+    assert p["gatewayEndpoints"][0]["routeTables"] == [f"rtb/app/{az}" for az in azs] + ["rtb/data"]
+    assert p["lockDownDefaultSecurityGroup"] is True
+    # Per-tier tags on that tier's subnets and route tables; every planned resource has a name.
+    for item in p["subnets"] + p["routeTables"]:
+        assert item["tags"]["Tier"] == {"public": "web", "app": "app", "data": "data"}[item["tier"]]
+    named = [p["vpc"], p["internetGateway"], p["egressOnlyInternetGateway"], p["flowLogs"]]
+    named += p["subnets"] + p["routeTables"] + p["natGateways"] + p["gatewayEndpoints"]
+    assert all(item["name"].startswith("everything") for item in named)
+    for kind in ("subnets", "routeTables", "natGateways", "gatewayEndpoints"):  # unique within each kind
+        assert len({item["name"] for item in p[kind]}) == len(p[kind])
+    # Cost: two NATs and their EIPs, $36.50 less than per-az and more than single.
+    assert p["monthlyCostUsd"] == expected_cost(2, 2)
+    assert (p["costComparison"]["vsPerAz"], p["costComparison"]["vsSingle"]) == (-36.5, 36.5)
+    assert json.loads(json.dumps(p)) == p
+
+
+def test_the_everything_example_survives_to_dict():
+    s = parse_spec(load("everything.yaml"))
+    assert parse_spec(s.to_dict()) == s
+    assert plan_network(parse_spec(s.to_dict()), region_zones()) == plan_network(s, region_zones())

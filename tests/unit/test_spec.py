@@ -83,9 +83,31 @@ REJECTIONS = [
     ("a zone is listed twice", make(availabilityZones=["us-east-1a", "us-east-1a"]), "availabilityZones[1]"),
     ("zone names and IDs are mixed", make(availabilityZones=["us-east-1a", "use1-az2"]), "availabilityZones"),
     ("natGateways is an unknown mode", make(natGateways="both"), "natGateways"),
-    ("natGateways is a number", make(natGateways=2), "natGateways"),
+    ("natGateways is more NATs than zones", make(natGateways=3), "natGateways"),
+    ("natGateways is negative", make(natGateways=-1), "natGateways"),
+    ("natGateways is a boolean", make(natGateways=True), "natGateways"),
+    ("natGateways is a fraction", make(natGateways=1.5), "natGateways"),
+    ("natGateways is the word count", make(natGateways="count"), "natGateways"),
     ("natGateways.mode is an unknown mode", make(natGateways={"mode": "many"}), "natGateways.mode"),
-    ("natGateways has an unknown key", make(natGateways={"mode": "single", "count": 1}), "natGateways.count"),
+    ("natGateways has an unknown key", make(natGateways={"mode": "single", "size": 1}), "natGateways.size"),
+    ("natGateways.count exceeds the zones", make(natGateways={"count": 3}), "natGateways.count"),
+    ("natGateways.count is negative", make(natGateways={"count": -1}), "natGateways.count"),
+    ("natGateways.count is a string", make(natGateways={"count": "2"}), "natGateways.count"),
+    ("natGateways.count is a boolean", make(natGateways={"count": True}), "natGateways.count"),
+    ("mode single with count 2", make(natGateways={"mode": "single", "count": 2}), "natGateways.count"),
+    ("mode none with count 1", make(natGateways={"mode": "none", "count": 1}), "natGateways.count"),
+    ("mode per-az with a count", make(natGateways={"mode": "per-az", "count": 2}), "natGateways.count"),
+    ("mode count without a count", make(natGateways={"mode": "count"}), "natGateways.count"),
+    (
+        "a count of NATs without a public tier",
+        make(natGateways=1, tiers=[{"name": "app", "type": "private", "prefixLength": 24}]),
+        "natGateways",
+    ),
+    (
+        "two NATs with one EIP",
+        make(natGateways={"count": 2, "eipAllocationIds": ["eipalloc-0123abcd"]}),
+        "natGateways.eipAllocationIds",
+    ),
     (
         "an EIP allocation id is malformed",
         make(natGateways={"mode": "single", "eipAllocationIds": ["eip-1"]}),
@@ -198,6 +220,135 @@ REJECTIONS = [
         with_tier(2, tags={f"t{i}": "v" for i in range(40)}),
         "tiers[2].tags",
     ),
+    # -- IPv6
+    ("ipv6 is a string", make(ipv6="yes"), "ipv6"),
+    (
+        "a tier assigns IPv6 addresses without ipv6",
+        with_tier(1, assignIpv6AddressOnCreation=True),
+        "tiers[1].assignIpv6AddressOnCreation",
+    ),
+    (
+        "assignIpv6AddressOnCreation is a string",
+        {**with_tier(2, assignIpv6AddressOnCreation="true"), "ipv6": True},
+        "tiers[2].assignIpv6AddressOnCreation",
+    ),
+    # -- flow logs
+    ("flowLogs is a string", make(flowLogs="on"), "flowLogs"),
+    ("flowLogs is a list", make(flowLogs=["s3"]), "flowLogs"),
+    ("flowLogs has an unknown key", make(flowLogs={"logFormat": "x"}), "flowLogs.logFormat"),
+    ("flowLogs.destination is unknown", make(flowLogs={"destination": "kinesis"}), "flowLogs.destination"),
+    (
+        "retentionDays is not a CloudWatch value",
+        make(flowLogs={"retentionDays": 31}),
+        "flowLogs.retentionDays",
+    ),
+    ("retentionDays is 0", make(flowLogs={"retentionDays": 0}), "flowLogs.retentionDays"),
+    ("retentionDays is a string", make(flowLogs={"retentionDays": "30"}), "flowLogs.retentionDays"),
+    ("retentionDays is a boolean", make(flowLogs={"retentionDays": True}), "flowLogs.retentionDays"),
+    (
+        "retentionDays with destination s3",
+        make(flowLogs={"destination": "s3", "bucketArn": "arn:aws:s3:::logs-bucket", "retentionDays": 30}),
+        "flowLogs.retentionDays",
+    ),
+    ("logGroupName has a space", make(flowLogs={"logGroupName": "/vpc logs"}), "flowLogs.logGroupName"),
+    ("logGroupName has a colon", make(flowLogs={"logGroupName": "vpc:logs"}), "flowLogs.logGroupName"),
+    ("logGroupName is empty", make(flowLogs={"logGroupName": ""}), "flowLogs.logGroupName"),
+    ("logGroupName is 513 characters", make(flowLogs={"logGroupName": "a" * 513}), "flowLogs.logGroupName"),
+    ("logGroupName starts with aws/", make(flowLogs={"logGroupName": "aws/flow"}), "flowLogs.logGroupName"),
+    ("logGroupName is a number", make(flowLogs={"logGroupName": 7}), "flowLogs.logGroupName"),
+    (
+        "logGroupName with destination s3",
+        make(flowLogs={"destination": "s3", "bucketArn": "arn:aws:s3:::logs-bucket", "logGroupName": "/x"}),
+        "flowLogs.logGroupName",
+    ),
+    ("s3 without a bucketArn", make(flowLogs={"destination": "s3"}), "flowLogs.bucketArn"),
+    (
+        "bucketArn is a bucket name",
+        make(flowLogs={"destination": "s3", "bucketArn": "logs-bucket"}),
+        "flowLogs.bucketArn",
+    ),
+    (
+        "bucketArn is another service's ARN",
+        make(flowLogs={"destination": "s3", "bucketArn": "arn:aws:logs:us-east-1:111122223333:log-group:x"}),
+        "flowLogs.bucketArn",
+    ),
+    (
+        "bucketArn has capitals in the bucket name",
+        make(flowLogs={"destination": "s3", "bucketArn": "arn:aws:s3:::Logs-Bucket"}),
+        "flowLogs.bucketArn",
+    ),
+    (
+        "bucketArn names a 2-character bucket",
+        make(flowLogs={"destination": "s3", "bucketArn": "arn:aws:s3:::ab"}),
+        "flowLogs.bucketArn",
+    ),
+    (
+        "bucketArn has two dots in a row",
+        make(flowLogs={"destination": "s3", "bucketArn": "arn:aws:s3:::logs..bucket"}),
+        "flowLogs.bucketArn",
+    ),
+    (
+        "bucketArn's folder is AWSLogs",
+        make(flowLogs={"destination": "s3", "bucketArn": "arn:aws:s3:::logs-bucket/AWSLogs/"}),
+        "flowLogs.bucketArn",
+    ),
+    (
+        "bucketArn with destination cloud-watch-logs",
+        make(flowLogs={"bucketArn": "arn:aws:s3:::logs-bucket"}),
+        "flowLogs.bucketArn",
+    ),
+    (
+        "prefix starts with a slash",
+        make(flowLogs={"destination": "s3", "bucketArn": "arn:aws:s3:::logs-bucket", "prefix": "/vpc/"}),
+        "flowLogs.prefix",
+    ),
+    (
+        "prefix starts with AWSLogs",
+        make(flowLogs={"destination": "s3", "bucketArn": "arn:aws:s3:::logs-bucket", "prefix": "AWSLogs/x"}),
+        "flowLogs.prefix",
+    ),
+    (
+        "prefix is empty",
+        make(flowLogs={"destination": "s3", "bucketArn": "arn:aws:s3:::logs-bucket", "prefix": ""}),
+        "flowLogs.prefix",
+    ),
+    (
+        "prefix is a number",
+        make(flowLogs={"destination": "s3", "bucketArn": "arn:aws:s3:::logs-bucket", "prefix": 2026}),
+        "flowLogs.prefix",
+    ),
+    (
+        "prefix and a folder in bucketArn",
+        make(flowLogs={"destination": "s3", "bucketArn": "arn:aws:s3:::logs-bucket/vpc/", "prefix": "prod/"}),
+        "flowLogs.prefix",
+    ),
+    ("prefix with destination cloud-watch-logs", make(flowLogs={"prefix": "vpc/"}), "flowLogs.prefix"),
+    ("trafficType is lowercase", make(flowLogs={"trafficType": "all"}), "flowLogs.trafficType"),
+    ("trafficType is unknown", make(flowLogs={"trafficType": "DROP"}), "flowLogs.trafficType"),
+    (
+        "maxAggregationInterval is 300",
+        make(flowLogs={"maxAggregationInterval": 300}),
+        "flowLogs.maxAggregationInterval",
+    ),
+    (
+        "maxAggregationInterval is a string",
+        make(flowLogs={"maxAggregationInterval": "600"}),
+        "flowLogs.maxAggregationInterval",
+    ),
+    # -- gateway endpoints and the default security group
+    ("gatewayEndpoints is a list", make(gatewayEndpoints=["s3"]), "gatewayEndpoints"),
+    ("gatewayEndpoints names another service", make(gatewayEndpoints={"ec2": True}), "gatewayEndpoints.ec2"),
+    ("gatewayEndpoints.s3 is a string", make(gatewayEndpoints={"s3": "yes"}), "gatewayEndpoints.s3"),
+    (
+        "gatewayEndpoints.dynamodb is a number",
+        make(gatewayEndpoints={"dynamodb": 0}),
+        "gatewayEndpoints.dynamodb",
+    ),
+    (
+        "lockDownDefaultSecurityGroup is a string",
+        make(lockDownDefaultSecurityGroup="true"),
+        "lockDownDefaultSecurityGroup",
+    ),
 ]
 
 
@@ -280,15 +431,26 @@ def test_az_reservation_defaults_to_4_up_to_four_zones_and_6_above():
 def test_to_dict_fills_in_the_defaults_and_parses_back_to_the_same_spec():
     spec = parse_spec(make(natGateways=...))
     normalized = spec.to_dict()
-    assert normalized["natGateways"] == {"mode": "single", "eipAllocationIds": []}
+    assert normalized["natGateways"] == {"mode": "single", "count": 1, "eipAllocationIds": []}
     assert normalized["azReservation"] == 4
     assert normalized["tiers"][1] == {
         "name": "private",
         "type": "private",
         "prefixLength": 22,
         "mapPublicIpOnLaunch": False,
+        "assignIpv6AddressOnCreation": False,
         "tags": {},
     }
+    assert normalized["ipv6"] is False
+    assert normalized["flowLogs"] == {
+        "destination": "cloud-watch-logs",
+        "logGroupName": "/vpcfactory/production/flow-logs",
+        "retentionDays": 365,
+        "trafficType": "ALL",
+        "maxAggregationInterval": 600,
+    }
+    assert normalized["gatewayEndpoints"] == {"s3": True, "dynamodb": True}
+    assert normalized["lockDownDefaultSecurityGroup"] is True
     assert parse_spec(normalized) == spec
 
 
@@ -304,3 +466,192 @@ def test_parsing_does_not_modify_the_input():
     raw = make()
     parse_spec(raw)
     assert raw == make()
+
+
+# -- NAT gateway count -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("nat", "mode", "count", "normalized"),
+    [
+        (0, "none", 0, 0),
+        (1, "single", 1, 1),
+        (2, "count", 2, 2),
+        (3, "count", 3, 3),  # as many as zones, but it stays 3 when a 4th zone is added
+        ({"count": 2}, "count", 2, 2),
+        ({"mode": "count", "count": 2}, "count", 2, 2),
+        ({"count": 0}, "none", 0, 0),
+        ({"mode": "single", "count": 1}, "single", 1, 1),  # the normal form carries both
+        ({"mode": "none", "count": 0}, "none", 0, 0),
+        ("per-az", "per-az", 3, None),
+        ({"mode": "per-az", "count": None}, "per-az", 3, None),
+    ],
+)
+def test_nat_gateways_accept_a_mode_or_a_count_and_normalize_it(nat, mode, count, normalized):
+    spec = parse_spec(make(availabilityZones=3, natGateways=nat))
+    assert (spec.nat_mode, spec.nat_gateway_count) == (mode, count)
+    assert spec.to_dict()["natGateways"] == {"mode": mode, "count": normalized, "eipAllocationIds": []}
+    assert parse_spec(spec.to_dict()) == spec
+
+
+def test_a_count_of_nat_gateways_takes_one_eip_per_nat():
+    ids = ["eipalloc-0123456789abcdef0", "eipalloc-0123456789abcdef1"]
+    spec = parse_spec(make(availabilityZones=3, natGateways={"count": 2, "eipAllocationIds": ids}))
+    assert spec.nat_count == 2 and spec.eip_allocation_ids == tuple(ids)
+
+
+def test_the_count_error_names_the_zone_count():
+    exc = rejected(make(availabilityZones=2, natGateways=3))
+    assert "3 NAT gateways for 2 zone(s)" in exc.reason
+
+
+# -- IPv6 ------------------------------------------------------------------------------------------
+
+
+def test_ipv6_is_off_by_default_and_no_tier_assigns_ipv6_addresses():
+    spec = parse_spec(make())
+    assert spec.ipv6 is False
+    assert [t.assign_ipv6_address_on_creation for t in spec.tiers] == [False] * 3
+
+
+def test_with_ipv6_every_tier_assigns_ipv6_addresses_unless_it_opts_out():
+    spec = parse_spec({**with_tier(2, assignIpv6AddressOnCreation=False), "ipv6": True})
+    assert spec.ipv6 is True
+    assert [t.assign_ipv6_address_on_creation for t in spec.tiers] == [True, True, False]
+    assert parse_spec(spec.to_dict()) == spec
+
+
+def test_assign_ipv6_false_is_accepted_without_ipv6():
+    assert (
+        not parse_spec(with_tier(0, assignIpv6AddressOnCreation=False))
+        .tiers[0]
+        .assign_ipv6_address_on_creation
+    )
+
+
+def test_ipv6_rejects_tiers_that_need_more_than_the_56s_256_subnets(monkeypatch):
+    # With today's limits (8 tiers, azReservation <= 16) 128 /64s is the most a spec can need,
+    # so raise the reservation limit to reach the check.
+    monkeypatch.setattr("vpcfactory.spec.MAX_AZ_RESERVATION", 64)
+    tiers = [{"name": f"t{i}", "type": "isolated", "prefixLength": 28} for i in range(5)]
+    raw = make(tiers=tiers, natGateways="none", azReservation=64, ipv6=True)
+    exc = rejected(raw)
+    assert exc.field == "tiers"
+    assert "5 tiers need 320" in exc.reason
+    assert parse_spec({**raw, "ipv6": False}).az_reservation == 64  # IPv4 alone fits
+    assert parse_spec({**raw, "tiers": tiers[:4]}).ipv6  # 4 x 64 = 256 fits exactly
+
+
+# -- flow logs -------------------------------------------------------------------------------------
+
+
+def test_flow_logs_are_on_by_default_to_cloudwatch_for_a_year():
+    flow = parse_spec(make()).flow_logs
+    assert flow is not None
+    assert (flow.destination, flow.log_group_name, flow.retention_days) == (
+        "cloud-watch-logs",
+        "/vpcfactory/production/flow-logs",
+        365,
+    )
+    assert (flow.traffic_type, flow.max_aggregation_interval) == ("ALL", 600)
+    assert (flow.bucket_arn, flow.prefix) == (None, None)
+    assert parse_spec(make(flowLogs=True)) == parse_spec(make()) == parse_spec(make(flowLogs={}))
+
+
+def test_flow_logs_false_turns_them_off_and_survives_to_dict():
+    spec = parse_spec(make(flowLogs=False))
+    assert spec.flow_logs is None
+    assert spec.to_dict()["flowLogs"] is False
+    assert parse_spec(spec.to_dict()) == spec
+
+
+def test_flow_logs_to_cloudwatch_take_a_group_name_retention_traffic_type_and_interval():
+    settings = {"logGroupName": "/org/vpc#1_flow.logs", "retentionDays": 3653, "trafficType": "REJECT"}
+    spec = parse_spec(make(flowLogs={**settings, "maxAggregationInterval": 60}))
+    assert spec.flow_logs is not None
+    assert spec.flow_logs.log_group_name == "/org/vpc#1_flow.logs"
+    assert (spec.flow_logs.retention_days, spec.flow_logs.traffic_type) == (3653, "REJECT")
+    assert spec.flow_logs.max_aggregation_interval == 60
+    assert parse_spec(spec.to_dict()) == spec
+
+
+@pytest.mark.parametrize("days", [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827])
+def test_every_cloudwatch_retention_value_is_accepted(days):
+    flow = parse_spec(make(flowLogs={"retentionDays": days})).flow_logs
+    assert flow is not None and flow.retention_days == days
+
+
+@pytest.mark.parametrize(
+    ("bucket_arn", "prefix"),
+    [
+        ("arn:aws:s3:::central-flow-logs", None),
+        ("arn:aws:s3:::central-flow-logs", "vpc/production/"),
+        ("arn:aws:s3:::central.flow-logs/vpc/production/", None),
+        ("arn:aws-us-gov:s3:::gov-flow-logs", "prod"),
+        ("arn:aws-cn:s3:::cn-flow-logs/", None),
+    ],
+)
+def test_flow_logs_to_s3_take_a_bucket_arn_and_an_optional_prefix(bucket_arn, prefix):
+    spec = parse_spec(make(flowLogs={"destination": "s3", "bucketArn": bucket_arn, "prefix": prefix}))
+    assert spec.flow_logs is not None
+    assert (spec.flow_logs.bucket_arn, spec.flow_logs.prefix) == (bucket_arn, prefix)
+    assert (spec.flow_logs.log_group_name, spec.flow_logs.retention_days) == (None, None)
+    assert spec.to_dict()["flowLogs"] == {
+        "destination": "s3",
+        "bucketArn": bucket_arn,
+        "prefix": prefix,
+        "trafficType": "ALL",
+        "maxAggregationInterval": 600,
+    }
+    assert parse_spec(spec.to_dict()) == spec
+
+
+# -- gateway endpoints and the default security group ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "services"),
+    [
+        (..., ("s3", "dynamodb")),
+        (True, ("s3", "dynamodb")),
+        ({}, ("s3", "dynamodb")),
+        (False, ()),
+        ({"s3": False}, ("dynamodb",)),
+        ({"dynamodb": False}, ("s3",)),
+        ({"s3": False, "dynamodb": False}, ()),
+    ],
+)
+def test_gateway_endpoints_are_on_by_default_and_can_be_turned_off_per_service(value, services):
+    spec = parse_spec(make(gatewayEndpoints=value))
+    assert spec.gateway_endpoints == services
+    assert spec.to_dict()["gatewayEndpoints"] == {"s3": "s3" in services, "dynamodb": "dynamodb" in services}
+    assert parse_spec(spec.to_dict()) == spec
+
+
+def test_the_default_security_group_is_locked_down_unless_the_spec_says_otherwise():
+    assert parse_spec(make()).lock_down_default_security_group is True
+    spec = parse_spec(make(lockDownDefaultSecurityGroup=False))
+    assert spec.lock_down_default_security_group is False
+    assert parse_spec(spec.to_dict()) == spec
+
+
+def test_a_spec_with_every_feature_survives_to_dict():
+    raw = make(
+        availabilityZones=3,
+        natGateways={
+            "count": 2,
+            "eipAllocationIds": ["eipalloc-0123456789abcdef0", "eipalloc-0123456789abcdef1"],
+        },
+        ipv6=True,
+        flowLogs={
+            "destination": "s3",
+            "bucketArn": "arn:aws:s3:::flow-logs",
+            "prefix": "p/",
+            "trafficType": "ACCEPT",
+        },
+        gatewayEndpoints={"dynamodb": False},
+        lockDownDefaultSecurityGroup=False,
+    )
+    spec = parse_spec(raw)
+    assert parse_spec(spec.to_dict()) == spec
+    assert parse_spec(spec.to_dict()).to_dict() == spec.to_dict()

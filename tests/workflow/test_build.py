@@ -10,20 +10,26 @@ import pytest
 from tests.workflow.owned import execution_name, tagged_with_execution
 from vpcfactory.tags import TAG_EXECUTION, TAG_LOGICAL_ID, TAG_VPC, tag_dict
 
-# Every mutating EC2 operation one build of examples/production.yaml calls. The sweep below
-# fails each in turn; test_the_fault_sweep_covers_every_mutating_call_of_a_build keeps this list
-# honest against the calls a build really makes.
+# Every mutating EC2 operation one build of examples/everything.yaml (every feature on) calls.
+# The sweep below fails each in turn; test_the_fault_sweep_covers_every_mutating_call_of_a_build
+# keeps this list honest against the calls a build really makes.
 MUTATING_OPERATIONS = [
     "CreateVpc",
     "CreateSubnet",
+    "ModifySubnetAttribute",
     "CreateInternetGateway",
     "AttachInternetGateway",
     "AllocateAddress",
     "CreateNatGateway",
+    "CreateEgressOnlyInternetGateway",
     "CreateRouteTable",
     "AssociateRouteTable",
     "CreateRoute",
     "ModifyVpcAttribute",
+    "RevokeSecurityGroupIngress",
+    "RevokeSecurityGroupEgress",
+    "CreateFlowLogs",
+    "CreateVpcEndpoint",
 ]
 
 
@@ -55,7 +61,7 @@ def test_production_spec_builds_every_planned_subnet_route_and_tag(emu, producti
         assert ipaddress.ip_network(subnet["CidrBlock"]).subnet_of(
             ipaddress.ip_network(production_spec["cidr"])
         )
-        assert tags["Name"] == f"production-{tier}-{subnet['AvailabilityZone']}"
+        assert tags["Name"] == f"{production_spec['name']}-{tier}-{subnet['AvailabilityZone']}"
         assert subnet["MapPublicIpOnLaunch"] is False
     assert {tag_dict(s["Tags"])["vpcfactory:tier"] for s in subnets} == {"public", "private", "database"}
 
@@ -92,10 +98,10 @@ def test_production_spec_builds_every_planned_subnet_route_and_tag(emu, producti
     ]
     for item in owned:
         tags = tag_dict(item.get("Tags"))
-        assert tags[TAG_VPC] == "production"
+        assert tags[TAG_VPC] == production_spec["name"]
         assert tags[TAG_EXECUTION] == execution
         assert tags[TAG_LOGICAL_ID]
-        assert tags["Name"].startswith("production")
+        assert tags["Name"].startswith(production_spec["name"])
         for key, value in production_spec["tags"].items():
             assert tags[key] == value
 
@@ -115,16 +121,20 @@ def test_seed_spec_builds_the_seed_posts_network_with_the_database_tier_behind_t
     )
 
 
-def test_running_the_same_build_input_twice_builds_two_separate_vpcs_without_cross_talk(emu, seed_spec):
+def test_applying_the_same_spec_again_reconciles_into_its_vpc_and_creates_nothing(emu, seed_spec):
     first = emu.build(seed_spec)
     second = emu.build(seed_spec)
 
-    assert first.status == second.status == "SUCCEEDED"
-    assert first.vpc_id != second.vpc_id
-    ec2 = emu.client("ec2")
-    first_ids = set(tagged_with_execution(ec2, execution_name(first)))
-    second_ids = set(tagged_with_execution(ec2, execution_name(second)))
-    assert first_ids and second_ids and not first_ids & second_ids
+    assert first.status == second.status == "SUCCEEDED", second.cause
+    assert second.vpc_id == first.vpc_id
+    assert second.output["changes"] == {
+        "mode": "reconcile",
+        "vpcId": first.vpc_id,
+        "added": [],
+        "unchanged": 12,
+    }
+    assert second.output["subnets"] == first.output["subnets"]
+    assert tagged_with_execution(emu.client("ec2"), execution_name(second)) == []
 
 
 def test_a_nat_gateway_stuck_in_pending_ends_the_wait_and_rolls_back(emu, seed_spec):
@@ -159,7 +169,7 @@ def test_a_nat_gateway_that_goes_failed_ends_the_wait_with_its_failure_code_and_
 @pytest.mark.slow
 @pytest.mark.parametrize("operation", MUTATING_OPERATIONS)
 def test_a_fault_at_any_mutating_call_fails_the_build_and_leaves_only_what_existed_before(
-    emu, production_spec, operation
+    emu, everything_spec, operation
 ):
     from vpcfactory_tools.emulator.faults import parse_fault
     from vpcfactory_tools.emulator.settings import EmulatorSettings
@@ -171,7 +181,7 @@ def test_a_fault_at_any_mutating_call_fails_the_build_and_leaves_only_what_exist
     emu.reconfigure(EmulatorSettings(time_scale=0.001, faults=[parse_fault(operation)]))
 
     # When the first call of `operation` fails with InternalError
-    result = emu.build(production_spec)
+    result = emu.build(everything_spec)
 
     # Then the build fails with that error, after rolling back everything it created
     assert result.status == "FAILED"
@@ -199,11 +209,11 @@ def test_a_fault_midway_through_a_stage_rolls_back_the_part_already_created(emu,
     assert tagged_with_execution(emu.client("ec2"), execution_name(result)) == []
 
 
-def test_the_fault_sweep_covers_every_mutating_call_of_a_build(emu, production_spec):
+def test_the_fault_sweep_covers_every_mutating_call_of_a_build(emu, everything_spec):
     from vpcfactory_tools.emulator import faults
 
     faults.reset()
-    result = emu.build(production_spec)
+    result = emu.build(everything_spec)
 
     assert result.status == "SUCCEEDED"
     called = {op for op, n in faults.call_counts().items() if n and not op.startswith("Describe")}

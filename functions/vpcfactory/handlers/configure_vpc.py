@@ -1,10 +1,12 @@
-"""Configure VPC: VPC-wide settings that are off the critical path (DNS hostnames)."""
+"""Configure VPC: DNS hostnames, default security group lockdown, flow logs, gateway endpoints
+(all off the critical path: this runs while the NAT gateways are pending)."""
 
 from vpcfactory.network import Build
 from vpcfactory.observability import lambda_handler
+from vpcfactory.safeguards import configure_vpc
 
 
 @lambda_handler
 def handler(event, context):
-    Build(event["plan"], event["execution"]).enable_dns(event["vpcId"])
-    return {"dnsHostnames": True}
+    build = Build(event["plan"], event["execution"])
+    return configure_vpc(build, event["vpcId"], event["routeTables"], event.get("flowLogsRoleArn"))

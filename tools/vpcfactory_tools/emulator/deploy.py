@@ -2,7 +2,8 @@
 DefinitionUri with its DefinitionSubstitutions resolved — the same wiring `sam deploy` produces.
 
 Only what the emulator needs is interpreted: Parameters (defaults and overrides), Globals,
-`!GetAtt X.Arn` of functions, `!Ref` of parameters and `!Sub` of `${AWS::StackName}`.
+IAM roles, `!GetAtt X.Arn` of functions and roles, `!Ref` of parameters and `!Sub` of
+`${AWS::StackName}`.
 Anything else in a substitution is an error, so the template cannot drift from what runs here.
 """
 
@@ -40,6 +41,7 @@ class Stack:
     functions: dict[str, str] = field(default_factory=dict)  # logical id -> function ARN
     state_machines: dict[str, str] = field(default_factory=dict)  # logical id -> state machine ARN
     parameters: dict[str, str] = field(default_factory=dict)
+    roles: dict[str, str] = field(default_factory=dict)  # logical id -> IAM role ARN
 
     @property
     def build_arn(self) -> str:
@@ -71,6 +73,8 @@ def resolve(value: Any, stack: Stack) -> str:
             return stack.parameters[arg]
         if fn == "Fn::GetAtt" and list(arg)[1] == "Arn" and arg[0] in stack.functions:
             return stack.functions[arg[0]]
+        if fn == "Fn::GetAtt" and list(arg)[1] == "Arn" and arg[0] in stack.roles:
+            return stack.roles[arg[0]]
         if fn == "Fn::Sub" and isinstance(arg, str):
             return arg.replace("${AWS::StackName}", stack.name).replace("${AWS::Region}", stack.region)
     raise ValueError(f"the emulator cannot resolve {value!r}")
@@ -111,6 +115,12 @@ def deploy(
     code = _placeholder_zip()
 
     resources = template["Resources"]
+    for logical_id, res in resources.items():
+        if res["Type"] == "AWS::IAM::Role":  # e.g. the flow-logs delivery role
+            document = json.dumps(res["Properties"]["AssumeRolePolicyDocument"], default=str)
+            stack.roles[logical_id] = iam.create_role(
+                RoleName=f"{stack_name}-{logical_id}", AssumeRolePolicyDocument=document
+            )["Role"]["Arn"]
     for logical_id, res in resources.items():
         if res["Type"] != "AWS::Serverless::Function":
             continue

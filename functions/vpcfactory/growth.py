@@ -1,0 +1,108 @@
+"""Day-2 growth: applying a changed spec to the VPC it built (same `name`).
+
+The spec name is the network's identity. When a VPC tagged `vpcfactory:vpc` = name exists, the
+build reconciles into it: subnets, NAT gateways and route tables the plan adds are created, and
+nothing that exists is touched. Because plans are stable (see plan.py), adding an AZ or
+appending a tier only adds logical ids. A change that would move or remove something —
+another CIDR, a removed tier or AZ, a NAT gateway removed or a route switched to another NAT,
+IPv6 turned on or off — is refused before anything is created, naming every such change,
+unless the caller allows a replacement: then a new VPC is built and the old one is left for
+the caller to destroy (CloudFormation does exactly that after a replacement).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vpcfactory import aws
+from vpcfactory.errors import ReplacementRequired
+from vpcfactory.tags import TAG_LOGICAL_ID, TAG_VPC, tag_dict
+
+
+def _ours(items: list[dict[str, Any]], name: str) -> dict[str, dict[str, Any]]:
+    out = {}
+    for item in items:
+        tags = tag_dict(item.get("Tags"))
+        if tags.get(TAG_VPC) == name and tags.get(TAG_LOGICAL_ID):
+            out[tags[TAG_LOGICAL_ID]] = item
+    return out
+
+
+def detect_changes(plan: dict[str, Any], ec2: Any, *, allow_replace: bool = False) -> dict[str, Any]:
+    """{"mode": "create"} for a new name, {"mode": "reconcile", ...} to grow the existing VPC,
+    {"mode": "replace", ...} when allowed; raises ReplacementRequired otherwise."""
+    name = plan["name"]
+    named = [{"Name": f"tag:{TAG_VPC}", "Values": [name]}]
+    vpcs = [
+        v
+        for v in aws.describe_all(ec2, "DescribeVpcs", "Vpcs", named)
+        if tag_dict(v.get("Tags")).get(TAG_VPC) == name
+    ]
+    if not vpcs:
+        return {"mode": "create"}
+    ids = sorted(v["VpcId"] for v in vpcs)
+    if allow_replace:
+        return {"mode": "replace", "replaces": ids}
+    if len(vpcs) > 1:
+        raise ReplacementRequired(
+            f"{len(vpcs)} VPCs carry {TAG_VPC}={name} ({', '.join(ids)}): destroy the ones you no longer "
+            "need, then apply again"
+        )
+    vpc = vpcs[0]
+    vpc_id = vpc["VpcId"]
+    in_vpc = [*named, {"Name": "vpc-id", "Values": [vpc_id]}]
+    subnets = _ours(aws.describe_all(ec2, "DescribeSubnets", "Subnets", in_vpc), name)
+    nats = {
+        k: v
+        for k, v in _ours(aws.describe_all(ec2, "DescribeNatGateways", "NatGateways", in_vpc), name).items()
+        if v.get("State") not in ("deleting", "deleted", "failed")
+    }
+    tables = _ours(aws.describe_all(ec2, "DescribeRouteTables", "RouteTables", in_vpc), name)
+
+    refused: list[str] = []
+    if vpc["CidrBlock"] != plan["cidr"]:
+        refused.append(f"cidr: the VPC is {vpc['CidrBlock']}, the spec asks for {plan['cidr']}")
+    has_ipv6 = any(a.get("Ipv6CidrBlock") for a in vpc.get("Ipv6CidrBlockAssociationSet", []))
+    if has_ipv6 != bool(plan.get("ipv6")):
+        refused.append(f"ipv6: the VPC {'has' if has_ipv6 else 'has no'} IPv6, the spec asks otherwise")
+    planned_subnets = {s["logicalId"]: s for s in plan["subnets"]}
+    for logical, item in sorted(subnets.items()):
+        if logical not in planned_subnets:
+            refused.append(f"{logical} ({item['CidrBlock']}) would be removed")
+        elif planned_subnets[logical]["cidr"] != item["CidrBlock"]:
+            refused.append(
+                f"{logical} would move from {item['CidrBlock']} to {planned_subnets[logical]['cidr']}"
+            )
+    planned_nats = {n["logicalId"] for n in plan["natGateways"]}
+    refused += [f"{logical} would be removed" for logical in sorted(set(nats) - planned_nats)]
+    nat_logical = {item["NatGatewayId"]: logical for logical, item in nats.items()}
+    for rt in plan["routeTables"]:
+        item = tables.get(rt["logicalId"])
+        if item is None:
+            continue
+        current = next(
+            (
+                r.get("NatGatewayId")
+                for r in item.get("Routes", [])
+                if r.get("DestinationCidrBlock") == "0.0.0.0/0"
+            ),
+            None,
+        )
+        wanted = (rt.get("defaultRoute") or {}).get("nat")
+        if current and nat_logical.get(current) != wanted:
+            was = nat_logical.get(current)
+            refused.append(f"{rt['logicalId']} would switch its default route from {was} to {wanted}")
+    if refused:
+        raise ReplacementRequired(
+            f"applying this spec to {vpc_id} would change what exists: {'; '.join(refused)}. "
+            "Nothing was changed. Apply with --allow-replace (input allowReplace: true) to build a new "
+            "VPC instead; the old one is left for you to destroy."
+        )
+    existing = set(subnets) | set(nats) | set(tables)
+    planned = [*planned_subnets, *planned_nats, *(rt["logicalId"] for rt in plan["routeTables"])]
+    return {
+        "mode": "reconcile",
+        "vpcId": vpc_id,
+        "added": [logical for logical in planned if logical not in existing],
+        "unchanged": len([logical for logical in planned if logical in existing]),
+    }

@@ -1,0 +1,200 @@
+"""Verify Network: read the network back and check it against its plan, then describe it.
+
+The execution's output is the network as EC2 reports it, not as the plan hoped it would be, and
+a build whose result differs from its intent (a subnet routed to the wrong place, an isolated
+tier with a way out, a default security group that still allows traffic, flow logs that are not
+active) fails and rolls back. The output carries a short compliance summary of the Security Hub
+controls a new VPC should pass: EC2.2, EC2.6, EC2.15.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vpcfactory import aws
+from vpcfactory.errors import VerificationFailed
+from vpcfactory.safeguards import default_security_group
+from vpcfactory.tags import TAG_LOGICAL_ID, TAG_VPC, tag_dict
+
+PASSED, FAILED = "PASSED", "FAILED"
+
+
+def verify_network(
+    plan: dict[str, Any], execution: str, vpc_id: str, ec2: Any | None = None
+) -> dict[str, Any]:
+    ec2 = ec2 or aws.client("ec2")
+    name = plan["name"]
+    in_vpc = [{"Name": "vpc-id", "Values": [vpc_id]}]
+    ours = [*in_vpc, {"Name": f"tag:{TAG_VPC}", "Values": [name]}]
+
+    def by_logical(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        out = {}
+        for item in items:
+            tags = tag_dict(item.get("Tags"))
+            if tags.get(TAG_VPC) == name and tags.get(TAG_LOGICAL_ID):
+                out[tags[TAG_LOGICAL_ID]] = item
+        return out
+
+    subnets = by_logical(aws.describe_all(ec2, "DescribeSubnets", "Subnets", ours))
+    nats = {
+        k: v
+        for k, v in by_logical(aws.describe_all(ec2, "DescribeNatGateways", "NatGateways", ours)).items()
+        if v.get("State") == "available"
+    }
+    all_tables = aws.describe_all(ec2, "DescribeRouteTables", "RouteTables", in_vpc)
+    tables = by_logical(all_tables)
+    main_table = next(t for t in all_tables if any(a.get("Main") for a in t.get("Associations", [])))
+    igws = aws.describe_all(
+        ec2,
+        "DescribeInternetGateways",
+        "InternetGateways",
+        [{"Name": "attachment.vpc-id", "Values": [vpc_id]}],
+    )
+    igw_id = igws[0]["InternetGatewayId"] if igws else None
+    nat_id_of = {logical: item["NatGatewayId"] for logical, item in nats.items()}
+    table_of_subnet = {
+        a["SubnetId"]: t for t in all_tables for a in t.get("Associations", []) if a.get("SubnetId")
+    }
+
+    problems: list[str] = []
+    tiers: dict[str, list[dict[str, Any]]] = {}
+    rt_plan = {rt["logicalId"]: rt for rt in plan["routeTables"]}
+    for sub in plan["subnets"]:
+        item = subnets.get(sub["logicalId"])
+        if item is None:
+            problems.append(f"{sub['logicalId']} is missing")
+            continue
+        if item["CidrBlock"] != sub["cidr"] or item["AvailabilityZone"] != sub["az"]:
+            problems.append(f"{sub['logicalId']} is {item['CidrBlock']} in {item['AvailabilityZone']}")
+        if bool(item.get("MapPublicIpOnLaunch")) != bool(sub.get("mapPublicIpOnLaunch")):
+            problems.append(f"{sub['logicalId']} MapPublicIpOnLaunch is {item.get('MapPublicIpOnLaunch')}")
+        table = table_of_subnet.get(item["SubnetId"], main_table)
+        planned = rt_plan[sub["routeTable"]]
+        problems += _route_problems(sub, table, planned, igw_id, nat_id_of, bool(plan.get("ipv6")))
+        entry = {"subnetId": item["SubnetId"], "cidr": item["CidrBlock"], "az": item["AvailabilityZone"]}
+        ipv6 = [
+            a["Ipv6CidrBlock"] for a in item.get("Ipv6CidrBlockAssociationSet", []) if a.get("Ipv6CidrBlock")
+        ]
+        if ipv6:
+            entry["ipv6Cidr"] = ipv6[0]
+        tiers.setdefault(sub["tier"], []).append(entry)
+
+    compliance: dict[str, str] = {}
+    group = default_security_group(ec2, vpc_id)
+    sg_open = bool(group.get("IpPermissions") or group.get("IpPermissionsEgress"))
+    compliance["EC2.2"] = FAILED if sg_open else PASSED
+    if sg_open and plan.get("lockDownDefaultSecurityGroup", True):
+        problems.append(f"default security group {group['GroupId']} still has rules")
+    flow_logs = aws.describe_all(
+        ec2, "DescribeFlowLogs", "FlowLogs", [{"Name": "resource-id", "Values": [vpc_id]}]
+    )
+    active = [f for f in flow_logs if f.get("FlowLogStatus") == "ACTIVE"]
+    compliance["EC2.6"] = PASSED if active else FAILED
+    if plan.get("flowLogs") and not active:
+        problems.append("flow logs are not active")
+    auto_assign = [s["logicalId"] for s in plan["subnets"] if s.get("mapPublicIpOnLaunch")]
+    compliance["EC2.15"] = FAILED if auto_assign else PASSED
+
+    if problems:
+        raise VerificationFailed("; ".join(problems))
+
+    nat_out = []
+    for nat in plan["natGateways"]:
+        item = nats[nat["logicalId"]]
+        address = (item.get("NatGatewayAddresses") or [{}])[0]
+        nat_out.append(
+            {
+                "natGatewayId": item["NatGatewayId"],
+                "az": nat["az"],
+                "subnetId": item["SubnetId"],
+                "allocationId": address.get("AllocationId"),
+                "publicIp": address.get("PublicIp"),
+            }
+        )
+    rt_out = []
+    for rt in plan["routeTables"]:
+        item = tables[rt["logicalId"]]
+        rt_out.append(
+            {
+                "routeTableId": item["RouteTableId"],
+                "tier": rt["tier"],
+                "az": rt.get("az"),
+                "subnetIds": sorted(a["SubnetId"] for a in item.get("Associations", []) if a.get("SubnetId")),
+                "defaultRoute": _target(_route(item, "0.0.0.0/0")),
+                "ipv6DefaultRoute": _target(_route(item, "::/0")),
+            }
+        )
+    vpc = aws.call("DescribeVpcs", ec2.describe_vpcs, VpcIds=[vpc_id])["Vpcs"][0]
+    ipv6_blocks = [
+        a["Ipv6CidrBlock"] for a in vpc.get("Ipv6CidrBlockAssociationSet", []) if a.get("Ipv6CidrBlock")
+    ]
+    return {
+        "name": name,
+        "vpcId": vpc_id,
+        "cidr": vpc["CidrBlock"],
+        "ipv6Cidr": ipv6_blocks[0] if ipv6_blocks else None,
+        "availabilityZones": [z["name"] for z in plan["availabilityZones"]],
+        "subnets": tiers,
+        "internetGatewayId": igw_id,
+        "natGateways": nat_out,
+        "routeTables": rt_out,
+        "flowLogIds": sorted(f["FlowLogId"] for f in active),
+        "defaultSecurityGroupId": group["GroupId"],
+        "compliance": compliance,
+        "changes": plan.get("changes") or {"mode": "create"},
+        "execution": execution,
+    }
+
+
+def _route(table: dict[str, Any], destination: str) -> dict[str, Any] | None:
+    field = "DestinationIpv6CidrBlock" if ":" in destination else "DestinationCidrBlock"
+    return next((r for r in table.get("Routes", []) if r.get(field) == destination), None)
+
+
+def _target(route: dict[str, Any] | None) -> str | None:
+    if not route:
+        return None
+    return route.get("NatGatewayId") or route.get("EgressOnlyInternetGatewayId") or route.get("GatewayId")
+
+
+def _route_problems(
+    sub: dict[str, Any],
+    table: dict[str, Any],
+    planned: dict[str, Any],
+    igw_id: str | None,
+    nat_id_of: dict[str, str],
+    ipv6: bool,
+) -> list[str]:
+    """The subnet's *effective* routes against its tier's intent."""
+    where = f"{sub['logicalId']} (route table {table['RouteTableId']})"
+    problems = []
+    v4 = _route(table, "0.0.0.0/0")
+    wanted = planned.get("defaultRoute") or {}
+    if wanted.get("target") == "igw":
+        expected = igw_id
+    elif wanted.get("target") == "nat":
+        expected = nat_id_of.get(wanted["nat"])
+    else:
+        expected = None
+    if _target(v4) != expected:
+        problems.append(f"{where}: 0.0.0.0/0 -> {_target(v4)}, expected {expected}")
+    elif v4 is not None and v4.get("State", "active") != "active":
+        problems.append(f"{where}: 0.0.0.0/0 is {v4.get('State')}")
+    if ipv6:
+        v6 = _route(table, "::/0")
+        wanted6 = (planned.get("ipv6DefaultRoute") or {}).get("target")
+        got6 = _target(v6)
+        ok = (
+            (wanted6 is None and got6 is None)
+            or (wanted6 == "igw" and got6 == igw_id)
+            or (wanted6 == "eigw" and bool(got6) and got6.startswith("eigw-"))
+        )
+        if not ok:
+            problems.append(f"{where}: ::/0 -> {got6}, expected {wanted6}")
+    if sub["type"] == "isolated":
+        # no way out at all: no route of any destination to an IGW, NAT or egress-only IGW
+        for route in table.get("Routes", []):
+            target = _target(route) or ""
+            if target.startswith(("igw-", "nat-", "eigw-")):
+                problems.append(f"{where}: isolated tier routes to {target}")
+    return problems
