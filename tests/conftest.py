@@ -4,6 +4,7 @@ emulator patches on moto), workflow/ (the real ASL on the embedded emulator), co
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from pathlib import Path
@@ -27,6 +28,11 @@ os.environ.update(
         "SAM_CLI_TELEMETRY": "0",
     }
 )
+
+
+# moto's Step Functions engine logs every caught task error at ERROR with its whole state tree;
+# a failing test's own assertion says more.
+logging.getLogger("moto").setLevel(logging.CRITICAL)
 
 
 def load_example(name: str) -> dict:

@@ -88,7 +88,10 @@ def verify_network(
     flow_logs = aws.describe_all(
         ec2, "DescribeFlowLogs", "FlowLogs", [{"Name": "resource-id", "Values": [vpc_id]}]
     )
-    active = [f for f in flow_logs if f.get("FlowLogStatus") == "ACTIVE"]
+    # ACTIVE, and not already failing to deliver (e.g. a delivery role that cannot write)
+    active = [
+        f for f in flow_logs if f.get("FlowLogStatus") == "ACTIVE" and f.get("DeliverLogsStatus") != "FAILED"
+    ]
     compliance["EC2.6"] = PASSED if active else FAILED
     if plan.get("flowLogs") and not active:
         problems.append("flow logs are not active")

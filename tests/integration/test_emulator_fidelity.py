@@ -694,3 +694,28 @@ def test_the_simulated_clock_runs_at_one_over_time_scale_and_does_not_jump_when_
 
     assert 45 <= fast < 1000  # ~50 simulated seconds in 0.05 real ones
     assert fast <= slow < fast + 1
+
+
+def test_flow_logs_can_be_delivered_to_a_folder_of_an_s3_bucket(ec2: Any) -> None:
+    vpc_id, _, _ = vpc_with_public_subnet(ec2)
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="logs-bucket")
+
+    result = ec2.create_flow_logs(
+        ResourceIds=[vpc_id],
+        ResourceType="VPC",
+        TrafficType="ALL",
+        LogDestinationType="s3",
+        LogDestination="arn:aws:s3:::logs-bucket/vpcs/",
+    )
+
+    assert result["Unsuccessful"] == []
+    (flow,) = ec2.describe_flow_logs(FlowLogIds=result["FlowLogIds"])["FlowLogs"]
+    assert flow["LogDestination"] == "arn:aws:s3:::logs-bucket/vpcs/"
+    missing = ec2.create_flow_logs(
+        ResourceIds=[vpc_id],
+        ResourceType="VPC",
+        TrafficType="ALL",
+        LogDestinationType="s3",
+        LogDestination="arn:aws:s3:::no-such-bucket/vpcs/",
+    )
+    assert missing["Unsuccessful"], "a bucket that does not exist is still refused"

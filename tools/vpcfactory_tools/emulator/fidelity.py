@@ -34,6 +34,7 @@ from moto.core.utils import iso_8601_datetime_with_milliseconds, utcnow
 from moto.ec2.exceptions import DependencyViolationError, EC2ClientError
 from moto.ec2.models import EC2Backend
 from moto.ec2.models.elastic_ip_addresses import ElasticAddressBackend
+from moto.ec2.models.flow_logs import FlowLogsBackend
 from moto.ec2.models.internet_gateways import InternetGatewayBackend
 from moto.ec2.models.nat_gateways import NatGateway, NatGatewayBackend
 from moto.ec2.models.route_tables import RouteBackend
@@ -73,6 +74,7 @@ PINNED_SOURCES: dict[str, str] = {
     "SecurityGroupBackend.authorize_security_group_ingress": "0c3e32a6bb160f34",
     "moto.ec2.models.security_groups:SecurityGroupBackend.get_security_group_from_name": "9885036a49e3fea6",
     "moto.ec2.utils:tag_filter_matches": "b6bde3c78233a12e",
+    "moto.ec2.models.flow_logs:FlowLogsBackend.create_flow_logs": "e01cd02a25200543",
 }
 
 
@@ -606,6 +608,63 @@ def _patch_nat_tag_filters(original: Callable[..., Any]) -> Callable[..., Any]:
     return describe_nat_gateways
 
 
+def _patch_flow_logs_to_an_s3_prefix(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Flow logs may be delivered to a folder of a bucket: ``arn:aws:s3:::bucket/prefix/``.
+
+    AWS: CreateFlowLogs ``LogDestination`` "can also specify a subfolder in the bucket"
+    (EC2 API reference). moto 5.2.5: looks up ``bucket/prefix/`` as a bucket name and reports
+    the flow log Unsuccessful. Here the bucket is checked, the full destination is kept.
+    """
+
+    def create_flow_logs(
+        self: Any,
+        resource_type: str,
+        resource_ids: list[str],
+        traffic_type: str,
+        deliver_logs_permission_arn: str,
+        log_destination_type: str,
+        log_destination: str,
+        log_group_name: str,
+        log_format: str,
+        max_aggregation_interval: int,
+    ) -> Any:
+        if (
+            log_destination_type != "s3"
+            or not log_destination
+            or "/" not in log_destination.split(":", 5)[-1]
+        ):
+            return original(
+                self,
+                resource_type,
+                resource_ids,
+                traffic_type,
+                deliver_logs_permission_arn,
+                log_destination_type,
+                log_destination,
+                log_group_name,
+                log_format,
+                max_aggregation_interval,
+            )
+        bucket_arn = log_destination.split("/", 1)[0]
+        created, unsuccessful = original(
+            self,
+            resource_type,
+            resource_ids,
+            traffic_type,
+            deliver_logs_permission_arn,
+            log_destination_type,
+            bucket_arn,
+            log_group_name,
+            log_format,
+            max_aggregation_interval,
+        )
+        for flow_log in created:
+            flow_log.log_destination = log_destination
+        return created, unsuccessful
+
+    return create_flow_logs
+
+
 # ---------------------------------------------------------------------------------------
 
 _patcher = Patcher()
@@ -614,6 +673,7 @@ _BACKEND_PATCHES: list[tuple[type, str, Callable[[Callable[..., Any]], Callable[
     (NatGatewayBackend, "create_nat_gateway", _patch_nat_lifecycle_create),
     (NatGatewayBackend, "delete_nat_gateway", _patch_nat_lifecycle_delete),
     (NatGatewayBackend, "describe_nat_gateways", _patch_nat_tag_filters),
+    (FlowLogsBackend, "create_flow_logs", _patch_flow_logs_to_an_s3_prefix),
     (NatGateways, "create_nat_gateway", _patch_nat_client_token),
     (InternetGatewayBackend, "detach_internet_gateway", _patch_detach_igw_with_mapped_addresses),
     (InternetGatewayBackend, "attach_internet_gateway", _patch_attach_second_igw),

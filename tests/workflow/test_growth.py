@@ -1,0 +1,128 @@
+"""Day-2 growth: applying a changed spec to the VPC it built adds what is new and touches
+nothing that exists; anything destructive is refused unless a replacement is allowed."""
+
+from __future__ import annotations
+
+from tests.workflow.owned import execution_name, tagged_with_execution
+from vpcfactory.tags import TAG_LOGICAL_ID, tag_dict
+
+
+def _snapshot(ec2, vpc_id):
+    """Every subnet, NAT and route table in the VPC: id, CIDR/state, routes."""
+    in_vpc = [{"Name": "vpc-id", "Values": [vpc_id]}]
+
+    def logical(item):
+        return tag_dict(item.get("Tags")).get(TAG_LOGICAL_ID, "main")
+
+    return {
+        "subnets": {
+            logical(s): (s["SubnetId"], s["CidrBlock"])
+            for s in ec2.describe_subnets(Filters=in_vpc)["Subnets"]
+        },
+        "nats": {
+            logical(n): (n["NatGatewayId"], n["State"])
+            for n in ec2.describe_nat_gateways(Filters=in_vpc)["NatGateways"]
+        },
+        "routes": {
+            logical(t): (t["RouteTableId"], sorted(str(sorted(r.items())) for r in t["Routes"]))
+            for t in ec2.describe_route_tables(Filters=in_vpc)["RouteTables"]
+        },
+    }
+
+
+def test_growing_from_two_to_three_zones_and_adding_a_tier_changes_nothing_that_exists(emu, production_spec):
+    # Given the production example built in 2 zones
+    small = {**production_spec, "availabilityZones": 2}
+    first = emu.build(small)
+    assert first.status == "SUCCEEDED", first.cause
+    ec2 = emu.client("ec2")
+    before = _snapshot(ec2, first.vpc_id)
+
+    # When the same spec (same name) is applied with a third zone and a new tier
+    grown = {
+        **small,
+        "availabilityZones": 3,
+        "tiers": [*small["tiers"], {"name": "cache", "type": "isolated", "prefixLength": 26}],
+    }
+    second = emu.build(grown)
+
+    # Then the same VPC grew: every existing subnet, NAT and route table is exactly as it was
+    assert second.status == "SUCCEEDED", second.cause
+    assert second.vpc_id == first.vpc_id
+    after = _snapshot(ec2, first.vpc_id)
+    for kind in ("subnets", "nats"):
+        for logical, value in before[kind].items():
+            assert after[kind][logical] == value, f"{logical} changed"
+    for logical, (table_id, routes) in before["routes"].items():
+        if logical in ("rtb/public", "main"):  # shared tables: only associations may be added
+            assert after["routes"][logical][0] == table_id
+            continue
+        assert after["routes"][logical] == (table_id, routes), f"{logical} changed"
+    # and reports what it added
+    zone = second.output["availabilityZones"][2]
+    added = second.output["changes"]["added"]
+    assert second.output["changes"]["mode"] == "reconcile"
+    assert {
+        f"subnet/public/{zone}",
+        f"subnet/private/{zone}",
+        f"nat/{zone}",
+        "subnet/cache/us-east-1a",
+    } <= set(added)
+    assert len(after["subnets"]) == 12 and len(after["nats"]) == 3
+
+
+def test_a_destructive_change_is_refused_before_anything_is_created(emu, production_spec):
+    first = emu.build(production_spec)
+    assert first.status == "SUCCEEDED", first.cause
+    ec2 = emu.client("ec2")
+    before = _snapshot(ec2, first.vpc_id)
+
+    shrunk = {**production_spec, "availabilityZones": 2, "cidr": "10.9.0.0/16"}
+    result = emu.build(shrunk)
+
+    assert result.status == "FAILED"
+    assert result.error == "ReplacementRequired"
+    assert "cidr" in result.cause and "would be removed" in result.cause and "--allow-replace" in result.cause
+    assert tagged_with_execution(ec2, execution_name(result)) == []
+    assert _snapshot(ec2, first.vpc_id) == before
+
+
+def test_allowing_replacement_builds_a_new_vpc_and_leaves_the_old_one(emu, production_spec):
+    first = emu.build(production_spec)
+    assert first.status == "SUCCEEDED", first.cause
+
+    changed = {**production_spec, "cidr": "10.9.0.0/16"}
+    second = emu.build({"spec": changed, "allowReplace": True})
+
+    assert second.status == "SUCCEEDED", second.cause
+    assert second.vpc_id != first.vpc_id
+    assert second.output["changes"] == {"mode": "replace", "replaces": [first.vpc_id]}
+    assert second.output["cidr"] == "10.9.0.0/16"
+    assert emu.client("ec2").describe_vpcs(VpcIds=[first.vpc_id])["Vpcs"]
+
+
+def test_a_failed_growth_rolls_back_only_what_it_added(emu, production_spec):
+    from vpcfactory_tools.emulator.faults import parse_fault
+    from vpcfactory_tools.emulator.settings import EmulatorSettings
+
+    small = {**production_spec, "availabilityZones": 2}
+    first = emu.build(small)
+    assert first.status == "SUCCEEDED", first.cause
+    ec2 = emu.client("ec2")
+    before = _snapshot(ec2, first.vpc_id)
+
+    # the growth fails at its one new route (the new zone's private default route), after it
+    # added subnets, a NAT, a route table and an association to the existing public table
+    emu.reconfigure(EmulatorSettings(time_scale=0.001, faults=[parse_fault("CreateRoute:1")]))
+    grown = emu.build({**small, "availabilityZones": 3})
+
+    assert grown.status == "FAILED"
+    assert tagged_with_execution(ec2, execution_name(grown)) == []
+    after = _snapshot(ec2, first.vpc_id)
+    assert after["subnets"] == before["subnets"]
+    assert {k: v for k, v in after["nats"].items() if v[1] != "deleted"} == before["nats"]
+    assert after["routes"] == before["routes"]
+    public = ec2.describe_route_tables(RouteTableIds=[before["routes"]["rtb/public"][0]])["RouteTables"][0]
+    assert sorted(a["SubnetId"] for a in public["Associations"]) == sorted(
+        v[0] for k, v in before["subnets"].items() if k.startswith("subnet/public/")
+    ), "the new zone's association to the existing public table is undone"
