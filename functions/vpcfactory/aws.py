@@ -14,8 +14,11 @@ Retries happen at two levels, on purpose:
 
 from __future__ import annotations
 
+import contextvars
 import os
+import re
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -23,7 +26,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from vpcfactory.errors import Ec2CallFailed, Ec2Throttled, ResourceInUse
+from vpcfactory.errors import Ec2CallFailed, Ec2Throttled, InvalidSpec, ResourceInUse
 
 THROTTLING_CODES = frozenset({"RequestLimitExceeded", "Throttling", "ThrottlingException"})
 IN_USE_CODES = frozenset({"DependencyViolation", "InvalidIPAddress.InUse", "Resource.AlreadyAssociated"})
@@ -33,19 +36,112 @@ SDK_ATTEMPTS = 4
 _CLIENT_CONFIG = Config(
     retries={"mode": "standard", "total_max_attempts": SDK_ATTEMPTS}, connect_timeout=5, read_timeout=20
 )
-_clients: dict[tuple[str, str], Any] = {}
+_clients: dict[tuple[str, str, str], Any] = {}
+_sessions: dict[tuple[str, str], tuple[boto3.session.Session, float]] = {}
 _lock = threading.Lock()
+
+# The account a handler works in: the factory's own, or a target account reached by assuming a
+# role there (cross-account builds). Set per invocation by the handler decorator; a ContextVar so
+# concurrent invocations in one process (the emulator) never see each other's target.
+_target: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "vpcfactory_target", default=None
+)
+_session_name: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "vpcfactory_session", default="vpcfactory"
+)
+ROLE_NAME_PATTERN = re.compile(r"^[\w+=,.@-]{1,64}$")
 
 
 def region() -> str:
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 
 
-def client(service: str = "ec2", region_name: str | None = None) -> Any:
-    key = (service, region_name or region())
+def normalize_target(raw: Any, default_role_name: str | None = None) -> dict[str, Any] | None:
+    """{accountId, region, roleName, externalId?} or None (build in the factory's own account).
+
+    Raises InvalidSpec naming the field: a target is input like the spec, checked before any call.
+    """
+    if raw in (None, {}):
+        return None
+    if not isinstance(raw, dict):
+        raise InvalidSpec("target", f"must be a mapping, not {type(raw).__name__}")
+    unknown = sorted(set(raw) - {"accountId", "region", "roleName", "externalId"})
+    if unknown:
+        raise InvalidSpec(f"target.{unknown[0]}", "unknown key (accountId, region, roleName, externalId)")
+    account = str(raw.get("accountId") or "")
+    if not re.fullmatch(r"\d{12}", account):
+        raise InvalidSpec("target.accountId", f"{account!r} is not a 12-digit AWS account id")
+    role = raw.get("roleName") or default_role_name or "AWSControlTowerExecution"
+    if not isinstance(role, str) or not ROLE_NAME_PATTERN.match(role):
+        raise InvalidSpec("target.roleName", f"{role!r} is not an IAM role name")
+    target_region = raw.get("region") or region()
+    if not isinstance(target_region, str) or not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", target_region):
+        raise InvalidSpec("target.region", f"{target_region!r} is not an AWS region")
+    out = {"accountId": account, "region": target_region, "roleName": role}
+    if raw.get("externalId"):
+        out["externalId"] = str(raw["externalId"])
+    return out
+
+
+def use_target(target: dict[str, Any] | None, session_name: str | None = None) -> None:
+    """Make this invocation's clients act in `target` (None: the factory's own account)."""
+    _target.set(target)
+    if session_name:
+        # RoleSessionName: 2-64 chars of [\w+=,.@-]; the execution name, so CloudTrail in the
+        # target account says which build did what.
+        _session_name.set(re.sub(r"[^\w+=,.@-]", "-", session_name)[:64])
+
+
+def current_target() -> dict[str, Any] | None:
+    return _target.get()
+
+
+def _assumed_session(target: dict[str, Any]) -> boto3.session.Session:
+    partition = "aws-us-gov" if target["region"].startswith("us-gov-") else "aws"
+    role_arn = f"arn:{partition}:iam::{target['accountId']}:role/{target['roleName']}"
+    key = (role_arn, _session_name.get())
+    with _lock:
+        cached = _sessions.get(key)
+        if cached and cached[1] > time.time() + 300:
+            return cached[0]
+    kwargs: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": key[1]}
+    if target.get("externalId"):
+        kwargs["ExternalId"] = target["externalId"]
+    creds = call("AssumeRole", client("sts", own_account=True).assume_role, **kwargs)["Credentials"]
+    session = boto3.session.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name=target["region"],
+    )
+    expires = (
+        creds["Expiration"].timestamp() if hasattr(creds["Expiration"], "timestamp") else time.time() + 900
+    )
+    with _lock:
+        _sessions[key] = (session, expires)
+    return session
+
+
+def client(service: str = "ec2", region_name: str | None = None, *, own_account: bool = False) -> Any:
+    """A cached client in this invocation's account (the target's, unless own_account)."""
+    target = None if own_account else _target.get()
+    if target is None:
+        key = (service, region_name or region(), "self")
+        with _lock:
+            if key not in _clients:
+                _clients[key] = boto3.session.Session().client(
+                    service, region_name=key[1], config=_CLIENT_CONFIG
+                )
+            return _clients[key]
+    session = _assumed_session(target)
+    key = (
+        service,
+        region_name or target["region"],
+        f"{target['accountId']}/{target['roleName']}/{_session_name.get()}",
+    )
     with _lock:
         if key not in _clients:
-            _clients[key] = boto3.session.Session().client(service, region_name=key[1], config=_CLIENT_CONFIG)
+            _clients[key] = session.client(service, region_name=key[1], config=_CLIENT_CONFIG)
         return _clients[key]
 
 
@@ -53,6 +149,7 @@ def reset_clients() -> None:
     """Forget cached clients (tests start a fresh mock per test)."""
     with _lock:
         _clients.clear()
+        _sessions.clear()
 
 
 def error_code(exc: ClientError) -> str:

@@ -7,11 +7,14 @@ Task passes as `execution`, so one build's logs across all functions can be foun
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+
+from vpcfactory import aws
 
 SERVICE = "vpcfactory"
 
@@ -27,7 +30,16 @@ Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
 def lambda_handler(fn: Handler) -> Handler:
-    """Wrap a handler with logging (correlated by execution name), metrics and tracing."""
-    traced = tracer.capture_lambda_handler(fn, capture_response=False)
+    """Wrap a handler with logging (correlated by execution name), metrics and tracing, and
+    point its AWS clients at the account the build targets (`target`, set by Validate And Plan)."""
+
+    @functools.wraps(fn)
+    def in_target_account(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        aws.use_target(
+            event.get("target") if isinstance(event, dict) else None, (event or {}).get("execution")
+        )
+        return fn(event, context)
+
+    traced = tracer.capture_lambda_handler(in_target_account, capture_response=False)
     measured = metrics.log_metrics(traced, raise_on_empty_metrics=False)
     return logger.inject_lambda_context(measured, correlation_id_path="execution", clear_state=True)

@@ -1,5 +1,5 @@
-"""Validate And Plan: reject a bad spec before anything is created, plan the network, and
-decide whether this build creates a VPC or grows the one it built before (same name)."""
+"""Validate And Plan: reject a bad spec or target before anything is created, plan the network,
+and decide whether this build creates a VPC or grows the one it built before (same name)."""
 
 from vpcfactory import aws
 from vpcfactory.growth import detect_changes
@@ -7,25 +7,27 @@ from vpcfactory.observability import lambda_handler, logger
 from vpcfactory.plan import plan_network
 from vpcfactory.spec import parse_spec, split_input
 
+# Execution-input keys that are not part of the spec wrapper: how the build was asked for.
+CONTROL_KEYS = ("allowReplace", "cfn")
+
 
 @lambda_handler
 def handler(event, context):
     raw = event["input"]
-    allow_replace = isinstance(raw, dict) and raw.get("allowReplace") is True
+    control = {k: raw.get(k) for k in CONTROL_KEYS} if isinstance(raw, dict) else {}
     if isinstance(raw, dict):
-        raw = {k: v for k, v in raw.items() if k != "allowReplace"}
-    spec_raw, _target = split_input(raw)
+        raw = {k: v for k, v in raw.items() if k not in CONTROL_KEYS}
+    spec_raw, target_raw = split_input(raw)
     spec = parse_spec(spec_raw)  # pure: raises InvalidSpec(field, reason) with no AWS call made
+    target = aws.normalize_target(target_raw, event.get("defaultRoleName"))  # pure too
+    aws.use_target(target, event["execution"])
     ec2 = aws.client("ec2")
     zones = aws.call("DescribeAvailabilityZones", ec2.describe_availability_zones, AllAvailabilityZones=False)
     plan = plan_network(spec, zones["AvailabilityZones"])
-    plan["changes"] = detect_changes(plan, ec2, allow_replace=allow_replace)
+    plan["changes"] = detect_changes(plan, ec2, allow_replace=control.get("allowReplace") is True)
     logger.info(
         "planned",
-        extra={
-            "subnets": len(plan["subnets"]),
-            "natGateways": len(plan["natGateways"]),
-            "changes": plan["changes"],
-        },
+        extra={"subnets": len(plan["subnets"]), "natGateways": len(plan["natGateways"]), "changes": plan["changes"],
+               "targetAccount": (target or {}).get("accountId")},
     )
-    return {"spec": spec.to_dict(), "plan": plan}
+    return {"spec": spec.to_dict(), "plan": plan, "target": target, "cfn": control.get("cfn")}

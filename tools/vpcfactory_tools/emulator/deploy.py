@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ class Stack:
     state_machines: dict[str, str] = field(default_factory=dict)  # logical id -> state machine ARN
     parameters: dict[str, str] = field(default_factory=dict)
     roles: dict[str, str] = field(default_factory=dict)  # logical id -> IAM role ARN
+    environment: dict[str, str] = field(default_factory=dict)  # the functions' variables, resolved
 
     @property
     def build_arn(self) -> str:
@@ -71,6 +73,8 @@ def resolve(value: Any, stack: Stack) -> str:
         ((fn, arg),) = value.items()
         if fn == "Ref" and arg in stack.parameters:
             return stack.parameters[arg]
+        if fn == "Ref" and arg in stack.state_machines:
+            return stack.state_machines[arg]
         if fn == "Fn::GetAtt" and list(arg)[1] == "Arn" and arg[0] in stack.functions:
             return stack.functions[arg[0]]
         if fn == "Fn::GetAtt" and list(arg)[1] == "Arn" and arg[0] in stack.roles:
@@ -148,4 +152,26 @@ def deploy(
             name=name, definition=definition, roleArn=role_arn, type=props.get("Type", "STANDARD")
         )
         stack.state_machines[logical_id] = created["stateMachineArn"]
+    stack.environment = function_environment(resources, fn_globals, stack)
+    # The handlers run in this process: their environment is this process's.
+    os.environ.update({k: v for k, v in stack.environment.items() if not k.startswith("POWERTOOLS_")})
     return stack
+
+
+def function_environment(resources: dict[str, Any], fn_globals: dict[str, Any], stack: Stack) -> dict[str, str]:
+    """The functions' environment variables, resolved. Every function runs in the emulator's one
+    process, so their variables share one environment: a name must mean the same everywhere."""
+    merged: dict[str, str] = {}
+    for logical_id, res in resources.items():
+        if res["Type"] != "AWS::Serverless::Function":
+            continue
+        variables = {
+            **fn_globals.get("Environment", {}).get("Variables", {}),
+            **res.get("Properties", {}).get("Environment", {}).get("Variables", {}),
+        }
+        for name, value in variables.items():
+            resolved = resolve(value, stack)
+            if merged.get(name, resolved) != resolved:
+                raise ValueError(f"{logical_id} sets {name} differently from another function")
+            merged[name] = resolved
+    return merged

@@ -1,0 +1,77 @@
+"""The CloudFormation custom-resource provider (`Custom::Vpc`).
+
+It validates, starts the build (Create/Update) or the destroy (Delete) and returns at once; the
+state machine answers CloudFormation when it ends, on success and on every failure path. Only
+what cannot start is answered here: an invalid Spec, a Delete of something that was never built,
+a failure to start, and any crash of this function. The ResponseURL is stored out of band
+(outcomes.store_request) and never logged.
+"""
+
+import json
+import os
+
+from vpcfactory import aws, outcomes
+from vpcfactory.cfn_properties import coerce_spec
+from vpcfactory.errors import InvalidSpec
+from vpcfactory.observability import lambda_handler, logger
+from vpcfactory.spec import parse_spec
+
+
+def _start(state_machine_arn, request_id, payload):
+    sfn = aws.client("stepfunctions", own_account=True)
+    name = f"cfn-{request_id}"[:80]
+    try:
+        aws.call("StartExecution", sfn.start_execution, stateMachineArn=state_machine_arn, name=name,
+                 input=json.dumps(payload))
+    except aws.Ec2CallFailed as exc:
+        if exc.code != "ExecutionAlreadyExists":  # CloudFormation resent the request: already running
+            raise
+    return name
+
+
+def _handle(event):
+    request_type = event["RequestType"]
+    request_id = event["RequestId"]
+    props = event.get("ResourceProperties") or {}
+    target = props.get("Target")
+    cfn = {"requestId": request_id, "requestType": request_type}
+    outcomes.store_request(event)
+    if request_type == "Delete":
+        physical = event.get("PhysicalResourceId") or ""
+        if not physical.startswith("vpc-"):  # its Create failed: there is nothing to delete
+            outcomes.respond(request_id, "SUCCESS", physical_id=physical or f"vpcfactory-failed-{request_id}")
+            return {"answered": "SUCCESS"}
+        name = _start(os.environ["DESTROY_STATE_MACHINE_ARN"], request_id,
+                      {"vpcId": physical, "target": target, "cfn": cfn})
+        return {"started": name}
+    try:
+        spec = coerce_spec(props.get("Spec"))
+        parse_spec(spec)
+        aws.normalize_target(target, os.environ.get("DEFAULT_TARGET_ROLE_NAME"))
+    except InvalidSpec as exc:
+        outcomes.respond(request_id, "FAILED", reason=f"invalid Spec: {exc}")
+        return {"answered": "FAILED"}
+    payload = {"spec": spec, "target": target, "cfn": cfn}
+    if request_type == "Update":
+        # A change that needs a new VPC builds one and returns its id: CloudFormation then
+        # deletes the old one (a changed PhysicalResourceId is a replacement).
+        payload["allowReplace"] = True
+    return {"started": _start(os.environ["BUILD_STATE_MACHINE_ARN"], request_id, payload)}
+
+
+@lambda_handler
+def handler(event, context):
+    logger.info("custom resource request", extra={
+        "requestType": event.get("RequestType"), "requestId": event.get("RequestId"),
+        "logicalResourceId": event.get("LogicalResourceId"), "physicalResourceId": event.get("PhysicalResourceId"),
+    })  # never the event itself: its ResponseURL is a pre-signed credential
+    try:
+        return _handle(event)
+    except Exception as exc:  # a crash must still answer, or the stack waits for an hour
+        logger.exception("custom resource provider failed")
+        try:
+            outcomes.store_request(event)
+            outcomes.respond(event["RequestId"], "FAILED", reason=f"provider error: {type(exc).__name__}: {exc}")
+        except Exception:
+            logger.exception("could not answer CloudFormation")
+        return {"answered": "FAILED"}

@@ -1,0 +1,174 @@
+"""What the factory tells the world when a build or destroy ends.
+
+- SSM parameters in the target account (`/vpcfactory/{name}/...`), so a pipeline step in that
+  account reads the VPC id and subnets without knowing the factory exists; destroy removes them.
+- An event on the factory account's default bus (source `vpcfactory`, `VPC Ready` /
+  `VPC Build Failed` / `VPC Destroyed`), so downstream steps can wait on it.
+- The CloudFormation custom-resource response, when CloudFormation asked for the build.
+
+The custom resource's ResponseURL is a pre-signed S3 URL: a credential. The provider stores it
+in an SSM SecureString parameter named by the request id and only the request id travels
+through the execution, so the URL never appears in execution history, state-machine logs or
+Lambda logs. The responder reads it, PUTs the response and deletes the parameter.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.request
+from typing import Any
+
+from vpcfactory import aws
+
+OUTPUT_PREFIX = "/vpcfactory"
+REQUEST_PREFIX = "/vpcfactory/cfn-requests"
+EVENT_SOURCE = "vpcfactory"
+MAX_RESPONSE_BYTES = 4096
+MAX_REASON = 1000
+
+
+# -- SSM outputs in the target account ----------------------------------------------------------
+def output_parameters(network: dict[str, Any]) -> dict[str, str]:
+    name = network["name"]
+    base = f"{OUTPUT_PREFIX}/{name}"
+    params = {
+        f"{base}/vpc-id": network["vpcId"],
+        f"{base}/cidr": network["cidr"],
+        f"{base}/availability-zones": ",".join(network["availabilityZones"]),
+        f"{base}/nat-gateway-ids": ",".join(n["natGatewayId"] for n in network["natGateways"]) or "none",
+        f"{base}/route-table-ids": ",".join(rt["routeTableId"] for rt in network["routeTables"]),
+    }
+    for tier, subnets in network["subnets"].items():
+        params[f"{base}/subnets/{tier}"] = ",".join(s["subnetId"] for s in subnets)
+    if network.get("ipv6Cidr"):
+        params[f"{base}/ipv6-cidr"] = network["ipv6Cidr"]
+    return params
+
+
+def publish_outputs(network: dict[str, Any]) -> list[str]:
+    ssm = aws.client("ssm")
+    params = output_parameters(network)
+    for name, value in params.items():
+        aws.call("PutParameter", ssm.put_parameter, Name=name, Value=value, Type="String", Overwrite=True)
+    return sorted(params)
+
+
+def remove_outputs(name: str) -> list[str]:
+    """Every parameter under /vpcfactory/{name}/ (the namespace is the factory's)."""
+    ssm = aws.client("ssm")
+    found: list[str] = []
+    pages = aws.call(
+        "GetParametersByPath",
+        lambda **kw: list(ssm.get_paginator("get_parameters_by_path").paginate(**kw)),
+        Path=f"{OUTPUT_PREFIX}/{name}/",
+        Recursive=True,
+    )
+    for page in pages:
+        found += [p["Name"] for p in page.get("Parameters", [])]
+    for start in range(0, len(found), 10):  # DeleteParameters takes at most 10 names
+        aws.call("DeleteParameters", ssm.delete_parameters, Names=found[start : start + 10])
+    return found
+
+
+# -- events on the factory's bus -----------------------------------------------------------------
+def announce(detail_type: str, detail: dict[str, Any]) -> None:
+    events = aws.client("events", own_account=True)
+    entry = {"Source": EVENT_SOURCE, "DetailType": detail_type, "Detail": json.dumps(detail)[:200_000]}
+    result = aws.call("PutEvents", events.put_events, Entries=[entry])
+    if result.get("FailedEntryCount"):
+        code = result["Entries"][0].get("ErrorCode", "Failed")
+        raise aws.Ec2CallFailed("PutEvents", code, result["Entries"][0].get("ErrorMessage", ""))
+
+
+# -- CloudFormation custom resource ------------------------------------------------------------------
+def store_request(event: dict[str, Any]) -> str:
+    """Provider side: keep the request's ResponseURL and identity out of the execution."""
+    request_id = event["RequestId"]
+    record = {
+        "responseUrl": event["ResponseURL"],
+        "stackId": event["StackId"],
+        "requestId": request_id,
+        "logicalResourceId": event["LogicalResourceId"],
+        "requestType": event["RequestType"],
+        "physicalResourceId": event.get("PhysicalResourceId"),
+    }
+    ssm = aws.client("ssm", own_account=True)
+    aws.call(
+        "PutParameter",
+        ssm.put_parameter,
+        Name=request_parameter(request_id),
+        Value=json.dumps(record),
+        Type="SecureString",
+        Tier="Intelligent-Tiering",
+        Overwrite=True,
+    )
+    return request_id
+
+
+def request_parameter(request_id: str) -> str:
+    return f"{REQUEST_PREFIX}/{re.sub(r'[^A-Za-z0-9_.-]', '-', request_id)}"
+
+
+def respond(
+    request_id: str,
+    status: str,
+    *,
+    physical_id: str | None = None,
+    data: dict[str, str] | None = None,
+    reason: str | None = None,
+) -> bool:
+    """Send SUCCESS/FAILED for a stored request. False if it was already answered."""
+    ssm = aws.client("ssm", own_account=True)
+    name = request_parameter(request_id)
+    stored = aws.call("GetParameter", ssm.get_parameter, missing_ok=True, Name=name, WithDecryption=True)
+    if not stored:
+        return False
+    record = json.loads(stored["Parameter"]["Value"])
+    physical = physical_id or record.get("physicalResourceId") or f"vpcfactory-failed-{request_id}"
+    body = build_response(record, status, physical, data or {}, reason)
+    if len(body) > MAX_RESPONSE_BYTES and status == "SUCCESS":
+        body = build_response(
+            record,
+            "FAILED",
+            physical,
+            {},
+            f"the response would be {len(body)} bytes, over CloudFormation's {MAX_RESPONSE_BYTES}: "
+            f"read the outputs from SSM {OUTPUT_PREFIX}/<name>/ instead of Fn::GetAtt for this many subnets",
+        )
+    request = urllib.request.Request(record["responseUrl"], data=body, method="PUT", headers={"Content-Type": ""})
+    with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 - CloudFormation's pre-signed URL
+        answer.read()
+    aws.call("DeleteParameter", ssm.delete_parameter, missing_ok=True, Name=name)
+    return True
+
+
+def build_response(record: dict[str, Any], status: str, physical: str, data: dict[str, str], reason: str | None) -> bytes:
+    response = {
+        "Status": status,
+        "PhysicalResourceId": physical,
+        "StackId": record["stackId"],
+        "RequestId": record["requestId"],
+        "LogicalResourceId": record["logicalResourceId"],
+        "Data": data,
+    }
+    if reason or status == "FAILED":
+        response["Reason"] = (reason or "failed")[:MAX_REASON]
+    return json.dumps(response).encode()
+
+
+def response_data(network: dict[str, Any]) -> dict[str, str]:
+    """Fn::GetAtt attributes: VpcId, CidrBlock, <Tier>SubnetIds, NatGatewayIds, RouteTableIds."""
+    data = {
+        "VpcId": network["vpcId"],
+        "CidrBlock": network["cidr"],
+        "NatGatewayIds": ",".join(n["natGatewayId"] for n in network["natGateways"]),
+        "RouteTableIds": ",".join(rt["routeTableId"] for rt in network["routeTables"]),
+    }
+    for tier, subnets in network["subnets"].items():
+        data[f"{pascal(tier)}SubnetIds"] = ",".join(s["subnetId"] for s in subnets)
+    return data
+
+
+def pascal(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[-_]", name) if part)
