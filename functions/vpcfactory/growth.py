@@ -30,7 +30,8 @@ def _ours(items: list[dict[str, Any]], name: str) -> dict[str, dict[str, Any]]:
 
 def detect_changes(plan: dict[str, Any], ec2: Any, *, allow_replace: bool = False) -> dict[str, Any]:
     """{"mode": "create"} for a new name, {"mode": "reconcile", ...} to grow the existing VPC,
-    {"mode": "replace", ...} when allowed; raises ReplacementRequired otherwise."""
+    {"mode": "replace", ...} when the change needs a new VPC and that is allowed; raises
+    ReplacementRequired when it is not."""
     name = plan["name"]
     named = [{"Name": f"tag:{TAG_VPC}", "Values": [name]}]
     vpcs = [
@@ -41,7 +42,7 @@ def detect_changes(plan: dict[str, Any], ec2: Any, *, allow_replace: bool = Fals
     if not vpcs:
         return {"mode": "create"}
     ids = sorted(v["VpcId"] for v in vpcs)
-    if allow_replace:
+    if len(vpcs) > 1 and allow_replace:
         return {"mode": "replace", "replaces": ids}
     if len(vpcs) > 1:
         raise ReplacementRequired(
@@ -92,6 +93,8 @@ def detect_changes(plan: dict[str, Any], ec2: Any, *, allow_replace: bool = Fals
         if current and nat_logical.get(current) != wanted:
             was = nat_logical.get(current)
             refused.append(f"{rt['logicalId']} would switch its default route from {was} to {wanted}")
+    if refused and allow_replace:
+        return {"mode": "replace", "replaces": ids, "because": refused}
     if refused:
         raise ReplacementRequired(
             f"applying this spec to {vpc_id} would change what exists: {'; '.join(refused)}. "

@@ -96,7 +96,9 @@ def test_allowing_replacement_builds_a_new_vpc_and_leaves_the_old_one(emu, produ
 
     assert second.status == "SUCCEEDED", second.cause
     assert second.vpc_id != first.vpc_id
-    assert second.output["changes"] == {"mode": "replace", "replaces": [first.vpc_id]}
+    assert second.output["changes"]["mode"] == "replace"
+    assert second.output["changes"]["replaces"] == [first.vpc_id]
+    assert any("cidr" in reason for reason in second.output["changes"]["because"])
     assert second.output["cidr"] == "10.9.0.0/16"
     assert emu.client("ec2").describe_vpcs(VpcIds=[first.vpc_id])["Vpcs"]
 
