@@ -6,12 +6,27 @@ from __future__ import annotations
 from typing import Any
 
 INT_KEYS = frozenset(
-    {"availabilityZones", "natGateways", "count", "prefixLength", "azReservation", "retentionDays",
-     "maxAggregationInterval"}
+    {
+        "availabilityZones",
+        "natGateways",
+        "count",
+        "prefixLength",
+        "azReservation",
+        "retentionDays",
+        "maxAggregationInterval",
+    }
 )
 BOOL_KEYS = frozenset(
-    {"ipv6", "mapPublicIpOnLaunch", "assignIpv6AddressOnCreation", "lockDownDefaultSecurityGroup", "s3", "dynamodb",
-     "flowLogs", "gatewayEndpoints"}
+    {
+        "ipv6",
+        "mapPublicIpOnLaunch",
+        "assignIpv6AddressOnCreation",
+        "lockDownDefaultSecurityGroup",
+        "s3",
+        "dynamodb",
+        "flowLogs",
+        "gatewayEndpoints",
+    }
 )
 NOT_UNDER = frozenset({"tags"})  # tag values stay strings whatever they look like
 

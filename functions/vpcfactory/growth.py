@@ -35,9 +35,7 @@ def detect_changes(plan: dict[str, Any], ec2: Any, *, allow_replace: bool = Fals
     name = plan["name"]
     named = [{"Name": f"tag:{TAG_VPC}", "Values": [name]}]
     vpcs = [
-        v
-        for v in aws.describe_all(ec2, "DescribeVpcs", "Vpcs", named)
-        if tag_dict(v.get("Tags")).get(TAG_VPC) == name
+        v for v in aws.describe_all(ec2, "DescribeVpcs", "Vpcs", named) if tag_dict(v.get("Tags")).get(TAG_VPC) == name
     ]
     if not vpcs:
         return {"mode": "create"}
@@ -71,9 +69,7 @@ def detect_changes(plan: dict[str, Any], ec2: Any, *, allow_replace: bool = Fals
         if logical not in planned_subnets:
             refused.append(f"{logical} ({item['CidrBlock']}) would be removed")
         elif planned_subnets[logical]["cidr"] != item["CidrBlock"]:
-            refused.append(
-                f"{logical} would move from {item['CidrBlock']} to {planned_subnets[logical]['cidr']}"
-            )
+            refused.append(f"{logical} would move from {item['CidrBlock']} to {planned_subnets[logical]['cidr']}")
     planned_nats = {n["logicalId"] for n in plan["natGateways"]}
     refused += [f"{logical} would be removed" for logical in sorted(set(nats) - planned_nats)]
     nat_logical = {item["NatGatewayId"]: logical for logical, item in nats.items()}
@@ -82,11 +78,7 @@ def detect_changes(plan: dict[str, Any], ec2: Any, *, allow_replace: bool = Fals
         if item is None:
             continue
         current = next(
-            (
-                r.get("NatGatewayId")
-                for r in item.get("Routes", [])
-                if r.get("DestinationCidrBlock") == "0.0.0.0/0"
-            ),
+            (r.get("NatGatewayId") for r in item.get("Routes", []) if r.get("DestinationCidrBlock") == "0.0.0.0/0"),
             None,
         )
         wanted = (rt.get("defaultRoute") or {}).get("nat")

@@ -143,7 +143,9 @@ def respond(
     return True
 
 
-def build_response(record: dict[str, Any], status: str, physical: str, data: dict[str, str], reason: str | None) -> bytes:
+def build_response(
+    record: dict[str, Any], status: str, physical: str, data: dict[str, str], reason: str | None
+) -> bytes:
     response = {
         "Status": status,
         "PhysicalResourceId": physical,

@@ -31,9 +31,7 @@ LAMBDA_TRANSIENT = {
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
 }
-OUR_ERRORS = {
-    name for name, obj in vars(errors).items() if inspect.isclass(obj) and issubclass(obj, Exception)
-}
+OUR_ERRORS = {name for name, obj in vars(errors).items() if inspect.isclass(obj) and issubclass(obj, Exception)}
 
 
 def _definition(logical_id: str) -> dict:
@@ -78,9 +76,7 @@ def test_every_function_handler_resolves_to_a_callable_in_functions(logical_id):
 
 
 def test_every_handler_module_is_used_by_exactly_one_function():
-    handlers = sorted(
-        p.stem for p in (ROOT / "functions/vpcfactory/handlers").glob("*.py") if p.stem != "__init__"
-    )
+    handlers = sorted(p.stem for p in (ROOT / "functions/vpcfactory/handlers").glob("*.py") if p.stem != "__init__")
     used = sorted(f["Properties"]["Handler"].split(".")[-2] for f in FUNCTIONS.values())
     assert used == handlers
 
@@ -139,9 +135,7 @@ def test_every_task_retries_lambda_transients_and_throttling_with_full_jitter(lo
         retried = {e for rule in state["Retry"] for e in rule["ErrorEquals"]}
         assert LAMBDA_TRANSIENT | {"Ec2Throttled"} <= retried, name
         for rule in state["Retry"]:
-            assert (
-                rule["JitterStrategy"] == "FULL" and rule["MaxDelaySeconds"] > 0 and rule["BackoffRate"] >= 1
-            ), name
+            assert rule["JitterStrategy"] == "FULL" and rule["MaxDelaySeconds"] > 0 and rule["BackoffRate"] >= 1, name
 
 
 def test_every_build_stage_outside_a_parallel_catches_into_the_rollback_path():
@@ -155,9 +149,14 @@ def test_every_build_stage_outside_a_parallel_catches_into_the_rollback_path():
         "Report Leftovers",
     }
     for name, state in states.items():
-        if state["Type"] in ("Task", "Parallel") and name not in rollback and name not in (
-            "Validate And Plan",
-            "Report Failure",
+        if (
+            state["Type"] in ("Task", "Parallel")
+            and name not in rollback
+            and name
+            not in (
+                "Validate And Plan",
+                "Report Failure",
+            )
         ):
             catchers = [c for c in state.get("Catch", []) if "States.ALL" in c["ErrorEquals"]]
             assert catchers and catchers[0]["Next"] == "Roll Back", name
@@ -234,3 +233,12 @@ def test_sam_build_packages_the_functions_offline(tmp_path):
     built = tmp_path / "build" / "CreateVpcFunction" / "vpcfactory" / "handlers" / "create_vpc.py"
     assert built.is_file()
     assert not (tmp_path / "build" / "CreateVpcFunction" / "vpcfactory_tools").exists()
+
+
+CFN_LINT = shutil.which("cfn-lint", path=str(Path(sys.executable).parent))
+
+
+@pytest.mark.skipif(CFN_LINT is None, reason="cfn-lint is installed by `make` into .venv")
+def test_the_example_custom_resource_stack_passes_cfn_lint():
+    proc = subprocess.run([CFN_LINT, "examples/custom-resource-stack.yaml"], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

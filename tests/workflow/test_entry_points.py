@@ -270,3 +270,27 @@ def test_a_control_tower_event_builds_the_default_spec_from_ssm(emu, production_
     result = wait_for_execution(emu.client("stepfunctions"), arn)
     assert result.status == "SUCCEEDED", result.cause
     assert result.output["name"] == production_spec["name"]
+
+
+def test_the_aft_example_calls_the_build_with_start_execution_sync_and_gets_its_output(emu, production_spec):
+    from pathlib import Path
+
+    from vpcfactory_tools.emulator.deploy import substitute
+    from vpcfactory_tools.emulator.embedded import wait_for_execution
+
+    text = (Path(__file__).parents[2] / "examples" / "stepfunctions" / "aft-caller.asl.json").read_text()
+    definition = substitute(text, {"BuildStateMachineArn": emu.stack.build_arn})
+    sfn = emu.client("stepfunctions")
+    role = emu.client("iam").create_role(RoleName=f"aft-{uuid.uuid4().hex[:6]}", AssumeRolePolicyDocument="{}")
+    caller = sfn.create_state_machine(
+        name=f"aft-caller-{uuid.uuid4().hex[:6]}", definition=definition, roleArn=role["Role"]["Arn"]
+    )["stateMachineArn"]
+
+    arn = sfn.start_execution(
+        stateMachineArn=caller, name="vend-1", input=json.dumps({"spec": production_spec, "accountId": "555555555555"})
+    )["executionArn"]
+    result = wait_for_execution(sfn, arn)
+
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.output["network"]["vpcId"].startswith("vpc-")
+    assert result.output["network"]["compliance"]["EC2.6"] == "PASSED"

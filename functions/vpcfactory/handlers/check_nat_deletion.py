@@ -9,6 +9,4 @@ from vpcfactory.teardown import Teardown
 def handler(event, context):
     nat_ids = event["natGatewayIds"]
     done = Teardown(event["scope"]).nats_deleted(nat_ids)
-    return PollConfig.from_event(event.get("poll")).next(
-        event.get("wait"), done, f"NAT gateways {nat_ids} deleting"
-    )
+    return PollConfig.from_event(event.get("poll")).next(event.get("wait"), done, f"NAT gateways {nat_ids} deleting")

@@ -11,6 +11,4 @@ def handler(event, context):
     states = Build({}, event["execution"]).nat_states(nat_ids)
     done = nat_wait_status(states) == "done"
     pending = [i for i, s in states.items() if s.get("State") != "available"]
-    return PollConfig.from_event(event.get("poll")).next(
-        event.get("wait"), done, f"NAT gateways {pending} pending"
-    )
+    return PollConfig.from_event(event.get("poll")).next(event.get("wait"), done, f"NAT gateways {pending} pending")

@@ -9,6 +9,4 @@ from vpcfactory.polling import PollConfig
 def handler(event, context):
     state = Build({}, event["execution"]).vpc_state(event["vpcId"])
     done = state == "available"
-    return PollConfig.from_event(event.get("poll")).next(
-        event.get("wait"), done, f"VPC {event['vpcId']} is {state}"
-    )
+    return PollConfig.from_event(event.get("poll")).next(event.get("wait"), done, f"VPC {event['vpcId']} is {state}")

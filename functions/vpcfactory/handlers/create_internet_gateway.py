@@ -6,6 +6,4 @@ from vpcfactory.observability import lambda_handler
 
 @lambda_handler
 def handler(event, context):
-    return {
-        "internetGateway": Build(event["plan"], event["execution"]).create_internet_gateway(event["vpcId"])
-    }
+    return {"internetGateway": Build(event["plan"], event["execution"]).create_internet_gateway(event["vpcId"])}

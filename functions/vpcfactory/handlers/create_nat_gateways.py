@@ -8,7 +8,5 @@ from vpcfactory.polling import PollConfig
 @lambda_handler
 def handler(event, context):
     network = merge_branches(event["network"])
-    nat_ids = Build(event["plan"], event["execution"]).create_nat_gateways(
-        network["subnets"], network["eips"]
-    )
+    nat_ids = Build(event["plan"], event["execution"]).create_nat_gateways(network["subnets"], network["eips"])
     return {"ids": nat_ids, "wait": PollConfig.from_event(event.get("poll")).first(done=not nat_ids)}

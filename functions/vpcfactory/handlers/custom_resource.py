@@ -21,8 +21,13 @@ def _start(state_machine_arn, request_id, payload):
     sfn = aws.client("stepfunctions", own_account=True)
     name = f"cfn-{request_id}"[:80]
     try:
-        aws.call("StartExecution", sfn.start_execution, stateMachineArn=state_machine_arn, name=name,
-                 input=json.dumps(payload))
+        aws.call(
+            "StartExecution",
+            sfn.start_execution,
+            stateMachineArn=state_machine_arn,
+            name=name,
+            input=json.dumps(payload),
+        )
     except aws.Ec2CallFailed as exc:
         if exc.code != "ExecutionAlreadyExists":  # CloudFormation resent the request: already running
             raise
@@ -41,8 +46,9 @@ def _handle(event):
         if not physical.startswith("vpc-"):  # its Create failed: there is nothing to delete
             outcomes.respond(request_id, "SUCCESS", physical_id=physical or f"vpcfactory-failed-{request_id}")
             return {"answered": "SUCCESS"}
-        name = _start(os.environ["DESTROY_STATE_MACHINE_ARN"], request_id,
-                      {"vpcId": physical, "target": target, "cfn": cfn})
+        name = _start(
+            os.environ["DESTROY_STATE_MACHINE_ARN"], request_id, {"vpcId": physical, "target": target, "cfn": cfn}
+        )
         return {"started": name}
     try:
         spec = coerce_spec(props.get("Spec"))
@@ -61,10 +67,15 @@ def _handle(event):
 
 @lambda_handler
 def handler(event, context):
-    logger.info("custom resource request", extra={
-        "requestType": event.get("RequestType"), "requestId": event.get("RequestId"),
-        "logicalResourceId": event.get("LogicalResourceId"), "physicalResourceId": event.get("PhysicalResourceId"),
-    })  # never the event itself: its ResponseURL is a pre-signed credential
+    logger.info(
+        "custom resource request",
+        extra={
+            "requestType": event.get("RequestType"),
+            "requestId": event.get("RequestId"),
+            "logicalResourceId": event.get("LogicalResourceId"),
+            "physicalResourceId": event.get("PhysicalResourceId"),
+        },
+    )  # never the event itself: its ResponseURL is a pre-signed credential
     try:
         return _handle(event)
     except Exception as exc:  # a crash must still answer, or the stack waits for an hour

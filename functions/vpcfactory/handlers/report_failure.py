@@ -40,8 +40,9 @@ def handler(event, context):
     spec = state.get("spec") or raw_input.get("spec") or raw_input
     name = (state.get("plan") or {}).get("name") or (spec.get("name") if isinstance(spec, dict) else None)
     reason = _reason(error.get("Error", "Failed"), error.get("Cause"))
-    outcomes.announce("VPC Build Failed", {"execution": execution, "name": name, "error": error.get("Error"),
-                                           "reason": reason[:2000]})
+    outcomes.announce(
+        "VPC Build Failed", {"execution": execution, "name": name, "error": error.get("Error"), "reason": reason[:2000]}
+    )
     cfn = state.get("cfn") or raw_input.get("cfn") or (state.get("resolved") or {}).get("cfn") or {}
     answered = False
     if cfn.get("requestId"):

@@ -30,8 +30,13 @@ def handler(event, context):
     sfn = aws.client("stepfunctions", own_account=True)
     name = f"evt-{event['id']}"[:80]
     try:
-        aws.call("StartExecution", sfn.start_execution, stateMachineArn=os.environ["BUILD_STATE_MACHINE_ARN"],
-                 name=name, input=json.dumps(payload))
+        aws.call(
+            "StartExecution",
+            sfn.start_execution,
+            stateMachineArn=os.environ["BUILD_STATE_MACHINE_ARN"],
+            name=name,
+            input=json.dumps(payload),
+        )
     except aws.Ec2CallFailed as exc:
         if exc.code != "ExecutionAlreadyExists":
             raise

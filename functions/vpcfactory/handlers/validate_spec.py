@@ -27,7 +27,11 @@ def handler(event, context):
     plan["changes"] = detect_changes(plan, ec2, allow_replace=control.get("allowReplace") is True)
     logger.info(
         "planned",
-        extra={"subnets": len(plan["subnets"]), "natGateways": len(plan["natGateways"]), "changes": plan["changes"],
-               "targetAccount": (target or {}).get("accountId")},
+        extra={
+            "subnets": len(plan["subnets"]),
+            "natGateways": len(plan["natGateways"]),
+            "changes": plan["changes"],
+            "targetAccount": (target or {}).get("accountId"),
+        },
     )
     return {"spec": spec.to_dict(), "plan": plan, "target": target, "cfn": control.get("cfn")}
