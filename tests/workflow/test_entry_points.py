@@ -294,3 +294,27 @@ def test_the_aft_example_calls_the_build_with_start_execution_sync_and_gets_its_
     assert result.status == "SUCCEEDED", result.cause
     assert result.output["network"]["vpcId"].startswith("vpc-")
     assert result.output["network"]["compliance"]["EC2.6"] == "PASSED"
+
+
+def test_a_build_announces_vpc_ready_and_a_failed_one_vpc_build_failed_on_the_default_bus(emu, seed_spec):
+    from vpcfactory_tools.emulator.faults import parse_fault
+    from vpcfactory_tools.emulator.settings import EmulatorSettings
+
+    # Given a pipeline listening on the factory's bus (a queue behind a rule)
+    sqs, events = emu.client("sqs"), emu.client("events")
+    queue = sqs.create_queue(QueueName=f"pipeline-{uuid.uuid4().hex[:6]}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    rule = f"vpcfactory-{uuid.uuid4().hex[:6]}"
+    events.put_rule(Name=rule, EventPattern=json.dumps({"source": ["vpcfactory"]}))
+    events.put_targets(Rule=rule, Targets=[{"Id": "q", "Arn": queue_arn}])
+
+    built = emu.build(seed_spec)
+    emu.reconfigure(EmulatorSettings(time_scale=0.001, faults=[parse_fault("CreateSubnet:1")]))
+    failed = emu.build({**seed_spec, "name": f"{seed_spec['name']}-x"})
+
+    assert built.status == "SUCCEEDED" and failed.status == "FAILED"
+    messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    seen = {json.loads(m["Body"])["detail-type"]: json.loads(m["Body"])["detail"] for m in messages}
+    assert seen["VPC Ready"]["vpcId"] == built.vpc_id
+    assert seen["VPC Build Failed"]["error"] == "Ec2CallFailed"
+    assert seen["VPC Build Failed"]["name"] == f"{seed_spec['name']}-x"
