@@ -72,7 +72,7 @@ def normalize_target(raw: Any, default_role_name: str | None = None) -> dict[str
     if not re.fullmatch(r"\d{12}", account):
         raise InvalidSpec("target.accountId", f"{account!r} is not a 12-digit AWS account id")
     role = raw.get("roleName") or default_role_name or "AWSControlTowerExecution"
-    if not isinstance(role, str) or not ROLE_NAME_PATTERN.match(role):
+    if not isinstance(role, str) or not ROLE_NAME_PATTERN.fullmatch(role):
         raise InvalidSpec("target.roleName", f"{role!r} is not an IAM role name")
     target_region = raw.get("region") or region()
     if not isinstance(target_region, str) or not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", target_region):

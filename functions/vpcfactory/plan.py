@@ -231,7 +231,7 @@ def plan_network(spec: Spec, zones: list[dict[str, Any]]) -> dict[str, Any]:
     }
     endpoint_tables = [t["logicalId"] for t in tables if t["type"] in ("private", "isolated")]
     flow = spec.flow_logs
-    return {
+    plan = {
         "name": name,
         "cidr": spec.cidr,
         "availabilityZones": azs,
@@ -280,6 +280,26 @@ def plan_network(spec: Spec, zones: list[dict[str, Any]]) -> dict[str, Any]:
         ],
         "lockDownDefaultSecurityGroup": spec.lock_down_default_security_group,
     }
+    _check_payload_budget(spec, plan)
+    return plan
+
+
+# The plan travels in the execution state: Step Functions caps a state at 256 KB, and a failure
+# there (States.DataLimitExceeded) cannot be caught. Keep spec + plan within a quarter of it.
+PAYLOAD_BUDGET_BYTES = 64 * 1024
+
+
+def _check_payload_budget(spec: Spec, plan: dict[str, Any]) -> None:
+    size = len(json.dumps({"spec": spec.to_dict(), "plan": plan}).encode())
+    if size <= PAYLOAD_BUDGET_BYTES:
+        return
+    heaviest = max(range(len(spec.tiers)), key=lambda i: len(json.dumps(dict(spec.tiers[i].tags))))
+    field = f"tiers[{heaviest}].tags" if spec.tiers[heaviest].tags else "tiers"
+    raise InvalidSpec(
+        field,
+        f"the spec and its plan would be {size // 1024} KiB, over the {PAYLOAD_BUDGET_BYTES // 1024} KiB the "
+        "workflow allows (tier tags are copied onto every subnet and route table): use fewer or shorter tags",
+    )
 
 
 def summarize(plan: dict[str, Any]) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -209,7 +210,7 @@ def parse_spec(raw: Any) -> Spec:
     _reject_unknown(raw, SPEC_KEYS, "")
 
     name = _required_str(raw, "name", "name")
-    if not NAME_RE.match(name):
+    if not NAME_RE.fullmatch(name):
         raise InvalidSpec(
             "name", f"{name!r}: use 1-32 lowercase letters, digits and '-', not starting or ending with '-'"
         )
@@ -264,9 +265,9 @@ def _availability_zones(value: Any) -> int | tuple[str, ...]:
     for k, zone in enumerate(value):
         if not isinstance(zone, str):
             raise InvalidSpec(f"{field_}[{k}]", f"must be a string, got {_kind(zone)}")
-        if ZONE_NAME_RE.match(zone):
+        if ZONE_NAME_RE.fullmatch(zone):
             kinds.add("zone names")
-        elif ZONE_ID_RE.match(zone):
+        elif ZONE_ID_RE.fullmatch(zone):
             kinds.add("zone IDs")
         else:
             raise InvalidSpec(
@@ -306,7 +307,7 @@ def _tier(
         raise InvalidSpec(at, f"must be a mapping, got {_kind(raw)}")
     _reject_unknown(raw, TIER_KEYS, at)
     name = _required_str(raw, "name", f"{at}.name")
-    if not TIER_NAME_RE.match(name):
+    if not TIER_NAME_RE.fullmatch(name):
         raise InvalidSpec(
             f"{at}.name", f"{name!r}: use a lowercase letter, then up to 19 letters, digits or '-'"
         )
@@ -446,7 +447,7 @@ def _nat_gateways(
         )
 
     for k, eip in enumerate(eips):
-        if not isinstance(eip, str) or not EIP_ALLOCATION_RE.match(eip):
+        if not isinstance(eip, str) or not EIP_ALLOCATION_RE.fullmatch(eip):
             raise InvalidSpec(
                 f"natGateways.eipAllocationIds[{k}]", f"{eip!r} is not an allocation id (eipalloc-...)"
             )
@@ -498,7 +499,7 @@ def _flow_logs(value: Any, spec_name: str) -> FlowLogs | None:
         bucket_arn = value.get("bucketArn")
         if bucket_arn is None:
             raise InvalidSpec(f"{at}.bucketArn", "required when destination is s3")
-        match = BUCKET_ARN_RE.match(bucket_arn) if isinstance(bucket_arn, str) else None
+        match = BUCKET_ARN_RE.fullmatch(bucket_arn) if isinstance(bucket_arn, str) else None
         if not match or ".." in match.group(1):
             raise InvalidSpec(
                 f"{at}.bucketArn", f"{bucket_arn!r} is not an S3 bucket ARN (arn:aws:s3:::bucket[/folder/])"
@@ -534,7 +535,7 @@ def _flow_logs(value: Any, spec_name: str) -> FlowLogs | None:
             f"{', '.join(map(str, LOG_RETENTION_DAYS))}",
         )
     group = _default(value.get("logGroupName"), f"/vpcfactory/{spec_name}/flow-logs")
-    if not isinstance(group, str) or not LOG_GROUP_NAME_RE.match(group):
+    if not isinstance(group, str) or not LOG_GROUP_NAME_RE.fullmatch(group):
         raise InvalidSpec(
             f"{at}.logGroupName",
             f"{group!r}: a log group name is 1 to 512 of a-z, A-Z, 0-9, '_', '-', '/', '.', '#'",
@@ -602,7 +603,16 @@ def _tags(value: Any, at: str) -> dict[str, str]:
             raise InvalidSpec(where, f"a tag value must be a string (quote it in YAML), got {_kind(val)}")
         if len(val) > 256:
             raise InvalidSpec(where, f"a tag value is at most 256 characters, this one is {len(val)}")
+        bad = sorted({c for c in key + val if not _tag_char_ok(c)})
+        if bad:
+            # The flow-log group carries the spec's tags, and CloudWatch Logs (like most of AWS)
+            # takes only letters, spaces, digits and _.:/=+-@ in tags.
+            raise InvalidSpec(where, f"tags may hold letters, spaces, digits and _.:/=+-@ only, not {''.join(bad)!r}")
     return dict(value)
+
+
+def _tag_char_ok(char: str) -> bool:
+    return unicodedata.category(char)[0] in "LZN" or char in "_.:/=+-@"
 
 
 # -- small helpers ----------------------------------------------------------------------------
@@ -650,7 +660,8 @@ def _required_str(raw: Mapping[str, Any], key: str, at: str) -> str:
 def _reject_unknown(raw: Mapping[str, Any], allowed: tuple[str, ...], at: str) -> None:
     for key in raw:
         if key not in allowed:
-            where = f"{at}.{key}" if at else str(key)
+            shown = str(key) if str(key) else '""'  # an empty key must still show in the field
+            where = f"{at}.{shown}" if at else shown
             raise InvalidSpec(where, f"unknown field; expected one of {', '.join(allowed)}")
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from vpcfactory import aws
-from vpcfactory.errors import Ec2CallFailed, ResourceInUse
+from vpcfactory.errors import Ec2CallFailed, NotOwnedByFactory, ResourceInUse
 from vpcfactory.tags import TAG_EXECUTION, TAG_LOGICAL_ID, TAG_VPC, tag_dict
 
 LIVE_NAT_STATES = ("pending", "available", "failed", "deleting")
@@ -52,14 +52,38 @@ class Teardown:
         # Belt and braces: a Describe that ignored a filter must never widen a delete.
         return [item for item in aws.describe_all(self.ec2, operation, key, filters) if self.owns(item)]
 
+    @classmethod
+    def for_event(cls, event: dict[str, Any]) -> Teardown:
+        """The teardown a handler's input asks for. A rollback may only ever name the execution
+        that is running it: a forged scope naming another build is refused before any call."""
+        scope = event["scope"]
+        if scope.get("execution") and scope["execution"] != event.get("execution"):
+            raise NotOwnedByFactory(
+                f"execution {event.get('execution')!r} may not tear down what {scope['execution']!r} built"
+            )
+        return cls(scope)
+
     def owns(self, item: dict[str, Any]) -> bool:
-        """True only if the item carries the ownership tags of this scope."""
+        """True only if the item carries the ownership tags of this scope (and, for a destroy,
+        sits in the VPC being destroyed: the Describe's vpc-id filter is not trusted for that)."""
         tags = tag_dict(item.get("Tags"))
         if not tags.get(TAG_VPC) or not tags.get(TAG_LOGICAL_ID):
             return False
         if self.scope.get("execution"):
             return tags.get(TAG_EXECUTION) == self.scope["execution"]
-        return tags[TAG_VPC] == self.scope["name"]
+        if tags[TAG_VPC] != self.scope["name"]:
+            return False
+        return self._in_scope_vpc(item)
+
+    def _in_scope_vpc(self, item: dict[str, Any]) -> bool:
+        vpc_id = self.scope["vpcId"]
+        if "VpcId" in item:
+            return item["VpcId"] == vpc_id
+        if "Attachments" in item:  # internet gateways, egress-only internet gateways
+            return any(a.get("VpcId") == vpc_id for a in item.get("Attachments", []))
+        if "ResourceId" in item:  # flow logs
+            return item["ResourceId"] == vpc_id
+        return True  # EIPs: scoped by the executions that built this VPC (addresses())
 
     def vpcs(self) -> list[dict]:
         return self._describe("DescribeVpcs", "Vpcs", self._filters())

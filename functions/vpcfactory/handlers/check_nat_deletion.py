@@ -8,5 +8,5 @@ from vpcfactory.teardown import Teardown
 @lambda_handler
 def handler(event, context):
     nat_ids = event["natGatewayIds"]
-    done = Teardown(event["scope"]).nats_deleted(nat_ids)
+    done = Teardown.for_event(event).nats_deleted(nat_ids)
     return PollConfig.from_event(event.get("poll")).next(event.get("wait"), done, f"NAT gateways {nat_ids} deleting")

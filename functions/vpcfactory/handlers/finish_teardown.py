@@ -6,6 +6,6 @@ from vpcfactory.teardown import Teardown
 
 @lambda_handler
 def handler(event, context):
-    deleted = Teardown(event["scope"]).finish()
+    deleted = Teardown.for_event(event).finish()
     logger.info("teardown finished", extra={"scope": event["scope"], "deleted": deleted})
     return {"deleted": deleted}

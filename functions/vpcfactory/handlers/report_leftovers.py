@@ -10,7 +10,7 @@ MAX_CAUSE = 32_000  # Fail state causes are capped at 32,768 characters
 
 @lambda_handler
 def handler(event, context):
-    leftovers = Teardown(event["scope"]).leftovers()
+    leftovers = Teardown.for_event(event).leftovers()
     report = {
         "originalError": event.get("error"),
         "teardownError": event.get("teardownError"),

@@ -3,7 +3,7 @@
 from vpcfactory import aws
 from vpcfactory.errors import InvalidSpec, NotOwnedByFactory
 from vpcfactory.observability import lambda_handler
-from vpcfactory.tags import TAG_VPC, tag_dict
+from vpcfactory.tags import TAG_EXECUTION, TAG_LOGICAL_ID, TAG_VPC, tag_dict
 
 
 @lambda_handler
@@ -20,8 +20,9 @@ def handler(event, context):
     resolved = {"exists": bool(vpcs), "scope": {"vpcId": vpc_id}, "target": target, "cfn": raw.get("cfn")}
     if not vpcs:
         return resolved
-    name = tag_dict(vpcs[0].get("Tags")).get(TAG_VPC)
-    if not name:
-        raise NotOwnedByFactory(f"{vpc_id} has no {TAG_VPC} tag: it was not built by the factory")
+    tags = tag_dict(vpcs[0].get("Tags"))
+    name = tags.get(TAG_VPC)
+    if not name or tags.get(TAG_LOGICAL_ID) != "vpc" or not tags.get(TAG_EXECUTION):
+        raise NotOwnedByFactory(f"{vpc_id} does not carry the factory's ownership tags: it was not built by the factory")
     resolved["scope"]["name"] = name
     return resolved

@@ -7,7 +7,7 @@ from vpcfactory.teardown import Teardown
 
 @lambda_handler
 def handler(event, context):
-    nat_ids = Teardown(event["scope"]).start()
+    nat_ids = Teardown.for_event(event).start()
     logger.info("teardown started", extra={"scope": event["scope"], "natGateways": nat_ids})
     return {
         "natGatewayIds": nat_ids,
