@@ -10,7 +10,7 @@ SPEC   ?= examples/production.yaml
 export AWS_DEFAULT_REGION ?= us-east-1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test test-fast lint build validate bench deploy clean
+.PHONY: help venv run test test-fast reliability lint build validate bench deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -33,9 +33,15 @@ test: $(STAMP) ## the whole suite, slow sweeps included (what CI runs)
 test-fast: $(STAMP) ## the suite without the slow sweeps
 	$(BIN)/python -m pytest -m "not slow"
 
+reliability: $(STAMP) ## fault, crash, throttling, concurrency and re-run sweeps -> reliability/report.json
+	$(BIN)/python -m vpcfactory_tools.reliability
+
 lint: $(STAMP) ## ruff over the code
 	$(BIN)/ruff check functions tools tests
 	$(BIN)/ruff format --check functions tools tests
+
+bench: $(STAMP) ## time to ready, cost, speed, cold start, growth vs the seed script -> bench/results.json
+	$(BIN)/python -m bench.run
 
 validate: $(STAMP) ## sam validate --lint (offline)
 	$(BIN)/sam validate --lint --region $(AWS_DEFAULT_REGION)

@@ -43,12 +43,8 @@ _lock = threading.Lock()
 # The account a handler works in: the factory's own, or a target account reached by assuming a
 # role there (cross-account builds). Set per invocation by the handler decorator; a ContextVar so
 # concurrent invocations in one process (the emulator) never see each other's target.
-_target: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
-    "vpcfactory_target", default=None
-)
-_session_name: contextvars.ContextVar[str] = contextvars.ContextVar(
-    "vpcfactory_session", default="vpcfactory"
-)
+_target: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("vpcfactory_target", default=None)
+_session_name: contextvars.ContextVar[str] = contextvars.ContextVar("vpcfactory_session", default="vpcfactory")
 ROLE_NAME_PATTERN = re.compile(r"^[\w+=,.@-]{1,64}$")
 
 
@@ -114,9 +110,7 @@ def _assumed_session(target: dict[str, Any]) -> boto3.session.Session:
         aws_session_token=creds["SessionToken"],
         region_name=target["region"],
     )
-    expires = (
-        creds["Expiration"].timestamp() if hasattr(creds["Expiration"], "timestamp") else time.time() + 900
-    )
+    expires = creds["Expiration"].timestamp() if hasattr(creds["Expiration"], "timestamp") else time.time() + 900
     with _lock:
         _sessions[key] = (session, expires)
     return session
@@ -129,9 +123,7 @@ def client(service: str = "ec2", region_name: str | None = None, *, own_account:
         key = (service, region_name or region(), "self")
         with _lock:
             if key not in _clients:
-                _clients[key] = boto3.session.Session().client(
-                    service, region_name=key[1], config=_CLIENT_CONFIG
-                )
+                _clients[key] = boto3.session.Session().client(service, region_name=key[1], config=_CLIENT_CONFIG)
             return _clients[key]
     session = _assumed_session(target)
     key = (

@@ -35,9 +35,7 @@ class Build:
         self.ec2 = ec2 or aws.client("ec2")
         changes = plan.get("changes") or {}
         # Day-2 growth: the VPC an earlier execution built for this spec name.
-        self.reconcile_vpc_id: str | None = (
-            changes.get("vpcId") if changes.get("mode") == "reconcile" else None
-        )
+        self.reconcile_vpc_id: str | None = changes.get("vpcId") if changes.get("mode") == "reconcile" else None
 
     # -- helpers ---------------------------------------------------------------------------
     def tags_for(self, logical_id: str, name: str, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -116,9 +114,7 @@ class Build:
     def create_subnets(self, vpc_id: str) -> dict[str, dict[str, Any]]:
         found = self.existing("DescribeSubnets", "Subnets")
         ipv6_block = (
-            self.vpc_ipv6_block(vpc_id)
-            if any(s["logicalId"] not in found for s in self.plan["subnets"])
-            else None
+            self.vpc_ipv6_block(vpc_id) if any(s["logicalId"] not in found for s in self.plan["subnets"]) else None
         )
         out: dict[str, dict[str, Any]] = {}
         for sub in self.plan["subnets"]:
@@ -174,9 +170,7 @@ class Build:
                 self.ec2.create_internet_gateway,
                 TagSpecifications=self.tag_spec("internet-gateway", igw_plan["logicalId"], igw_plan["name"]),
             )["InternetGateway"]
-        attached = {
-            a["VpcId"] for a in item.get("Attachments", []) if a.get("State") in ("attached", "available")
-        }
+        attached = {a["VpcId"] for a in item.get("Attachments", []) if a.get("State") in ("attached", "available")}
         if vpc_id not in attached:
             aws.call(
                 "AttachInternetGateway",
@@ -190,11 +184,7 @@ class Build:
         """Allocation id per NAT's EIP logical id. Bring-your-own EIPs are used, never allocated."""
         out = {n["eip"]: n["eipAllocationId"] for n in self.plan["natGateways"] if n.get("eipAllocationId")}
         built = self.live_nats() if self.reconcile_vpc_id else {}
-        wanted = [
-            n
-            for n in self.plan["natGateways"]
-            if not n.get("eipAllocationId") and n["logicalId"] not in built
-        ]
+        wanted = [n for n in self.plan["natGateways"] if not n.get("eipAllocationId") and n["logicalId"] not in built]
         if not wanted:
             return out
         found = self.existing("DescribeAddresses", "Addresses", vpc_filter=None)
@@ -205,9 +195,7 @@ class Build:
                     "AllocateAddress",
                     self.ec2.allocate_address,
                     Domain="vpc",
-                    TagSpecifications=self.tag_spec(
-                        "elastic-ip", nat["eip"], f"{self.plan['name']}-eip-{nat['az']}"
-                    ),
+                    TagSpecifications=self.tag_spec("elastic-ip", nat["eip"], f"{self.plan['name']}-eip-{nat['az']}"),
                 )
             out[nat["eip"]] = item["AllocationId"]
         return out
@@ -241,9 +229,7 @@ class Build:
     def nat_states(self, nat_ids: list[str]) -> dict[str, dict[str, Any]]:
         if not nat_ids:
             return {}
-        items = aws.call("DescribeNatGateways", self.ec2.describe_nat_gateways, NatGatewayIds=nat_ids)[
-            "NatGateways"
-        ]
+        items = aws.call("DescribeNatGateways", self.ec2.describe_nat_gateways, NatGatewayIds=nat_ids)["NatGateways"]
         return {i["NatGatewayId"]: i for i in items}
 
     def create_egress_only_internet_gateway(self, vpc_id: str) -> str | None:
@@ -251,9 +237,7 @@ class Build:
         eigw_plan = self.plan.get("egressOnlyInternetGateway")
         if not eigw_plan:
             return None
-        found = self.existing(
-            "DescribeEgressOnlyInternetGateways", "EgressOnlyInternetGateways", vpc_filter=None
-        )
+        found = self.existing("DescribeEgressOnlyInternetGateways", "EgressOnlyInternetGateways", vpc_filter=None)
         item = found.get(eigw_plan["logicalId"])
         if item is None and self.reconcile_vpc_id:
             item = next(
@@ -282,9 +266,7 @@ class Build:
             )["EgressOnlyInternetGateway"]
         return item["EgressOnlyInternetGatewayId"]
 
-    def create_route_tables(
-        self, vpc_id: str, subnets: dict[str, dict], igw_id: str | None
-    ) -> dict[str, dict]:
+    def create_route_tables(self, vpc_id: str, subnets: dict[str, dict], igw_id: str | None) -> dict[str, dict]:
         """Route tables, their subnet associations, and the routes that need no NAT: public
         0.0.0.0/0 and ::/0 to the IGW, private ::/0 to the egress-only IGW.
 
@@ -332,17 +314,13 @@ class Build:
 
     def add_nat_routes(self, route_tables: dict[str, dict], nat_ids: dict[str, str]) -> dict[str, str]:
         """Default route of every private route table -> its NAT (the one in its AZ, else the single one)."""
-        wanted = [
-            rt for rt in self.plan["routeTables"] if (rt.get("defaultRoute") or {}).get("target") == "nat"
-        ]
+        wanted = [rt for rt in self.plan["routeTables"] if (rt.get("defaultRoute") or {}).get("target") == "nat"]
         if not wanted:
             return {}
         ids = [route_tables[rt["logicalId"]]["routeTableId"] for rt in wanted]
         current = {
             t["RouteTableId"]: t
-            for t in aws.call("DescribeRouteTables", self.ec2.describe_route_tables, RouteTableIds=ids)[
-                "RouteTables"
-            ]
+            for t in aws.call("DescribeRouteTables", self.ec2.describe_route_tables, RouteTableIds=ids)["RouteTables"]
         }
         out: dict[str, str] = {}
         for rt in wanted:

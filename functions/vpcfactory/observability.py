@@ -35,9 +35,7 @@ def lambda_handler(fn: Handler) -> Handler:
 
     @functools.wraps(fn)
     def in_target_account(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        aws.use_target(
-            event.get("target") if isinstance(event, dict) else None, (event or {}).get("execution")
-        )
+        aws.use_target(event.get("target") if isinstance(event, dict) else None, (event or {}).get("execution"))
         return fn(event, context)
 
     traced = tracer.capture_lambda_handler(in_target_account, capture_response=False)

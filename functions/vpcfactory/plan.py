@@ -156,9 +156,7 @@ def allocate(spec: Spec) -> list[list[ipaddress.IPv4Network]]:
         else:
             start, end = blocks[i]
             size = 2 ** (32 - tier.prefix_length)
-            out.append(
-                [ipaddress.IPv4Network((addr, tier.prefix_length)) for addr in range(start, end, size)]
-            )
+            out.append([ipaddress.IPv4Network((addr, tier.prefix_length)) for addr in range(start, end, size)])
     return out
 
 
@@ -226,8 +224,7 @@ def plan_network(spec: Spec, zones: list[dict[str, Any]]) -> dict[str, Any]:
     byo = len(spec.eip_allocation_ids)
     cost = monthly_cost(len(nats), byo)
     by_mode = {
-        mode: monthly_cost({"none": 0, "single": 1, "per-az": len(azs)}[mode], byo)
-        for mode in NAT_MODE_COMPARISON
+        mode: monthly_cost({"none": 0, "single": 1, "per-az": len(azs)}[mode], byo) for mode in NAT_MODE_COMPARISON
     }
     endpoint_tables = [t["logicalId"] for t in tables if t["type"] in ("private", "isolated")]
     flow = spec.flow_logs
@@ -358,9 +355,7 @@ def _describe_routes(routes: list[dict[str, str] | None], subnets: list[dict[str
 def _feature_lines(plan: dict[str, Any], tiers: dict[str, list[dict[str, Any]]]) -> list[str]:
     lines = []
     if plan["ipv6"]:
-        blocks = ", ".join(
-            f"{tier} {subs[0]['ipv6Index']}-{subs[-1]['ipv6Index']}" for tier, subs in tiers.items()
-        )
+        blocks = ", ".join(f"{tier} {subs[0]['ipv6Index']}-{subs[-1]['ipv6Index']}" for tier, subs in tiers.items())
         auto = [tier for tier, subs in tiers.items() if subs[0]["assignIpv6AddressOnCreation"]]
         lines.append(
             f"IPv6: Amazon-provided /56, one /64 per subnet (indexes {blocks}; auto-assigned in "
@@ -375,8 +370,7 @@ def _feature_lines(plan: dict[str, Any], tiers: dict[str, list[dict[str, Any]]])
     elif flow["destination"] == "s3":
         where = flow["bucketArn"] + (f" prefix {flow['prefix']}" if flow["prefix"] else "")
         lines.append(
-            f"Flow logs: {flow['trafficType']} traffic to S3 {where}, "
-            f"{flow['maxAggregationInterval']} s aggregation"
+            f"Flow logs: {flow['trafficType']} traffic to S3 {where}, {flow['maxAggregationInterval']} s aggregation"
         )
     else:
         lines.append(
@@ -413,8 +407,7 @@ def _cost_lines(plan: dict[str, Any]) -> list[str]:
         f"Monthly fixed cost: ${cost['total']:.2f} (NAT gateways ${cost['natGateways']:.2f}, "
         f"Elastic IPs ${cost['elasticIps']:.2f}; per-GB data processing and flow log ingestion extra)",
         f"NAT modes per month: {options}; chosen {label}: {', '.join(versus)}",
-        f"Prices: {table['region']} list prices as of {table['asOf']} "
-        "(functions/vpcfactory/data/prices.json)",
+        f"Prices: {table['region']} list prices as of {table['asOf']} (functions/vpcfactory/data/prices.json)",
     ]
 
 

@@ -93,9 +93,7 @@ def ensure_flow_logs(build: Build, vpc_id: str, role_arn: str | None) -> str:
         kwargs.update(LogDestinationType="s3", LogDestination=destination)
     else:
         if not role_arn:
-            raise Ec2CallFailed(
-                "CreateFlowLogs", "MissingDeliveryRole", "no flow-logs delivery role configured"
-            )
+            raise Ec2CallFailed("CreateFlowLogs", "MissingDeliveryRole", "no flow-logs delivery role configured")
         ensure_log_group(build, flow)
         kwargs.update(
             LogDestinationType="cloud-watch-logs",

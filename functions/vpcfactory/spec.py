@@ -293,24 +293,18 @@ def _tiers(
     for i, raw in enumerate(value):
         tier = _tier(raw, f"tiers[{i}]", vpc, az_count, spec_tags, ipv6)
         if any(t.name == tier.name for t in tiers):
-            raise InvalidSpec(
-                f"tiers[{i}].name", f"{tier.name!r} is used by an earlier tier: names must be unique"
-            )
+            raise InvalidSpec(f"tiers[{i}].name", f"{tier.name!r} is used by an earlier tier: names must be unique")
         tiers.append(tier)
     return tuple(tiers)
 
 
-def _tier(
-    raw: Any, at: str, vpc: ipaddress.IPv4Network, az_count: int, spec_tags: dict[str, str], ipv6: bool
-) -> Tier:
+def _tier(raw: Any, at: str, vpc: ipaddress.IPv4Network, az_count: int, spec_tags: dict[str, str], ipv6: bool) -> Tier:
     if not isinstance(raw, Mapping):
         raise InvalidSpec(at, f"must be a mapping, got {_kind(raw)}")
     _reject_unknown(raw, TIER_KEYS, at)
     name = _required_str(raw, "name", f"{at}.name")
     if not TIER_NAME_RE.fullmatch(name):
-        raise InvalidSpec(
-            f"{at}.name", f"{name!r}: use a lowercase letter, then up to 19 letters, digits or '-'"
-        )
+        raise InvalidSpec(f"{at}.name", f"{name!r}: use a lowercase letter, then up to 19 letters, digits or '-'")
     type_ = _required_str(raw, "type", f"{at}.type")
     if type_ not in TIER_TYPES:
         raise InvalidSpec(f"{at}.type", f"{type_!r} is not one of {', '.join(TIER_TYPES)}")
@@ -340,12 +334,8 @@ def _tier(
 
     map_public = _bool(raw.get("mapPublicIpOnLaunch"), f"{at}.mapPublicIpOnLaunch", default=False)
     if map_public and type_ != "public":
-        raise InvalidSpec(
-            f"{at}.mapPublicIpOnLaunch", f"only a public tier may assign public IPs, this one is {type_}"
-        )
-    assign_ipv6 = _bool(
-        raw.get("assignIpv6AddressOnCreation"), f"{at}.assignIpv6AddressOnCreation", default=ipv6
-    )
+        raise InvalidSpec(f"{at}.mapPublicIpOnLaunch", f"only a public tier may assign public IPs, this one is {type_}")
+    assign_ipv6 = _bool(raw.get("assignIpv6AddressOnCreation"), f"{at}.assignIpv6AddressOnCreation", default=ipv6)
     if assign_ipv6 and not ipv6:
         raise InvalidSpec(
             f"{at}.assignIpv6AddressOnCreation",
@@ -383,9 +373,7 @@ def _explicit_cidrs(value: Any, at: str, vpc: ipaddress.IPv4Network, az_count: i
     return tuple(out)
 
 
-def _nat_gateways(
-    value: Any, tiers: tuple[Tier, ...], az_count: int
-) -> tuple[str, int | None, tuple[str, ...]]:
+def _nat_gateways(value: Any, tiers: tuple[Tier, ...], az_count: int) -> tuple[str, int | None, tuple[str, ...]]:
     """(mode, N for mode count else None, BYO EIPs) from any of the three forms of natGateways.
 
     `natGateways: single`, `natGateways: 2` and `natGateways: {mode|count, eipAllocationIds}`.
@@ -410,8 +398,7 @@ def _nat_gateways(
     else:
         raise InvalidSpec(
             "natGateways",
-            f"must be one of {', '.join(NAT_MODES)}, a number of NAT gateways or a mapping, "
-            f"got {_kind(value)}",
+            f"must be one of {', '.join(NAT_MODES)}, a number of NAT gateways or a mapping, got {_kind(value)}",
         )
 
     mode_field = "natGateways.mode" if isinstance(value, Mapping) else "natGateways"
@@ -448,9 +435,7 @@ def _nat_gateways(
 
     for k, eip in enumerate(eips):
         if not isinstance(eip, str) or not EIP_ALLOCATION_RE.fullmatch(eip):
-            raise InvalidSpec(
-                f"natGateways.eipAllocationIds[{k}]", f"{eip!r} is not an allocation id (eipalloc-...)"
-            )
+            raise InvalidSpec(f"natGateways.eipAllocationIds[{k}]", f"{eip!r} is not an allocation id (eipalloc-...)")
         if eip in eips[:k]:
             raise InvalidSpec(f"natGateways.eipAllocationIds[{k}]", f"{eip!r} is listed twice")
     if eips and len(eips) != needed:
@@ -475,14 +460,10 @@ def _flow_logs(value: Any, spec_name: str) -> FlowLogs | None:
 
     destination = _default(value.get("destination"), "cloud-watch-logs")
     if destination not in FLOW_LOG_DESTINATIONS:
-        raise InvalidSpec(
-            f"{at}.destination", f"{destination!r} is not one of {', '.join(FLOW_LOG_DESTINATIONS)}"
-        )
+        raise InvalidSpec(f"{at}.destination", f"{destination!r} is not one of {', '.join(FLOW_LOG_DESTINATIONS)}")
     traffic = _default(value.get("trafficType"), "ALL")
     if traffic not in FLOW_LOG_TRAFFIC_TYPES:
-        raise InvalidSpec(
-            f"{at}.trafficType", f"{traffic!r} is not one of {', '.join(FLOW_LOG_TRAFFIC_TYPES)}"
-        )
+        raise InvalidSpec(f"{at}.trafficType", f"{traffic!r} is not one of {', '.join(FLOW_LOG_TRAFFIC_TYPES)}")
     interval = _default(value.get("maxAggregationInterval"), 600)
     if not _is_int(interval) or interval not in FLOW_LOG_AGGREGATION_INTERVALS:
         raise InvalidSpec(f"{at}.maxAggregationInterval", f"{interval!r} seconds: use 60 or 600")
@@ -491,9 +472,7 @@ def _flow_logs(value: Any, spec_name: str) -> FlowLogs | None:
     for key in only_for[destination]:
         if value.get(key) is not None:
             other = "cloud-watch-logs" if destination == "s3" else "s3"
-            raise InvalidSpec(
-                f"{at}.{key}", f"applies to destination {other} only, this one is {destination}"
-            )
+            raise InvalidSpec(f"{at}.{key}", f"applies to destination {other} only, this one is {destination}")
 
     if destination == "s3":
         bucket_arn = value.get("bucketArn")
@@ -531,8 +510,7 @@ def _flow_logs(value: Any, spec_name: str) -> FlowLogs | None:
     if not _is_int(retention) or retention not in LOG_RETENTION_DAYS:
         raise InvalidSpec(
             f"{at}.retentionDays",
-            f"{retention!r} is not a CloudWatch Logs retention: use one of "
-            f"{', '.join(map(str, LOG_RETENTION_DAYS))}",
+            f"{retention!r} is not a CloudWatch Logs retention: use one of {', '.join(map(str, LOG_RETENTION_DAYS))}",
         )
     group = _default(value.get("logGroupName"), f"/vpcfactory/{spec_name}/flow-logs")
     if not isinstance(group, str) or not LOG_GROUP_NAME_RE.fullmatch(group):
@@ -558,13 +536,9 @@ def _gateway_endpoints(value: Any) -> tuple[str, ...]:
     if value is False:
         return ()
     if not isinstance(value, Mapping):
-        raise InvalidSpec(
-            at, f"must be false or a mapping like {{s3: true, dynamodb: false}}, got {_kind(value)}"
-        )
+        raise InvalidSpec(at, f"must be false or a mapping like {{s3: true, dynamodb: false}}, got {_kind(value)}")
     _reject_unknown(value, GATEWAY_ENDPOINT_SERVICES, at)
-    return tuple(
-        svc for svc in GATEWAY_ENDPOINT_SERVICES if _bool(value.get(svc), f"{at}.{svc}", default=True)
-    )
+    return tuple(svc for svc in GATEWAY_ENDPOINT_SERVICES if _bool(value.get(svc), f"{at}.{svc}", default=True))
 
 
 def _az_reservation(value: Any, az_count: int) -> int:

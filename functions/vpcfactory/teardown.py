@@ -96,9 +96,7 @@ class Teardown:
         return self._describe("DescribeRouteTables", "RouteTables", self._filters())
 
     def internet_gateways(self) -> list[dict]:
-        return self._describe(
-            "DescribeInternetGateways", "InternetGateways", self._filters("attachment.vpc-id")
-        )
+        return self._describe("DescribeInternetGateways", "InternetGateways", self._filters("attachment.vpc-id"))
 
     def vpc_endpoints(self) -> list[dict]:
         items = self._describe("DescribeVpcEndpoints", "VpcEndpoints", self._filters())
@@ -108,15 +106,9 @@ class Teardown:
         return self._describe("DescribeFlowLogs", "FlowLogs", self._filters("resource-id"))
 
     def egress_only_internet_gateways(self) -> list[dict]:
-        items = self._describe(
-            "DescribeEgressOnlyInternetGateways", "EgressOnlyInternetGateways", self._filters(None)
-        )
+        items = self._describe("DescribeEgressOnlyInternetGateways", "EgressOnlyInternetGateways", self._filters(None))
         if self.scope.get("vpcId"):
-            items = [
-                g
-                for g in items
-                if any(a.get("VpcId") == self.scope["vpcId"] for a in g.get("Attachments", []))
-            ]
+            items = [g for g in items if any(a.get("VpcId") == self.scope["vpcId"] for a in g.get("Attachments", []))]
         return items
 
     def subnets(self) -> list[dict]:
@@ -151,21 +143,7 @@ class Teardown:
     def start(self) -> list[str]:
         """Delete VPC endpoints and flow logs, start deleting NAT gateways (they take about a
         minute); return the NAT gateways not yet deleted."""
-        endpoints = [e["VpcEndpointId"] for e in self.vpc_endpoints()]
-        if endpoints:
-            aws.call(
-                "DeleteVpcEndpoints", self.ec2.delete_vpc_endpoints, missing_ok=True, VpcEndpointIds=endpoints
-            )
-        flow_logs = self.flow_logs()
-        if flow_logs:
-            if self.scope.get("execution"):
-                self._delete_log_groups(flow_logs)
-            aws.call(
-                "DeleteFlowLogs",
-                self.ec2.delete_flow_logs,
-                missing_ok=True,
-                FlowLogIds=[f["FlowLogId"] for f in flow_logs],
-            )
+        self._delete_endpoints_and_flow_logs()
         pending = []
         for nat in self.nat_gateways():
             if nat["State"] != "deleting":
@@ -178,13 +156,26 @@ class Teardown:
             pending.append(nat["NatGatewayId"])
         return pending
 
+    def _delete_endpoints_and_flow_logs(self) -> None:
+        endpoints = [e["VpcEndpointId"] for e in self.vpc_endpoints()]
+        if endpoints:
+            aws.call("DeleteVpcEndpoints", self.ec2.delete_vpc_endpoints, missing_ok=True, VpcEndpointIds=endpoints)
+        flow_logs = self.flow_logs()
+        if flow_logs:
+            if self.scope.get("execution"):
+                self._delete_log_groups(flow_logs)
+            aws.call(
+                "DeleteFlowLogs",
+                self.ec2.delete_flow_logs,
+                missing_ok=True,
+                FlowLogIds=[f["FlowLogId"] for f in flow_logs],
+            )
+
     def nats_deleted(self, nat_ids: list[str]) -> bool:
         if not nat_ids:
             return True
         filters = [{"Name": "nat-gateway-id", "Values": nat_ids}]
-        items = aws.call("DescribeNatGateways", self.ec2.describe_nat_gateways, Filters=filters)[
-            "NatGateways"
-        ]
+        items = aws.call("DescribeNatGateways", self.ec2.describe_nat_gateways, Filters=filters)["NatGateways"]
         return all(i.get("State") == "deleted" for i in items)
 
     def finish(self) -> dict[str, list[str]]:
@@ -204,6 +195,9 @@ class Teardown:
         if self.nat_gateways():
             # The caller must wait for NAT deletion first; saying so beats a confusing EIP error.
             raise ResourceInUse("NAT gateways are still being deleted")
+        # Again: when a Parallel branch fails, the other branch's Lambda still finishes and may
+        # have created an endpoint or flow log after the rollback's first sweep.
+        self._delete_endpoints_and_flow_logs()
         for address in self.addresses():
             attempt(
                 "elastic-ip",
@@ -309,16 +303,12 @@ class Teardown:
         Runs before the flow logs are deleted, so a re-run still knows the group's name."""
         logs = aws.client("logs")
         for name in sorted({f["LogGroupName"] for f in flow_logs if f.get("LogGroupName")}):
-            groups = aws.call("DescribeLogGroups", logs.describe_log_groups, logGroupNamePrefix=name)[
-                "logGroups"
-            ]
+            groups = aws.call("DescribeLogGroups", logs.describe_log_groups, logGroupNamePrefix=name)["logGroups"]
             for group in groups:
                 if group["logGroupName"] != name:
                     continue
                 arn = group["arn"].removesuffix(":*")
-                tags = aws.call("ListTagsForResource", logs.list_tags_for_resource, resourceArn=arn).get(
-                    "tags", {}
-                )
+                tags = aws.call("ListTagsForResource", logs.list_tags_for_resource, resourceArn=arn).get("tags", {})
                 if tags.get(TAG_EXECUTION) == self.scope["execution"] and tags.get(TAG_LOGICAL_ID):
                     aws.call("DeleteLogGroup", logs.delete_log_group, missing_ok=True, logGroupName=name)
 

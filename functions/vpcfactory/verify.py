@@ -19,9 +19,7 @@ from vpcfactory.tags import TAG_LOGICAL_ID, TAG_VPC, tag_dict
 PASSED, FAILED = "PASSED", "FAILED"
 
 
-def verify_network(
-    plan: dict[str, Any], execution: str, vpc_id: str, ec2: Any | None = None
-) -> dict[str, Any]:
+def verify_network(plan: dict[str, Any], execution: str, vpc_id: str, ec2: Any | None = None) -> dict[str, Any]:
     ec2 = ec2 or aws.client("ec2")
     name = plan["name"]
     in_vpc = [{"Name": "vpc-id", "Values": [vpc_id]}]
@@ -52,9 +50,7 @@ def verify_network(
     )
     igw_id = igws[0]["InternetGatewayId"] if igws else None
     nat_id_of = {logical: item["NatGatewayId"] for logical, item in nats.items()}
-    table_of_subnet = {
-        a["SubnetId"]: t for t in all_tables for a in t.get("Associations", []) if a.get("SubnetId")
-    }
+    table_of_subnet = {a["SubnetId"]: t for t in all_tables for a in t.get("Associations", []) if a.get("SubnetId")}
 
     problems: list[str] = []
     tiers: dict[str, list[dict[str, Any]]] = {}
@@ -72,9 +68,7 @@ def verify_network(
         planned = rt_plan[sub["routeTable"]]
         problems += _route_problems(sub, table, planned, igw_id, nat_id_of, bool(plan.get("ipv6")))
         entry = {"subnetId": item["SubnetId"], "cidr": item["CidrBlock"], "az": item["AvailabilityZone"]}
-        ipv6 = [
-            a["Ipv6CidrBlock"] for a in item.get("Ipv6CidrBlockAssociationSet", []) if a.get("Ipv6CidrBlock")
-        ]
+        ipv6 = [a["Ipv6CidrBlock"] for a in item.get("Ipv6CidrBlockAssociationSet", []) if a.get("Ipv6CidrBlock")]
         if ipv6:
             entry["ipv6Cidr"] = ipv6[0]
         tiers.setdefault(sub["tier"], []).append(entry)
@@ -85,13 +79,9 @@ def verify_network(
     compliance["EC2.2"] = FAILED if sg_open else PASSED
     if sg_open and plan.get("lockDownDefaultSecurityGroup", True):
         problems.append(f"default security group {group['GroupId']} still has rules")
-    flow_logs = aws.describe_all(
-        ec2, "DescribeFlowLogs", "FlowLogs", [{"Name": "resource-id", "Values": [vpc_id]}]
-    )
+    flow_logs = aws.describe_all(ec2, "DescribeFlowLogs", "FlowLogs", [{"Name": "resource-id", "Values": [vpc_id]}])
     # ACTIVE, and not already failing to deliver (e.g. a delivery role that cannot write)
-    active = [
-        f for f in flow_logs if f.get("FlowLogStatus") == "ACTIVE" and f.get("DeliverLogsStatus") != "FAILED"
-    ]
+    active = [f for f in flow_logs if f.get("FlowLogStatus") == "ACTIVE" and f.get("DeliverLogsStatus") != "FAILED"]
     compliance["EC2.6"] = PASSED if active else FAILED
     if plan.get("flowLogs") and not active:
         problems.append("flow logs are not active")
@@ -128,9 +118,7 @@ def verify_network(
             }
         )
     vpc = aws.call("DescribeVpcs", ec2.describe_vpcs, VpcIds=[vpc_id])["Vpcs"][0]
-    ipv6_blocks = [
-        a["Ipv6CidrBlock"] for a in vpc.get("Ipv6CidrBlockAssociationSet", []) if a.get("Ipv6CidrBlock")
-    ]
+    ipv6_blocks = [a["Ipv6CidrBlock"] for a in vpc.get("Ipv6CidrBlockAssociationSet", []) if a.get("Ipv6CidrBlock")]
     return {
         "name": name,
         "vpcId": vpc_id,

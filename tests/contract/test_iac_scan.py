@@ -185,10 +185,7 @@ def test_cfn_lint_finds_no_error_or_warning(template):
 @pytest.mark.skipif(CFN_LINT is None, reason="cfn-lint is installed by `make` into .venv")
 @pytest.mark.parametrize(
     "template",
-    [
-        t
-        for t in TEMPLATES
-    ],
+    [t for t in TEMPLATES],
 )
 def test_cfn_lint_finds_nothing_even_among_its_informational_checks(template):
     proc = subprocess.run(

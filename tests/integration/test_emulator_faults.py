@@ -93,9 +93,7 @@ def test_the_default_code_is_internal_error_with_http_500(ec2: Any) -> None:
         ("InvalidSubnetID.NotFound", 400),
     ],
 )
-def test_injected_errors_carry_the_http_status_ec2_uses_for_that_code(
-    ec2: Any, code: str, status: int
-) -> None:
+def test_injected_errors_carry_the_http_status_ec2_uses_for_that_code(ec2: Any, code: str, status: int) -> None:
     with (
         configured(EmulatorSettings(faults=[Fault("DescribeSubnets", 1, code)])),
         pytest.raises(ClientError) as exc,

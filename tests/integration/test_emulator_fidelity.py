@@ -145,9 +145,7 @@ def test_a_nat_gateway_is_pending_then_available_and_the_state_filter_follows(ec
     assert nat_of(ec2, nat_id)["State"] == "pending"
     by_state = ec2.describe_nat_gateways(Filters=[{"Name": "state", "Values": ["pending"]}])
     assert [nat["NatGatewayId"] for nat in by_state["NatGateways"]] == [nat_id]
-    assert (
-        ec2.describe_nat_gateways(Filters=[{"Name": "state", "Values": ["available"]}])["NatGateways"] == []
-    )
+    assert ec2.describe_nat_gateways(Filters=[{"Name": "state", "Values": ["available"]}])["NatGateways"] == []
 
     fast_forward(90)
     assert nat_of(ec2, nat_id)["State"] == "available"
@@ -625,9 +623,7 @@ ROLE = "arn:aws:iam::123456789012:role/states"
 
 
 def _run(sfn: Any, definition: dict[str, Any], name: str) -> str:
-    arn = sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=ROLE)[
-        "stateMachineArn"
-    ]
+    arn = sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=ROLE)["stateMachineArn"]
     return sfn.start_execution(stateMachineArn=arn, name=name)["executionArn"]
 
 

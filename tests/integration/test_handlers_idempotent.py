@@ -89,9 +89,7 @@ def test_every_build_handler_run_twice_creates_each_resource_once(ec2):
     igw = twice(create_internet_gateway, plan=plan, vpcId=vpc["vpcId"])
     eips = twice(allocate_eips, plan=plan)
     network = [subnets, igw, eips]
-    nats = twice(
-        create_nat_gateways, plan=plan, network=network, poll={"intervalSeconds": "1", "maxAttempts": "500"}
-    )
+    nats = twice(create_nat_gateways, plan=plan, network=network, poll={"intervalSeconds": "1", "maxAttempts": "500"})
     until_done(check_nat_gateways, ids=nats["ids"], wait=nats["wait"], poll={"maxAttempts": "5000"})
     tables = twice(create_route_tables, plan=plan, vpcId=vpc["vpcId"], network=network)
     role = boto3.client("iam").create_role(RoleName="flow-logs", AssumeRolePolicyDocument="{}")["Role"]["Arn"]

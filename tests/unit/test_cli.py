@@ -102,3 +102,34 @@ def test_an_unreadable_spec_file_or_bad_flag_is_a_usage_error(tmp_path, capsys):
     assert run(["apply", write(tmp_path, GOOD), "--fail-at", "CreateVpc:zero"], capsys)[0] == 2
     assert run(["destroy", "subnet-123"], capsys)[0] == 2
     assert run(["frobnicate"], capsys)[0] == 2
+
+
+def test_crash_throttle_and_seed_flags_reach_the_emulator_settings(tmp_path):
+    from vpcfactory_tools.emulator.faults import CallRef
+
+    args = cli.build_parser().parse_args(
+        ["apply", "spec.yaml", "--crash-after", "CreateNatGateway:2", "--throttle", "0.3", "--seed", "7"]
+    )
+    settings = cli.emulator_settings(args)
+
+    assert settings.crash_after == [CallRef("CreateNatGateway", 2)]
+    assert (settings.throttle, settings.seed) == (0.3, 7)
+    served = cli.emulator_settings(cli.build_parser().parse_args(["emulator", "--crash-after", "CreateVpc"]))
+    assert served.crash_after == [CallRef("CreateVpc", 1)]
+
+
+def test_a_bad_crash_point_or_throttle_is_a_usage_error(tmp_path, capsys):
+    code, _, err = run(["apply", write(tmp_path, GOOD), "--crash-after", "CreateVpc=InternalError"], capsys)
+    assert code == 2 and "--crash-after" in err and "a crash takes no error code" in err
+    code, _, err = run(["apply", write(tmp_path, GOOD), "--throttle", "1.5"], capsys)
+    assert code == 2 and "throttle must be a fraction between 0 and 1" in err
+
+
+def test_apply_allow_replace_asks_the_build_for_a_replacement(tmp_path, capsys, monkeypatch):
+    sent = []
+    monkeypatch.setattr(cli, "run_execution", lambda args, which, payload, prefix, out: sent.append(payload) or 0)
+
+    code, _, _ = run(["apply", write(tmp_path, GOOD), "--allow-replace"], capsys)
+
+    assert code == 0
+    assert sent == [{"spec": GOOD, "allowReplace": True}]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vpcfactory_tools.emulator.faults import Fault, http_status, parse_fault
+from vpcfactory_tools.emulator.faults import CallRef, Fault, http_status, parse_call, parse_fault
 from vpcfactory_tools.emulator.settings import EmulatorSettings
 
 NO_ADDRESS = "InsufficientAddressCapacity"
@@ -84,3 +84,49 @@ def test_settings_reject_a_throttle_outside_zero_to_one_and_a_non_positive_time_
         EmulatorSettings(throttle=1.5)
     with pytest.raises(ValueError, match="time_scale"):
         EmulatorSettings(time_scale=0)
+
+
+# -- aiming at one execution, crashes, throttling windows --------------------------------------------
+
+
+def test_a_fault_can_be_aimed_at_one_execution_and_prints_back_the_same() -> None:
+    fault = parse_fault("CreateRoute:2=InsufficientAddressCapacity@build-team-a-20250101T000000-1a2b3c4d")
+
+    assert fault == Fault("CreateRoute", 2, NO_ADDRESS, "build-team-a-20250101T000000-1a2b3c4d")
+    assert parse_fault(str(fault)) == fault
+    assert parse_fault("CreateVpc@run-1") == Fault("CreateVpc", 1, "InternalError", "run-1")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("CreateVpc", CallRef("CreateVpc", 1)),
+        ("CreateNatGateway:2", CallRef("CreateNatGateway", 2)),
+        (" CreateSubnet:9@build-a ", CallRef("CreateSubnet", 9, "build-a")),
+    ],
+)
+def test_a_crash_point_parses_to_operation_call_number_and_execution(text: str, expected: CallRef) -> None:
+    assert parse_call(text) == expected
+    assert parse_call(str(expected)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "complaint"),
+    [
+        ("CreateVpc=InternalError", "a crash takes no error code"),
+        ("CreateVpcs", "did you mean CreateVpc"),
+        ("CreateVpc:0", "must be >= 1"),
+        ("CreateVpc@", "is not an execution name"),
+        ("CreateVpc@has space", "is not an execution name"),
+    ],
+)
+def test_a_bad_crash_point_is_a_value_error_that_says_what_is_wrong(text: str, complaint: str) -> None:
+    with pytest.raises(ValueError, match="expected OP\\[:N\\]\\[@EXECUTION\\]") as exc:
+        parse_call(text)
+
+    assert complaint in str(exc.value)
+
+
+def test_settings_reject_a_negative_throttle_limit() -> None:
+    with pytest.raises(ValueError, match="throttle_limit"):
+        EmulatorSettings(throttle=1.0, throttle_limit=-1)

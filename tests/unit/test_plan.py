@@ -355,11 +355,7 @@ def test_an_explicit_cidr_added_where_a_later_block_sat_moves_that_block():
     # The documented limit of the rule: blocks only avoid *earlier* explicit CIDRs, so growing an
     # explicit tier into the next free addresses pushes the following block along.
     one = plan(spec([{"name": "edge", "type": "public", "cidrs": ["10.0.0.0/24"]}, ISOLATED_24], azs=1))
-    two = plan(
-        spec(
-            [{"name": "edge", "type": "public", "cidrs": ["10.0.0.0/24", "10.0.1.0/24"]}, ISOLATED_24], azs=2
-        )
-    )
+    two = plan(spec([{"name": "edge", "type": "public", "cidrs": ["10.0.0.0/24", "10.0.1.0/24"]}, ISOLATED_24], azs=2))
     assert cidrs(one)["subnet/database/us-east-1a"] == "10.0.1.0/24"
     assert cidrs(two)["subnet/database/us-east-1a"] == "10.0.2.0/24"
 
@@ -391,9 +387,7 @@ def test_a_single_nat_sits_in_the_first_zone_and_every_private_subnet_uses_it():
 
 
 def test_nats_live_in_the_first_public_tier():
-    p = plan(
-        spec([{"name": "dmz", "type": "public", "prefixLength": 26}, PUBLIC_24, PRIVATE_20], nat="per-az")
-    )
+    p = plan(spec([{"name": "dmz", "type": "public", "prefixLength": 26}, PUBLIC_24, PRIVATE_20], nat="per-az"))
     assert {n["subnet"].split("/")[1] for n in p["natGateways"]} == {"dmz"}
 
 
@@ -455,9 +449,7 @@ def test_the_summary_shows_every_cidr_the_nat_placement_and_the_cost():
 # -- NAT gateway count: round-robin ---------------------------------------------------------------
 
 
-def zones_named(
-    letters: str, region: str = "us-east-1", with_region_name: bool = True
-) -> list[dict[str, Any]]:
+def zones_named(letters: str, region: str = "us-east-1", with_region_name: bool = True) -> list[dict[str, Any]]:
     """Available zones <region><letter>, in the order given (the plan sorts them by name)."""
     zones = [
         {
@@ -766,9 +758,7 @@ def test_no_gateway_endpoints_without_a_private_or_isolated_route_table():
 
 def test_the_default_security_group_lockdown_is_in_the_plan():
     assert plan(spec([PUBLIC_24]))["lockDownDefaultSecurityGroup"] is True
-    assert (
-        plan(spec([PUBLIC_24], lockDownDefaultSecurityGroup=False))["lockDownDefaultSecurityGroup"] is False
-    )
+    assert plan(spec([PUBLIC_24], lockDownDefaultSecurityGroup=False))["lockDownDefaultSecurityGroup"] is False
 
 
 # -- the everything example -----------------------------------------------------------------------

@@ -522,11 +522,7 @@ def test_with_ipv6_every_tier_assigns_ipv6_addresses_unless_it_opts_out():
 
 
 def test_assign_ipv6_false_is_accepted_without_ipv6():
-    assert (
-        not parse_spec(with_tier(0, assignIpv6AddressOnCreation=False))
-        .tiers[0]
-        .assign_ipv6_address_on_creation
-    )
+    assert not parse_spec(with_tier(0, assignIpv6AddressOnCreation=False)).tiers[0].assign_ipv6_address_on_creation
 
 
 def test_ipv6_rejects_tiers_that_need_more_than_the_56s_256_subnets(monkeypatch):

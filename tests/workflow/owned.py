@@ -21,9 +21,7 @@ def tagged_with_execution(ec2: Any, execution: str) -> list[str]:
     left: list[str] = []
     filters = [{"Name": f"tag:{TAG_EXECUTION}", "Values": [execution]}]
     for op, key, id_key in OWNED_TYPES:
-        method = getattr(
-            ec2, "".join(f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(op))
-        )
+        method = getattr(ec2, "".join(f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(op)))
         for item in method(Filters=filters)[key]:
             if item.get("State") == "deleted":
                 continue

@@ -58,9 +58,7 @@ def test_production_spec_builds_every_planned_subnet_route_and_tag(emu, producti
         tags = tag_dict(subnet["Tags"])
         tier = tags["vpcfactory:tier"]
         assert planned[(tier, subnet["AvailabilityZone"])] == subnet["CidrBlock"]
-        assert ipaddress.ip_network(subnet["CidrBlock"]).subnet_of(
-            ipaddress.ip_network(production_spec["cidr"])
-        )
+        assert ipaddress.ip_network(subnet["CidrBlock"]).subnet_of(ipaddress.ip_network(production_spec["cidr"]))
         assert tags["Name"] == f"{production_spec['name']}-{tier}-{subnet['AvailabilityZone']}"
         assert subnet["MapPublicIpOnLaunch"] is False
     assert {tag_dict(s["Tags"])["vpcfactory:tier"] for s in subnets} == {"public", "private", "database"}
@@ -68,9 +66,7 @@ def test_production_spec_builds_every_planned_subnet_route_and_tag(emu, producti
     # every subnet's route table sends 0.0.0.0/0 where its tier says
     nats = {
         n["NatGatewayId"]: n
-        for n in ec2.describe_nat_gateways(Filters=[{"Name": "vpc-id", "Values": [out["vpcId"]]}])[
-            "NatGateways"
-        ]
+        for n in ec2.describe_nat_gateways(Filters=[{"Name": "vpc-id", "Values": [out["vpcId"]]}])["NatGateways"]
     }
     assert len(nats) == 3 and all(n["State"] == "available" for n in nats.values())
     nat_az = {nid: _subnet_az(subnets, n["SubnetId"]) for nid, n in nats.items()}
@@ -83,9 +79,7 @@ def test_production_spec_builds_every_planned_subnet_route_and_tag(emu, producti
         if tier == "public":
             assert route["GatewayId"] == out["internetGatewayId"]
         elif tier == "private":
-            assert nat_az[route["NatGatewayId"]] == subnet["AvailabilityZone"], (
-                "private must use its own AZ's NAT"
-            )
+            assert nat_az[route["NatGatewayId"]] == subnet["AvailabilityZone"], "private must use its own AZ's NAT"
         else:
             assert route is None, "an isolated tier has no internet route"
 
@@ -93,9 +87,7 @@ def test_production_spec_builds_every_planned_subnet_route_and_tag(emu, producti
     execution = execution_name(result)
     owned = [vpc, *subnets, *nats.values(), *[t for t in tables if not _is_main(t)]]
     owned += ec2.describe_internet_gateways(InternetGatewayIds=[out["internetGatewayId"]])["InternetGateways"]
-    owned += ec2.describe_addresses(AllocationIds=[n["allocationId"] for n in out["natGateways"]])[
-        "Addresses"
-    ]
+    owned += ec2.describe_addresses(AllocationIds=[n["allocationId"] for n in out["natGateways"]])["Addresses"]
     for item in owned:
         tags = tag_dict(item.get("Tags"))
         assert tags[TAG_VPC] == production_spec["name"]
@@ -116,9 +108,7 @@ def test_seed_spec_builds_the_seed_posts_network_with_the_database_tier_behind_t
     assert [s["cidr"] for s in subnets["database"]] == ["10.0.21.0/24", "10.0.22.0/24"]
     (nat,) = result.output["natGateways"]
     routes = {rt["tier"]: rt["defaultRoute"] for rt in result.output["routeTables"] if rt["tier"] != "public"}
-    assert set(routes.values()) == {nat["natGatewayId"]}, (
-        "seed routes private and database through its one NAT"
-    )
+    assert set(routes.values()) == {nat["natGatewayId"]}, "seed routes private and database through its one NAT"
 
 
 def test_applying_the_same_spec_again_reconciles_into_its_vpc_and_creates_nothing(emu, seed_spec):
@@ -150,9 +140,7 @@ def test_a_nat_gateway_stuck_in_pending_ends_the_wait_and_rolls_back(emu, seed_s
     assert tagged_with_execution(emu.client("ec2"), execution_name(result)) == []
 
 
-def test_a_nat_gateway_that_goes_failed_ends_the_wait_with_its_failure_code_and_rolls_back(
-    emu, production_spec
-):
+def test_a_nat_gateway_that_goes_failed_ends_the_wait_with_its_failure_code_and_rolls_back(emu, production_spec):
     from vpcfactory_tools.emulator.settings import EmulatorSettings
 
     # Given AWS accepts the NAT gateways, then fails them
@@ -197,9 +185,7 @@ def test_a_fault_midway_through_a_stage_rolls_back_the_part_already_created(emu,
     from vpcfactory_tools.emulator.settings import EmulatorSettings
 
     emu.reconfigure(
-        EmulatorSettings(
-            time_scale=0.001, faults=[parse_fault("CreateSubnet:5=InsufficientFreeAddressesInSubnet")]
-        )
+        EmulatorSettings(time_scale=0.001, faults=[parse_fault("CreateSubnet:5=InsufficientFreeAddressesInSubnet")])
     )
 
     result = emu.build(production_spec)
@@ -275,10 +261,7 @@ def test_a_rollback_that_cannot_finish_fails_with_the_original_error_the_rollbac
     assert result.status == "FAILED"
     assert result.error == "RollbackIncomplete"
     report = json.loads(result.cause)
-    assert (
-        report["originalError"]["Error"] == "Ec2CallFailed"
-        and "CreateRoute" in report["originalError"]["Cause"]
-    )
+    assert report["originalError"]["Error"] == "Ec2CallFailed" and "CreateRoute" in report["originalError"]["Cause"]
     assert "UnauthorizedOperation" in report["teardownError"]["Cause"]
     assert [(left["type"], left["logicalId"]) for left in report["leftovers"]] == [("vpc", "vpc")]
     assert tagged_with_execution(emu.client("ec2"), execution_name(result)) == [report["leftovers"][0]["id"]]

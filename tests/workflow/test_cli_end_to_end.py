@@ -80,9 +80,7 @@ def test_the_served_emulator_builds_a_vpc_that_plain_boto3_can_inspect(served_em
     assert ready["endpoint"].startswith("http://127.0.0.1:")
     assert ready["buildStateMachineArn"] and ready["destroyStateMachineArn"]
 
-    proc = vpcfactory(
-        "apply", str(EXAMPLES / "production.yaml"), "--json", "--endpoint-url", ready["endpoint"]
-    )
+    proc = vpcfactory("apply", str(EXAMPLES / "production.yaml"), "--json", "--endpoint-url", ready["endpoint"])
     assert proc.returncode == 0, proc.stderr[-3000:]
     doc = json.loads(proc.stdout)
 

@@ -53,11 +53,7 @@ def test_a_spec_with_every_feature_on_builds_verifies_and_reports_compliance(emu
         assert _route(app, "::/0")["EgressOnlyInternetGatewayId"].startswith("eigw-")
     data = tables["rtb/data"]
     assert all(
-        not (
-            r.get("GatewayId", "").startswith("igw-")
-            or r.get("NatGatewayId")
-            or r.get("EgressOnlyInternetGatewayId")
-        )
+        not (r.get("GatewayId", "").startswith("igw-") or r.get("NatGatewayId") or r.get("EgressOnlyInternetGatewayId"))
         for r in data["Routes"]
     ), "an isolated tier has no internet route, IPv4 or IPv6"
 
@@ -68,9 +64,7 @@ def test_a_spec_with_every_feature_on_builds_verifies_and_reports_compliance(emu
         assert subnet["AssignIpv6AddressOnCreation"] is (tier != "data")
 
     # gateway endpoints on the private and isolated route tables only
-    endpoints = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [out["vpcId"]]}])[
-        "VpcEndpoints"
-    ]
+    endpoints = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [out["vpcId"]]}])["VpcEndpoints"]
     assert sorted(e["ServiceName"].rsplit(".", 1)[1] for e in endpoints) == ["dynamodb", "s3"]
     wanted = sorted(t["RouteTableId"] for k, t in tables.items() if k.startswith(("rtb/app", "rtb/data")))
     for endpoint in endpoints:
@@ -101,9 +95,7 @@ def test_a_spec_with_every_feature_on_builds_verifies_and_reports_compliance(emu
     assert tag_dict(tables["rtb/data"]["Tags"])["Tier"] == "data"
 
 
-def test_a_rollback_of_a_full_featured_build_removes_endpoints_flow_logs_and_its_log_group(
-    emu, everything_spec
-):
+def test_a_rollback_of_a_full_featured_build_removes_endpoints_flow_logs_and_its_log_group(emu, everything_spec):
     from vpcfactory_tools.emulator.faults import parse_fault
     from vpcfactory_tools.emulator.settings import EmulatorSettings
 
@@ -118,9 +110,7 @@ def test_a_rollback_of_a_full_featured_build_removes_endpoints_flow_logs_and_its
     for op, key in (("describe_vpc_endpoints", "VpcEndpoints"), ("describe_flow_logs", "FlowLogs")):
         items = getattr(ec2, op)(Filters=[{"Name": "tag:vpcfactory:execution", "Values": [name]}])[key]
         assert [i for i in items if i.get("State", "available").lower() != "deleted"] == [], op
-    groups = emu.client("logs").describe_log_groups(
-        logGroupNamePrefix=f"/vpcfactory/{everything_spec['name']}/"
-    )
+    groups = emu.client("logs").describe_log_groups(logGroupNamePrefix=f"/vpcfactory/{everything_spec['name']}/")
     assert groups["logGroups"] == []
 
 
@@ -139,9 +129,7 @@ def test_flow_logs_can_go_to_s3_and_endpoints_can_be_opted_out_per_service(emu, 
     (flow,) = ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [result.vpc_id]}])["FlowLogs"]
     assert flow["LogDestinationType"] == "s3"
     assert flow["LogDestination"].startswith("arn:aws:s3:::central-flow-logs/vpcs")
-    endpoints = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [result.vpc_id]}])[
-        "VpcEndpoints"
-    ]
+    endpoints = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [result.vpc_id]}])["VpcEndpoints"]
     assert [e["ServiceName"] for e in endpoints] == ["com.amazonaws.us-east-1.s3"]
 
 

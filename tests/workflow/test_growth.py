@@ -16,8 +16,7 @@ def _snapshot(ec2, vpc_id):
 
     return {
         "subnets": {
-            logical(s): (s["SubnetId"], s["CidrBlock"])
-            for s in ec2.describe_subnets(Filters=in_vpc)["Subnets"]
+            logical(s): (s["SubnetId"], s["CidrBlock"]) for s in ec2.describe_subnets(Filters=in_vpc)["Subnets"]
         },
         "nats": {
             logical(n): (n["NatGatewayId"], n["State"])

@@ -1,9 +1,10 @@
 """vpcfactory — plan, apply and destroy VPCs with the factory's state machines.
 
     vpcfactory plan SPEC [--json]
-    vpcfactory apply SPEC [--json] [TARGET] [--fail-at OP[:N][=CODE]] [--time-scale X]
+    vpcfactory apply SPEC [--json] [TARGET] [--fail-at OP[:N][=CODE]] [--crash-after OP[:N]]
+                          [--throttle P [--seed S]] [--time-scale X]
     vpcfactory destroy VPC_ID [--json] [TARGET]
-    vpcfactory emulator [--port N] [--fail-at ...] [--time-scale X]
+    vpcfactory emulator [--port N] [--fail-at ...] [--crash-after ...] [--throttle P] [--time-scale X]
     TARGET: (none = embedded emulator) | --endpoint-url URL | --stack NAME | --state-machine-arn ARN
 
 Exit codes: 0 succeeded; 1 the execution failed (and was rolled back); 2 invalid input or usage.
@@ -64,14 +65,37 @@ def parse_faults(texts: list[str]) -> list[Any]:
         raise UsageError(f"--fail-at: {exc}") from exc
 
 
+def parse_crashes(texts: list[str]) -> list[Any]:
+    from vpcfactory_tools.emulator.faults import parse_call
+
+    try:
+        return [parse_call(t) for t in texts]
+    except ValueError as exc:
+        raise UsageError(f"--crash-after: {exc}") from exc
+
+
+def emulator_settings(args: argparse.Namespace) -> Any:
+    """The embedded or served emulator's settings from the command line."""
+    from vpcfactory_tools.emulator.settings import EmulatorSettings
+
+    try:
+        return EmulatorSettings(
+            time_scale=args.time_scale,
+            faults=parse_faults(args.fail_at),
+            crash_after=parse_crashes(args.crash_after),
+            throttle=args.throttle,
+            seed=args.seed,
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+
+
 # -- targets ----------------------------------------------------------------------------------
 def remote_session(args: argparse.Namespace) -> tuple[Any, dict[str, str]]:
     """A Step Functions client and the state machine ARNs of a deployed (or served) factory."""
     import boto3
 
-    session = boto3.session.Session(
-        region_name=args.region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    )
+    session = boto3.session.Session(region_name=args.region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1")
     sfn = session.client("stepfunctions", endpoint_url=args.endpoint_url)
     arns: dict[str, str] = {}
     if args.state_machine_arn:
@@ -100,32 +124,25 @@ def has_target(args: argparse.Namespace) -> bool:
     return bool(args.endpoint_url or args.stack or args.state_machine_arn)
 
 
-def run_execution(
-    args: argparse.Namespace, which: str, payload: dict[str, Any], prefix: str, out: TextIO
-) -> int:
+def run_execution(args: argparse.Namespace, which: str, payload: dict[str, Any], prefix: str, out: TextIO) -> int:
     from vpcfactory_tools.emulator.embedded import EmbeddedEmulator, execution_name, wait_for_execution
-    from vpcfactory_tools.emulator.settings import EmulatorSettings
     from vpcfactory_tools.progress import follow
 
     emit = (lambda line: None) if args.json else (lambda line: print(line, file=sys.stderr, flush=True))
     name = args.name or execution_name(prefix)
     if has_target(args):
         sfn, arns = remote_session(args)
-        arn = sfn.start_execution(stateMachineArn=arns[which], name=name, input=json.dumps(payload))[
-            "executionArn"
-        ]
+        arn = sfn.start_execution(stateMachineArn=arns[which], name=name, input=json.dumps(payload))["executionArn"]
         emit(f"started {arn}")
         follow(sfn, arn, emit)
         result = wait_for_execution(sfn, arn)
         return report(result, args, out)
 
-    settings = EmulatorSettings(time_scale=args.time_scale, faults=parse_faults(args.fail_at))
+    settings = emulator_settings(args)
     emit(f"target: the embedded emulator (no AWS account; time scale {args.time_scale:g})")
     with EmbeddedEmulator(settings) as emu:
         sfn = emu.client("stepfunctions")
-        arn = emu.start_execution(
-            emu.stack.build_arn if which == "build" else emu.stack.destroy_arn, payload, name
-        )
+        arn = emu.start_execution(emu.stack.build_arn if which == "build" else emu.stack.destroy_arn, payload, name)
         emit(f"started {arn}")
         follow(sfn, arn, emit, time_scale=args.time_scale)
         result = wait_for_execution(sfn, arn)
@@ -185,9 +202,11 @@ def describe_zones(args: argparse.Namespace) -> list[dict[str, Any]]:
 def cmd_apply(args: argparse.Namespace, out: TextIO) -> int:
     doc = load_document(args.spec)
     validate(doc)  # a bad spec exits 2 before anything is started
-    return run_execution(
-        args, "build", doc, f"build-{doc.get('name', doc.get('spec', {}).get('name', 'vpc'))}", out
-    )
+    name = doc.get("name", doc.get("spec", {}).get("name", "vpc"))
+    if args.allow_replace:
+        # a change that needs a new VPC builds one instead of being refused (the old one stays)
+        doc = {**(doc if "spec" in doc else {"spec": doc}), "allowReplace": True}
+    return run_execution(args, "build", doc, f"build-{name}", out)
 
 
 def cmd_destroy(args: argparse.Namespace, out: TextIO) -> int:
@@ -197,19 +216,20 @@ def cmd_destroy(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_emulator(args: argparse.Namespace, out: TextIO) -> int:
-    from vpcfactory_tools.emulator.server import serve
+    from vpcfactory_tools.emulator.server import start_server
 
+    settings = emulator_settings(args)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    return serve(
-        port=args.port,
-        time_scale=args.time_scale,
-        faults=parse_faults(args.fail_at),
-        out=out,
-        stop=stop,
-        region=args.region or "us-east-1",
-    )
+    server, ready = start_server(port=args.port, settings=settings, region=args.region or "us-east-1")
+    out.write(json.dumps(ready) + "\n")
+    out.flush()
+    try:
+        stop.wait()
+    finally:
+        server.stop()
+    return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -234,6 +254,22 @@ def build_parser() -> argparse.ArgumentParser:
             help="embedded emulator: fail the Nth call of an EC2 operation with an AWS error code",
         )
         p.add_argument(
+            "--crash-after",
+            action="append",
+            default=[],
+            metavar="OP[:N][@EXECUTION]",
+            help="emulator: let the Nth call of an EC2 operation succeed, then kill the Lambda "
+            "handler that made it (Runtime.ExitError)",
+        )
+        p.add_argument(
+            "--throttle",
+            type=float,
+            default=0.0,
+            metavar="P",
+            help="emulator: fail a fraction P (0..1) of EC2 request attempts with RequestLimitExceeded",
+        )
+        p.add_argument("--seed", type=int, default=0, help="emulator: seed of the --throttle draws (reproducible runs)")
+        p.add_argument(
             "--time-scale",
             type=float,
             default=default_scale,
@@ -247,8 +283,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--endpoint-url")
     p.set_defaults(func=cmd_plan)
 
-    p = sub.add_parser("apply", help="build the VPC a spec describes")
+    p = sub.add_parser("apply", help="build the VPC a spec describes (or grow the one it built)")
     p.add_argument("spec")
+    p.add_argument(
+        "--allow-replace",
+        action="store_true",
+        help="if the spec changes what its VPC has (CIDR, a removed tier/AZ), build a new VPC",
+    )
     target_options(p)
     emulator_options(p, 0.01)
     p.set_defaults(func=cmd_apply)

@@ -69,9 +69,7 @@ def follow(
                 elif kind != "ChoiceStateExited":
                     emit(f"{'xx' if name in failed else 'ok'} {name} ({took:.2f}s)")
             elif kind in ("TaskFailed", "LambdaFunctionFailed"):
-                details = (
-                    event.get("taskFailedEventDetails") or event.get("lambdaFunctionFailedEventDetails") or {}
-                )
+                details = event.get("taskFailedEventDetails") or event.get("lambdaFunctionFailedEventDetails") or {}
                 state = _entered_state(event, by_id)
                 failed.add(state)
                 emit(f"xx {state}: {details.get('error')}: {short_cause(details.get('cause'))}")

@@ -23,6 +23,8 @@ def handler(event, context):
     tags = tag_dict(vpcs[0].get("Tags"))
     name = tags.get(TAG_VPC)
     if not name or tags.get(TAG_LOGICAL_ID) != "vpc" or not tags.get(TAG_EXECUTION):
-        raise NotOwnedByFactory(f"{vpc_id} does not carry the factory's ownership tags: it was not built by the factory")
+        raise NotOwnedByFactory(
+            f"{vpc_id} does not carry the factory's ownership tags: it was not built by the factory"
+        )
     resolved["scope"]["name"] = name
     return resolved

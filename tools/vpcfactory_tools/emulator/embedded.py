@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ import boto3
 from moto import mock_aws
 
 from vpcfactory import aws as factory_aws
-from vpcfactory_tools.emulator import engine_time, faults, fidelity, lambda_runtime
+from vpcfactory_tools.emulator import engine_integrations, engine_time, faults, fidelity, lambda_runtime
 from vpcfactory_tools.emulator.deploy import Stack, deploy
 from vpcfactory_tools.emulator.settings import EmulatorSettings, configure
 
@@ -46,6 +47,7 @@ def install_patches() -> None:
     """Everything that turns plain moto into our emulator (each install is idempotent)."""
     lambda_runtime.install()
     engine_time.install()
+    engine_integrations.install()
     fidelity.install()
     faults.install()
 
@@ -77,9 +79,7 @@ class ExecutionResult:
         }
 
 
-def wait_for_execution(
-    sfn: Any, execution_arn: str, timeout: float = 600.0, poll: float = 0.02
-) -> ExecutionResult:
+def wait_for_execution(sfn: Any, execution_arn: str, timeout: float = 600.0, poll: float = 0.02) -> ExecutionResult:
     deadline = time.monotonic() + timeout
     while True:
         desc = sfn.describe_execution(executionArn=execution_arn)
@@ -119,6 +119,8 @@ class EmbeddedEmulator:
         self.stack: Stack | None = None
         self._mock: Any = None
         self._saved_env: dict[str, str | None] = {}
+        self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> EmbeddedEmulator:
@@ -139,6 +141,7 @@ class EmbeddedEmulator:
         return self
 
     def stop(self) -> None:
+        self._clients.clear()
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
@@ -156,29 +159,39 @@ class EmbeddedEmulator:
         self.stop()
 
     def reconfigure(self, settings: EmulatorSettings) -> None:
-        """New faults/time scale for the next runs (resets the fault call counters)."""
+        """New faults/time scale for the next runs (resets the fault call counters).
+
+        Settings that throttle also start the handlers with new boto3 clients, as a new Lambda
+        sandbox would: each client carries botocore's retry quota, which throttling drains, and
+        a throttled run must not inherit what an earlier one left of it (nor must a run after
+        it). Other settings keep them: creating a client costs a few hundred milliseconds."""
+        throttled = settings.throttle > 0 or self.settings.throttle > 0
         self.settings = settings
         configure(settings)
         faults.reset()  # "the Nth call" counts from here
+        lambda_runtime.reset_reruns()
+        if throttled:
+            factory_aws.reset_clients()
 
     # -- clients and runs ---------------------------------------------------------------------
     def client(self, service: str) -> Any:
-        return boto3.session.Session(region_name=self.region).client(service)
+        """A boto3 client of the emulator (one per service, kept until stop(): creating one
+        loads its service model, which costs a few hundred milliseconds)."""
+        with self._clients_lock:
+            if service not in self._clients:
+                self._clients[service] = boto3.session.Session(region_name=self.region).client(service)
+            return self._clients[service]
 
     def start_execution(self, state_machine_arn: str, payload: Any, name: str) -> str:
         return self.client("stepfunctions").start_execution(
             stateMachineArn=state_machine_arn, name=name, input=json.dumps(payload)
         )["executionArn"]
 
-    def run(
-        self, state_machine_arn: str, payload: Any, *, name: str, timeout: float = 600.0
-    ) -> ExecutionResult:
+    def run(self, state_machine_arn: str, payload: Any, *, name: str, timeout: float = 600.0) -> ExecutionResult:
         arn = self.start_execution(state_machine_arn, payload, name)
         return wait_for_execution(self.client("stepfunctions"), arn, timeout=timeout)
 
-    def build(
-        self, spec: dict[str, Any], *, name: str | None = None, timeout: float = 600.0
-    ) -> ExecutionResult:
+    def build(self, spec: dict[str, Any], *, name: str | None = None, timeout: float = 600.0) -> ExecutionResult:
         assert self.stack is not None, "start() the emulator first"
         return self.run(
             self.stack.build_arn,

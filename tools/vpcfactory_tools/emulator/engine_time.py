@@ -1,4 +1,5 @@
-"""Scale the sleeps of moto's Step Functions engine by ``EmulatorSettings.time_scale``.
+"""Scale the sleeps of moto's Step Functions engine, and botocore's retry back-off, by
+``EmulatorSettings.time_scale``.
 
 moto's ASL interpreter really sleeps: a Wait state blocks on
 ``env.program_state_event.wait(seconds)`` (``WaitFunction._wait_interval``) and a Retry
@@ -6,21 +7,50 @@ interval calls ``time.sleep(interval)`` (``RetrierDecl._eval_body``). After
 :func:`install`, both take ``seconds * current().time_scale`` real seconds, read at the
 moment the sleep starts. Waits stay interruptible: stopping an execution ends them.
 
+botocore sleeps too: between the attempts of a retried call (standard mode: up to 20 s of
+exponential back-off with jitter per attempt), ``Endpoint._needs_retry`` calls
+``time.sleep(delay)`` in ``botocore.endpoint``. Those are the handlers' own SDK retries
+against the emulator's throttling and injected 5xx errors, so they are simulated time as well:
+after :func:`install` they take ``delay * time_scale`` real seconds. This applies to every
+botocore client in the emulator's process (handlers, the engine's Lambda client, tests), never
+to a process that does not run the emulator.
+
 :func:`simulated_seconds_waited` reports the simulated seconds the engine has slept
-(Wait states plus Retry intervals, summed over all executions and branches).
+(Wait states plus Retry intervals, summed over all executions and branches);
+:func:`simulated_sdk_seconds_slept` the simulated seconds botocore slept between attempts.
+
+Real time must not grow with the account's history either. moto looks up one resource's tags
+(``TaggedEC2Resource.get_tags``, used by every ``tag:`` filter on every resource) by scanning
+every tag in the account with regular expressions, and keeps the tags of deleted resources: a
+Describe with a tag filter costs resources x all tags ever created, and a long run (the
+reliability sweeps build and delete hundreds of VPCs on one emulator) slows down
+quadratically. After :func:`install` the lookup reads the resource's own tags directly -- the
+same answer (resource ids are fixed-format, so the scan's anchored-regex match is an exact
+match), in constant time. And moto's engine parses the state machine's definition with ANTLR
+at the start of every execution (0.1-0.3 s for the build ASL, about a fifth of a build on the
+emulator); after :func:`install` each definition is parsed once and its program reused. The
+program is a tree of immutable components: an execution keeps its state in its own Environment
+(``env.heap``, ``env.stack``), so executions -- concurrent ones included -- can share it.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
+from botocore import endpoint as botocore_endpoint
+from moto.ec2.models.core import TaggedEC2Resource
+from moto.ec2.utils import EC2_PREFIX_TO_RESOURCE, get_prefix
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
     WaitFunction,
 )
+from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
 from .fidelity import Patcher, check_moto_version
 from .settings import current
@@ -28,12 +58,20 @@ from .settings import current
 PINNED_SOURCES: dict[str, str] = {
     "moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function:"
     "WaitFunction._wait_interval": "8f954dee80372b4b",
-    "moto.stepfunctions.parser.asl.component.common.retry.retrier_decl:"
-    "RetrierDecl._eval_body": "48463fff19cefa98",
+    "moto.stepfunctions.parser.asl.component.common.retry.retrier_decl:RetrierDecl._eval_body": "48463fff19cefa98",
+    # botocore: the one sleep between the attempts of a retried call
+    "botocore.endpoint:Endpoint._needs_retry": "9621767a04c7931a",
+    # one resource's tags: replaced by a direct lookup with the same result
+    "moto.ec2.models.core:TaggedEC2Resource.get_tags": "73ba6daeb7cb331e",
+    "moto.ec2.models.tags:TagBackend.describe_tags": "2a65a6b5f69a78e9",
+    # an execution's program: parsed once per definition
+    "moto.stepfunctions.parser.backend.execution_worker:ExecutionWorker._get_evaluation_entrypoint": "2b25949ae855da80",
+    "moto.stepfunctions.parser.asl.parse.asl_parser:AmazonStateLanguageParser.parse": "a59a7d18760fb22e",
 }
 
 _lock = threading.Lock()
 _waited = 0.0
+_sdk_slept = 0.0
 _patcher = Patcher()
 
 
@@ -43,16 +81,28 @@ def simulated_seconds_waited() -> float:
         return _waited
 
 
-def reset() -> None:
-    global _waited
+def simulated_sdk_seconds_slept() -> float:
+    """Simulated seconds botocore slept between retry attempts since the last reset."""
     with _lock:
-        _waited = 0.0
+        return _sdk_slept
+
+
+def reset() -> None:
+    global _waited, _sdk_slept
+    with _lock:
+        _waited = _sdk_slept = 0.0
 
 
 def _record(seconds: float) -> None:
     global _waited
     with _lock:
         _waited += seconds
+
+
+def _record_sdk(seconds: float) -> None:
+    global _sdk_slept
+    with _lock:
+        _sdk_slept += seconds
 
 
 def _scaled_wait_interval(self: WaitFunction, env: Any, wait_seconds: int) -> None:
@@ -69,15 +119,42 @@ def _scaled_wait_interval(self: WaitFunction, env: Any, wait_seconds: int) -> No
 
 
 class _ScaledTime(ModuleType):
-    """Stands in for ``time`` inside retrier_decl: ``sleep`` is scaled, the rest is time."""
+    """Stands in for ``time`` inside one module: ``sleep`` is scaled (and recorded), the rest
+    is the real time module."""
+
+    def __init__(self, name: str, record: Callable[[float], None]) -> None:
+        super().__init__(name)
+        self._record = record
 
     def __getattr__(self, name: str) -> Any:
         return getattr(time, name)
 
-    @staticmethod
-    def sleep(seconds: float) -> None:
-        _record(seconds)
+    def sleep(self, seconds: float) -> None:
+        self._record(seconds)
         time.sleep(seconds * current().time_scale)
+
+
+def _own_tags(self: Any) -> list[dict[str, str]]:
+    """``TaggedEC2Resource.get_tags``: what ``describe_tags(filters={"resource-id": [self.id]})``
+    returns, read from the resource's own entry instead of a scan of every tag."""
+    if not self.id:
+        return []
+    tags = self.ec2_backend.tags.get(self.id) or {}
+    resource_type = EC2_PREFIX_TO_RESOURCE.get(get_prefix(self.id), "")
+    return [
+        {"resource_id": self.id, "key": key, "value": value, "resource_type": resource_type}
+        for key, value in list(tags.items())
+    ]
+
+
+@functools.lru_cache(maxsize=64)
+def _program(definition: str) -> Any:
+    return AmazonStateLanguageParser.parse(definition)[0]
+
+
+def _cached_entrypoint(self: ExecutionWorker) -> Any:
+    """``ExecutionWorker._get_evaluation_entrypoint``: the definition's program, parsed once."""
+    return _program(self._evaluation_details.state_machine_details.definition)
 
 
 def installed() -> bool:
@@ -85,7 +162,7 @@ def installed() -> bool:
 
 
 def install() -> None:
-    """Make engine sleeps honour the time scale (idempotent)."""
+    """Make engine and SDK sleeps honour the time scale, and tag lookups constant-time (idempotent)."""
     check_moto_version()
     with _lock:
         if _patcher.active:
@@ -93,9 +170,16 @@ def install() -> None:
         original = WaitFunction.__dict__["_wait_interval"]
         _scaled_wait_interval.__wrapped__ = original  # type: ignore[attr-defined]
         _patcher.set(WaitFunction, "_wait_interval", _scaled_wait_interval)
-        if retrier_decl.time is not time:
-            raise RuntimeError("moto's retrier_decl no longer sleeps through the time module")
-        _patcher.set(retrier_decl, "time", _ScaledTime("time"))
+        original_entrypoint = ExecutionWorker.__dict__["_get_evaluation_entrypoint"]
+        _cached_entrypoint.__wrapped__ = original_entrypoint  # type: ignore[attr-defined]
+        _patcher.set(ExecutionWorker, "_get_evaluation_entrypoint", _cached_entrypoint)
+        original_get_tags = TaggedEC2Resource.__dict__["get_tags"]
+        _own_tags.__wrapped__ = original_get_tags  # type: ignore[attr-defined]
+        _patcher.set(TaggedEC2Resource, "get_tags", _own_tags)
+        for module, record in ((retrier_decl, _record), (botocore_endpoint, _record_sdk)):
+            if module.time is not time:
+                raise RuntimeError(f"{module.__name__} no longer sleeps through the time module")
+            _patcher.set(module, "time", _ScaledTime("time", record))
 
 
 def uninstall() -> None:

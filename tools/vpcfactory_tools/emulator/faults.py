@@ -1,9 +1,18 @@
-"""Fault injection for the emulator's EC2: fail the Nth call of an operation, or throttle.
+"""Fault injection for the emulator's EC2: fail the Nth call of an operation, kill the Lambda
+handler right after it, or throttle.
 
-``--fail-at CreateNatGateway:1=InsufficientAddressCapacity`` (see :func:`parse_fault`)
-makes the first CreateNatGateway call fail with that AWS error code *before* moto runs
-it, so nothing is created. ``EmulatorSettings(throttle=0.2, seed=7)`` fails a seeded,
-reproducible 20 % of all EC2 calls with ``RequestLimitExceeded``.
+- **Faults** (``--fail-at CreateNatGateway:1=InsufficientAddressCapacity``, see
+  :func:`parse_fault`) fail the Nth call of an operation with an AWS error code *before* moto runs
+  it, so nothing is created.
+- **Crashes** (``--crash-after CreateVpc:1``, see :func:`parse_call`) let the Nth call run -- moto
+  creates the resource and answers -- and then kill the Lambda handler that made it, before it can
+  return: the emulator's Lambda runtime reports ``Runtime.ExitError`` (see
+  :mod:`.lambda_runtime`). This is the "crashed between create and return" case that only
+  tag-at-creation plus lookup-by-tag can clean up.
+- **Throttling** (``EmulatorSettings(throttle=0.2, seed=7)``) fails a seeded, reproducible 20 % of
+  EC2 request attempts with ``RequestLimitExceeded``. ``throttle_from`` starts it at a given call
+  (before that nothing is throttled) and ``throttle_limit`` ends it after that many throttled
+  attempts -- a throttling storm that passes, so a test can watch the retries that follow it work.
 
 The hook wraps moto's EC2 request dispatch (``EC2Response.call_action``), which every EC2
 request goes through, in-process (``mock_aws``) and in server mode.
@@ -14,6 +23,21 @@ the same call. So an injected fault fails every attempt of the Nth call and reac
 caller even through botocore's retries, and :func:`call_counts` counts calls, not HTTP
 attempts. Requests without that header count one attempt as one call. Throttling, by
 contrast, is drawn per attempt, as AWS throttling is, so SDK retries can get through it.
+With several executions running at once, which call draws which number depends on thread
+scheduling: a seed reproduces a sequential run exactly, a concurrent one only statistically.
+
+**Per execution**: ``@EXECUTION`` after a fault or crash (``CreateRoute:2@build-a-1``) counts
+only the calls made by Lambda handlers working for that Step Functions execution, so one build
+among many running at once can be failed. The attribution is done on the client side: while an
+in-process handler runs, a botocore hook adds the execution named in its event (``execution``)
+and the function's name to each EC2 request (``x-vpcfactory-execution``,
+``x-vpcfactory-function``); :func:`call_sequence` lists what each execution called, and from
+which function. The same client-side hook is what
+kills the handler for a crash: the server marks the successful response with
+``x-vpcfactory-crash`` and the hook raises :class:`~.lambda_runtime.RuntimeExit` in the
+handler's thread when it sees the mark. Both work in server mode too, because the emulator's
+Lambda handlers always run in the emulator's process; a call made by anything else (a test's
+own client, the AWS CLI) is never attributed to an execution and never killed.
 
 HTTP status codes follow EC2: server errors (``InternalError``, ``Insufficient*Capacity``)
 are 500, ``Unavailable``/``ServiceUnavailable``/``RequestLimitExceeded`` 503, everything
@@ -31,20 +55,29 @@ from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+from botocore import handlers as botocore_handlers
 from moto.core.responses import ActionResult, BaseResponse
 from moto.ec2.exceptions import EC2ClientError
 from moto.ec2.responses import EC2Response
 
+from . import lambda_runtime
 from .fidelity import Patcher, check_moto_version
 from .settings import EmulatorSettings, current
 
 DEFAULT_CODE = "InternalError"
-SYNTAX = "OP[:N][=CODE]"
+SYNTAX = "OP[:N][=CODE][@EXECUTION]"
+CALL_SYNTAX = "OP[:N][@EXECUTION]"
+EXECUTION_HEADER = "x-vpcfactory-execution"
+FUNCTION_HEADER = "x-vpcfactory-function"
+CRASH_HEADER = "x-vpcfactory-crash"
 
 PINNED_SOURCES: dict[str, str] = {
     "moto.core.responses:BaseResponse.call_action": "26076963fd17fd1a",
     "moto.core.responses:BaseResponse._dispatch": "446e22484251a00b",
     "moto.core.responses:BaseResponse.serialized": "af486a0ef1327162",
+    # The client-side hooks: before-call may add a header to params["headers"]; after-call
+    # sees the response before the client returns it (or raises its ClientError).
+    "botocore.client:BaseClient._make_api_call": "75ba491f61ffbd4e",
 }
 
 _HTTP_STATUS = {
@@ -68,28 +101,49 @@ _MESSAGES = {
 }
 _OPERATION = re.compile(r"[A-Z][A-Za-z0-9]*")
 _CODE = re.compile(r"[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)*")
+_EXECUTION = re.compile(r"[A-Za-z0-9_-]{1,80}")  # Step Functions execution names we generate
+
+
+def _check_call(operation: str, call: int, execution: str | None) -> None:
+    if not _OPERATION.fullmatch(operation):
+        raise ValueError(f"operation {operation!r} must be an EC2 operation name in PascalCase, e.g. CreateNatGateway")
+    if isinstance(call, bool) or not isinstance(call, int) or call < 1:
+        raise ValueError(f"call number must be an integer >= 1, got {call!r}")
+    if execution is not None and not _EXECUTION.fullmatch(execution):
+        raise ValueError(f"execution {execution!r} is not an execution name ([A-Za-z0-9_-], at most 80)")
+
+
+@dataclass(frozen=True)
+class CallRef:
+    """Call number ``call`` (1-based) of EC2 ``operation``; with ``execution``, counted only
+    among the calls that Lambda handlers make for that execution."""
+
+    operation: str
+    call: int = 1
+    execution: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_call(self.operation, self.call, self.execution)
+
+    def __str__(self) -> str:
+        return f"{self.operation}:{self.call}" + (f"@{self.execution}" if self.execution else "")
 
 
 @dataclass(frozen=True)
 class Fault:
-    """Fail call number ``call`` (1-based) of EC2 ``operation`` with error ``code``."""
+    """Fail call number ``call`` (1-based) of EC2 ``operation`` with error ``code`` (counted
+    per execution when ``execution`` is set)."""
 
     operation: str
     call: int = 1
     code: str = DEFAULT_CODE
+    execution: str | None = None
 
     def __post_init__(self) -> None:
-        if not _OPERATION.fullmatch(self.operation):
-            raise ValueError(
-                f"operation {self.operation!r} must be an EC2 operation name in PascalCase, "
-                "e.g. CreateNatGateway"
-            )
-        if isinstance(self.call, bool) or not isinstance(self.call, int) or self.call < 1:
-            raise ValueError(f"call number must be an integer >= 1, got {self.call!r}")
+        _check_call(self.operation, self.call, self.execution)
         if not _CODE.fullmatch(self.code):
             raise ValueError(
-                f"error code {self.code!r} is not an AWS error code (e.g. InternalError, "
-                "InvalidSubnetID.NotFound)"
+                f"error code {self.code!r} is not an AWS error code (e.g. InternalError, InvalidSubnetID.NotFound)"
             )
 
     @property
@@ -97,7 +151,7 @@ class Fault:
         return http_status(self.code)
 
     def __str__(self) -> str:
-        return f"{self.operation}:{self.call}={self.code}"
+        return f"{self.operation}:{self.call}={self.code}" + (f"@{self.execution}" if self.execution else "")
 
 
 def http_status(code: str) -> int:
@@ -113,17 +167,14 @@ def ec2_operations() -> frozenset[str]:
     return frozenset(botocore.session.get_session().get_service_model("ec2").operation_names)
 
 
-def parse_fault(text: str) -> Fault:
-    """Parse ``OP[:N][=CODE]``, e.g. ``CreateNatGateway:2=InsufficientAddressCapacity``.
-
-    OP is an EC2 operation in PascalCase, N the call to fail (default 1), CODE the AWS
-    error code (default ``InternalError``). Raises ValueError naming what is wrong.
-    """
+def _parse_head(text: str, syntax: str, example: str) -> tuple[str, int, str | None, str, bool]:
+    """``OP[:N]...[@EXECUTION]`` -> (operation, call, execution, rest after '=', has '=')."""
     spec = text.strip()
+    where = f"{'fault' if '=' in syntax else 'call'} {text!r} (expected {syntax}, e.g. {example})"
+    spec, has_execution, execution = spec.partition("@")
     head, has_code, code = spec.partition("=")
     operation, has_call, call = head.partition(":")
-    operation, call, code = operation.strip(), call.strip(), code.strip()
-    where = f"fault {text!r} (expected {SYNTAX}, e.g. CreateNatGateway:1=InsufficientAddressCapacity)"
+    operation, call, execution = operation.strip(), call.strip(), execution.strip()
     if not operation:
         raise ValueError(f"{where}: the operation is missing")
     if not _OPERATION.fullmatch(operation):
@@ -136,89 +187,221 @@ def parse_fault(text: str) -> Fault:
         raise ValueError(f"{where}: the call number {call!r} is not a positive integer")
     if has_call and int(call) < 1:
         raise ValueError(f"{where}: the call number must be >= 1 (1 is the first call)")
+    if has_execution and not _EXECUTION.fullmatch(execution):
+        raise ValueError(f"{where}: {execution!r} is not an execution name")
+    if has_code and "=" not in syntax:
+        raise ValueError(f"{where}: a crash takes no error code")
+    return operation, int(call) if has_call else 1, execution or None, code.strip(), bool(has_code)
+
+
+def parse_fault(text: str) -> Fault:
+    """Parse ``OP[:N][=CODE][@EXECUTION]``, e.g. ``CreateNatGateway:2=InsufficientAddressCapacity``.
+
+    OP is an EC2 operation in PascalCase, N the call to fail (default 1), CODE the AWS
+    error code (default ``InternalError``), EXECUTION the one execution whose calls are counted
+    (default: every call counts). Raises ValueError naming what is wrong.
+    """
+    operation, call, execution, code, has_code = _parse_head(
+        text, SYNTAX, "CreateNatGateway:1=InsufficientAddressCapacity"
+    )
     if has_code and not _CODE.fullmatch(code):
+        where = f"fault {text!r} (expected {SYNTAX}, e.g. CreateNatGateway:1=InsufficientAddressCapacity)"
         raise ValueError(f"{where}: {code!r} is not an AWS error code")
-    return Fault(operation, int(call) if has_call else 1, code if has_code else DEFAULT_CODE)
+    return Fault(operation, call, code if has_code else DEFAULT_CODE, execution)
+
+
+def parse_call(text: str) -> CallRef:
+    """Parse ``OP[:N][@EXECUTION]`` (``--crash-after``), e.g. ``CreateNatGateway:2``."""
+    operation, call, execution, _, _ = _parse_head(text, CALL_SYNTAX, "CreateNatGateway:2")
+    return CallRef(operation, call, execution)
 
 
 # ---------------------------------------------------------------------------------------
 
+
+@dataclass(frozen=True)
+class _Call:
+    """What was decided for one call when it was first seen (its SDK retries reuse it)."""
+
+    fault: Fault | None
+    crash: CallRef | None
+
+
+class _Throttle:
+    """Throttling state for one settings object: seeded draws, started yet, attempts throttled."""
+
+    def __init__(self, settings: EmulatorSettings) -> None:
+        self.settings = settings
+        self.rng = random.Random(settings.seed)
+        self.started = settings.throttle_from is None
+        self.throttled = 0
+
+    def draw(self, operation: str) -> tuple[str, str] | None:
+        settings = self.settings
+        if not self.started or settings.throttle <= 0:
+            return None
+        if settings.throttle_limit is not None and self.throttled >= settings.throttle_limit:
+            return None
+        if self.rng.random() >= settings.throttle:
+            return None
+        self.throttled += 1
+        return "RequestLimitExceeded", (
+            f"{_MESSAGES['RequestLimitExceeded']} [throttled by the vpcfactory emulator: "
+            f"{operation}, throttle={settings.throttle}, seed={settings.seed}]"
+        )
+
+
 _lock = threading.Lock()
+_dispatch_lock = threading.RLock()
 _counts: Counter[str] = Counter()
-# invocation id -> the fault decided for that call (None: not failed), for its SDK retries
-_invocations: OrderedDict[str, Fault | None] = OrderedDict()
+_execution_counts: Counter[tuple[str, str]] = Counter()  # (execution, operation)
+_sequences: dict[str, list[tuple[str, str]]] = {}  # execution -> [(function, operation)] in call order
+# invocation id -> what was decided for that call, for its SDK retries
+_invocations: OrderedDict[str, _Call] = OrderedDict()
 _MAX_INVOCATIONS = 10_000
-_rng: random.Random | None = None
-_rng_settings: EmulatorSettings | None = None
+_throttle: _Throttle | None = None
 _patcher = Patcher()
 
 
-def call_counts() -> dict[str, int]:
-    """EC2 calls received per operation since the last :func:`reset` (failed ones too)."""
+def call_counts(execution: str | None = None) -> dict[str, int]:
+    """EC2 calls received per operation since the last :func:`reset` (failed ones too); with
+    ``execution``, only the calls Lambda handlers made for that execution."""
     with _lock:
-        return dict(_counts)
+        if execution is None:
+            return dict(_counts)
+        return {op: n for (ex, op), n in _execution_counts.items() if ex == execution}
+
+
+def call_sequence(execution: str) -> list[tuple[str, str]]:
+    """(Lambda function, EC2 operation) of each call made for ``execution``, in the order the
+    emulator received them, since the last :func:`reset`."""
+    with _lock:
+        return list(_sequences.get(execution, []))
+
+
+def throttled_attempts() -> int:
+    """Request attempts throttled under the current settings since the last :func:`reset`."""
+    with _lock:
+        return _throttle.throttled if _throttle is not None and _throttle.settings is current() else 0
 
 
 def reset() -> None:
     """Forget call counts and restart the throttling sequence from its seed."""
-    global _rng, _rng_settings
+    global _throttle
     with _lock:
         _counts.clear()
+        _execution_counts.clear()
+        _sequences.clear()
         _invocations.clear()
-        _rng = _rng_settings = None
+        _throttle = None
 
 
-def _fault_for_call(operation: str, invocation_id: str | None, settings: EmulatorSettings) -> Fault | None:
-    """Count a new call (not an SDK retry of a known one); the fault it must fail with."""
-    if invocation_id is not None and invocation_id in _invocations:
-        return _invocations[invocation_id]
+def _matches(ref: CallRef | Fault, operation: str, number: int, execution: str | None, in_execution: int) -> bool:
+    if ref.operation != operation:
+        return False
+    if ref.execution is None:
+        return ref.call == number
+    return ref.execution == execution and ref.call == in_execution
+
+
+def _count_call(
+    operation: str, execution: str | None, function: str | None, settings: EmulatorSettings, throttle: _Throttle
+) -> _Call:
     _counts[operation] += 1
-    number = _counts[operation]
-    fault = next((f for f in settings.faults if f.operation == operation and f.call == number), None)
-    if invocation_id is not None:
-        _invocations[invocation_id] = fault
-        if len(_invocations) > _MAX_INVOCATIONS:
-            _invocations.popitem(last=False)
-    return fault
+    number, in_execution = _counts[operation], 0
+    if execution is not None:
+        _execution_counts[(execution, operation)] += 1
+        in_execution = _execution_counts[(execution, operation)]
+        _sequences.setdefault(execution, []).append((function or "", operation))
+    fault = next((f for f in settings.faults if _matches(f, operation, number, execution, in_execution)), None)
+    crash = next((c for c in settings.crash_after if _matches(c, operation, number, execution, in_execution)), None)
+    start = settings.throttle_from
+    if start is not None and _matches(start, operation, number, execution, in_execution):
+        throttle.started = True
+    return _Call(fault, crash)
 
 
-def _injected_error(operation: str, invocation_id: str | None = None) -> tuple[str, str] | None:
-    """Account for this request; return (code, message) if it must fail."""
-    global _rng, _rng_settings
+def _decide(
+    operation: str, invocation_id: str | None, execution: str | None, function: str | None = None
+) -> tuple[_Call, Any]:
+    """Account for this request attempt: (the call's decision, (code, message) if it must fail)."""
+    global _throttle
     settings = current()
     with _lock:
-        fault = _fault_for_call(operation, invocation_id, settings)
-        if fault is not None:
-            message = _MESSAGES.get(fault.code, f"{operation} failed with {fault.code}.")
-            return fault.code, f"{message} [injected by the vpcfactory emulator: {fault}]"
-        if settings.throttle > 0:
-            if _rng is None or _rng_settings is not settings:
-                _rng, _rng_settings = random.Random(settings.seed), settings
-            if _rng.random() < settings.throttle:
-                return "RequestLimitExceeded", (
-                    f"{_MESSAGES['RequestLimitExceeded']} [throttled by the vpcfactory emulator: "
-                    f"{operation}, throttle={settings.throttle}, seed={settings.seed}]"
-                )
-    return None
+        if _throttle is None or _throttle.settings is not settings:
+            _throttle = _Throttle(settings)
+        call = _invocations.get(invocation_id) if invocation_id is not None else None
+        if call is None:
+            call = _count_call(operation, execution, function, settings, _throttle)
+            if invocation_id is not None:
+                _invocations[invocation_id] = call
+                if len(_invocations) > _MAX_INVOCATIONS:
+                    _invocations.popitem(last=False)
+        if call.fault is not None:
+            message = _MESSAGES.get(call.fault.code, f"{operation} failed with {call.fault.code}.")
+            return call, (call.fault.code, f"{message} [injected by the vpcfactory emulator: {call.fault}]")
+        return call, _throttle.draw(operation)
 
 
 def _make_call_action(original: Any) -> Any:
     def call_action(self: BaseResponse) -> Any:
-        """Fail the call before moto runs it if a configured fault (or throttling) says so."""
-        operation = self._get_action()
-        invocation_id = self.headers.get("amz-sdk-invocation-id")
-        injected = _injected_error(operation, invocation_id) if operation else None
-        if injected is None:
-            return original(self)
-        code, message = injected
-        status = http_status(code)
-        _, headers, body = self.serialized(ActionResult(EC2ClientError(code, message)))
-        headers["status"] = str(status)
-        headers, body = self._enrich_response(headers, body)
-        return status, headers, body
+        """Fail the call before moto runs it if a fault (or throttling) says so; mark the
+        answer of a call after which the calling handler must die.
+
+        One EC2 request is handled at a time: EC2 is safe under concurrent calls, moto's
+        in-memory backend is not (a Describe iterating a dict while another request adds to it
+        raises RuntimeError), and concurrent builds must see AWS's behaviour, not that race.
+        """
+        with _dispatch_lock:
+            return _call_action(self, original)
 
     call_action.__wrapped__ = original  # type: ignore[attr-defined]
     return call_action
+
+
+def _call_action(self: BaseResponse, original: Any) -> Any:
+    operation = self._get_action()
+    if not operation:
+        return original(self)
+    call, injected = _decide(
+        operation,
+        self.headers.get("amz-sdk-invocation-id"),
+        self.headers.get(EXECUTION_HEADER),
+        self.headers.get(FUNCTION_HEADER),
+    )
+    if injected is None:
+        status, headers, body = original(self)
+        if call.crash is not None and int(status) < 300:
+            headers[CRASH_HEADER] = str(call.crash)
+        return status, headers, body
+    code, message = injected
+    status = http_status(code)
+    _, headers, body = self.serialized(ActionResult(EC2ClientError(code, message)))
+    headers["status"] = str(status)
+    headers, body = self._enrich_response(headers, body)
+    return status, headers, body
+
+
+# -- the client side: botocore hooks every new session registers (as moto's own stubber is) ------
+
+
+def _attribute_to_execution(params: dict[str, Any], **_: Any) -> None:
+    """before-call.ec2: name the execution (and the function) the running handler works for."""
+    running = lambda_runtime.current_invocation()
+    if running is not None and running.execution:
+        headers = params.setdefault("headers", {})
+        headers[EXECUTION_HEADER] = running.execution
+        headers[FUNCTION_HEADER] = running.function_name
+
+
+def _die_if_marked(http_response: Any, **_: Any) -> None:
+    """after-call.ec2: the call succeeded and the emulator said this handler dies right now."""
+    crash = http_response.headers.get(CRASH_HEADER) if http_response is not None else None
+    if crash and lambda_runtime.current_invocation() is not None:
+        raise lambda_runtime.RuntimeExit(f"signal: killed (by the vpcfactory emulator after {crash})")
+
+
+_CLIENT_HOOKS = (("before-call.ec2", _attribute_to_execution), ("after-call.ec2", _die_if_marked))
 
 
 def installed() -> bool:
@@ -226,14 +409,21 @@ def installed() -> bool:
 
 
 def install() -> None:
-    """Hook fault injection into moto's EC2 dispatch (idempotent; inert without faults)."""
+    """Hook fault injection into moto's EC2 dispatch and into botocore sessions created from now
+    on (idempotent; inert without faults, crashes or throttling)."""
     check_moto_version()
     with _lock:
         if _patcher.active:
             return
         _patcher.set(EC2Response, "call_action", _make_call_action(EC2Response.call_action))
+        for hook in _CLIENT_HOOKS:
+            if hook not in botocore_handlers.BUILTIN_HANDLERS:
+                botocore_handlers.BUILTIN_HANDLERS.append(hook)
 
 
 def uninstall() -> None:
     with _lock:
         _patcher.undo()
+        for hook in _CLIENT_HOOKS:
+            while hook in botocore_handlers.BUILTIN_HANDLERS:
+                botocore_handlers.BUILTIN_HANDLERS.remove(hook)

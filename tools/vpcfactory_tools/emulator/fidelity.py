@@ -68,10 +68,8 @@ PINNED_SOURCES: dict[str, str] = {
     "moto.ec2.models.nat_gateways:NatGateway.__init__": "b1d3556bfe1d2c46",
     "moto.ec2.models.nat_gateways:NatGatewayBackend.describe_nat_gateways": "f893247e09c3c5ee",
     "moto.ec2.models.elastic_ip_addresses:ElasticAddressBackend.disassociate_address": "dbbc1cd315f00e5f",
-    "moto.ec2.models.elastic_network_interfaces:"
-    "NetworkInterfaceBackend.delete_network_interface": "744456159848bd53",
-    "moto.ec2.models.security_groups:"
-    "SecurityGroupBackend.authorize_security_group_ingress": "0c3e32a6bb160f34",
+    "moto.ec2.models.elastic_network_interfaces:NetworkInterfaceBackend.delete_network_interface": "744456159848bd53",
+    "moto.ec2.models.security_groups:SecurityGroupBackend.authorize_security_group_ingress": "0c3e32a6bb160f34",
     "moto.ec2.models.security_groups:SecurityGroupBackend.get_security_group_from_name": "9885036a49e3fea6",
     "moto.ec2.utils:tag_filter_matches": "b6bde3c78233a12e",
     "moto.ec2.models.flow_logs:FlowLogsBackend.create_flow_logs": "e01cd02a25200543",
@@ -146,9 +144,7 @@ class NatGatewayNotFoundError(EC2ClientError):
 
 class InvalidNatGatewayIdNotFoundError(EC2ClientError):
     def __init__(self, nat_gateway_id: str) -> None:
-        super().__init__(
-            "InvalidNatGatewayID.NotFound", f"The natGateway ID '{nat_gateway_id}' does not exist"
-        )
+        super().__init__("InvalidNatGatewayID.NotFound", f"The natGateway ID '{nat_gateway_id}' does not exist")
 
 
 class IdempotentParameterMismatchError(EC2ClientError):
@@ -185,9 +181,7 @@ _NAT_TOKENS = "_vpcfactory_nat_client_tokens"  # EC2Backend.__dict__ key
 
 
 def _igw_attached(backend: Any, vpc_id: str) -> bool:
-    return any(
-        igw.vpc is not None and igw.vpc.id == vpc_id for igw in list(backend.internet_gateways.values())
-    )
+    return any(igw.vpc is not None and igw.vpc.id == vpc_id for igw in list(backend.internet_gateways.values()))
 
 
 def _release_nat_resources(nat: NatGateway) -> None:
@@ -538,9 +532,7 @@ def _patch_delete_subnet_with_nat(original: Callable[..., Any]) -> Callable[...,
 
     def delete_subnet(self: Any, subnet_id: str) -> Any:
         if any(nat.subnet_id == subnet_id for nat in _live_nats(self)):
-            raise DependencyViolationError(
-                f"The subnet '{subnet_id}' has dependencies and cannot be deleted."
-            )
+            raise DependencyViolationError(f"The subnet '{subnet_id}' has dependencies and cannot be deleted.")
         return original(self, subnet_id)
 
     return delete_subnet
@@ -628,11 +620,7 @@ def _patch_flow_logs_to_an_s3_prefix(original: Callable[..., Any]) -> Callable[.
         log_format: str,
         max_aggregation_interval: int,
     ) -> Any:
-        if (
-            log_destination_type != "s3"
-            or not log_destination
-            or "/" not in log_destination.split(":", 5)[-1]
-        ):
+        if log_destination_type != "s3" or not log_destination or "/" not in log_destination.split(":", 5)[-1]:
             return original(
                 self,
                 resource_type,

@@ -5,33 +5,108 @@ types and FunctionError all behave as on AWS. We replace the one method that sta
 container, `LambdaFunction._invoke_lambda(self, event) -> (payload_json, errored, logs)`, with a
 call of the handler the function's `Handler` names. A raised exception is reported the way the
 Lambda runtime reports it, `{"errorType": <class name>, ...}`, so ASL Retry/Catch match it by name.
+
+A handler whose runtime *dies* (the emulator's ``--crash-after``, which raises :class:`RuntimeExit`,
+or a handler calling ``sys.exit``) is reported as Lambda reports a runtime that exited mid-request:
+``errorType`` ``Runtime.ExitError``, ``errorMessage`` "RequestId: ... Error: Runtime exited with
+error: ...". Step Functions' ``lambda:invoke`` integration takes the task's error name from that
+``errorType`` (the AWS docs also mention ``Lambda.Unknown`` for unhandled runtime failures such as
+out-of-memory and time-outs); our ASL retries neither, so the task fails into its Catch.
+
+While a handler runs, :func:`current_invocation` tells the emulator which function and which
+Step Functions execution (the event's ``execution`` field) the running thread works for; the fault
+injection uses it to attribute EC2 calls to an execution and to kill only handlers.
+
+Two settings replay what AWS may do to a task, to prove the handlers idempotent end to end:
+``duplicate_invocations`` runs every handler twice with the same input (Lambda's at-least-once
+delivery; the workflow sees the second result, and :func:`duplicate_mismatches` lists the runs
+whose two results differ beyond their poll state), and ``rerun_crashed`` runs a handler killed by
+``crash_after`` once more with the same input, as a Retry or a redrive of the task would.
 """
 
 from __future__ import annotations
 
+import copy
 import importlib
 import json
 import threading
 import traceback
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction
 
+from .settings import current
+
 _ORIGINAL = LambdaFunction._invoke_lambda
 _installed = False
 _lock = threading.Lock()
+_local = threading.local()
+
+EXIT_ERROR = "Runtime.ExitError"
+# Fields of a handler's result that describe a poll's progress, not a resource: two runs of a
+# check may legitimately see a NAT gateway pending, then available.
+POLL_FIELDS = frozenset({"wait", "status", "attempts", "waitSeconds", "state"})
+_mismatches: list[dict[str, Any]] = []
+_reruns = {"duplicated": 0, "rerunAfterCrash": 0}
+_duplicated_functions: set[str] = set()
+
+
+class RuntimeExit(BaseException):
+    """The Lambda runtime process died while a handler ran (e.g. killed, out of memory).
+
+    A BaseException, so no ``except Exception`` in the handler, Powertools or botocore can
+    swallow it: like a killed process, the handler never gets to return or clean up.
+    """
+
+    def __init__(self, reason: str = "signal: killed") -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """The Lambda invocation the current thread is running."""
+
+    function_name: str
+    execution: str | None = None
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+def current_invocation() -> Invocation | None:
+    """The invocation this thread is running a handler for, or None outside any handler."""
+    return getattr(_local, "invocation", None)
+
+
+def _execution_of(event: Any) -> str | None:
+    execution = event.get("execution") if isinstance(event, dict) else None
+    return execution if isinstance(execution, str) and execution else None
+
+
+@contextmanager
+def invocation(function_name: str, event: Any = None) -> Iterator[Invocation]:
+    """Mark this thread as running ``function_name`` for the event's execution (nests)."""
+    previous = current_invocation()
+    current = Invocation(function_name, _execution_of(event))
+    _local.invocation = current
+    try:
+        yield current
+    finally:
+        _local.invocation = previous
 
 
 class LambdaContext:
     """The attributes of the Lambda context object that our handlers and Powertools read."""
 
-    def __init__(self, fn: LambdaFunction) -> None:
+    def __init__(self, fn: LambdaFunction, request_id: str | None = None) -> None:
         self.function_name = fn.function_name
         self.function_version = "$LATEST"
         self.invoked_function_arn = fn.function_arn
         self.memory_limit_in_mb = int(fn.memory_size or 128)
-        self.aws_request_id = str(uuid.uuid4())
+        self.aws_request_id = request_id or str(uuid.uuid4())
         self.log_group_name = f"/aws/lambda/{fn.function_name}"
         self.log_stream_name = "in-process"
         self._timeout_ms = int(fn.timeout or 3) * 1000
@@ -45,19 +120,89 @@ def resolve_handler(handler: str) -> Any:
     return getattr(importlib.import_module(module_name), attr)
 
 
+def exit_error(request_id: str, reason: str) -> dict[str, str]:
+    """The payload Lambda returns for a runtime that exited before the handler returned."""
+    return {
+        "errorType": EXIT_ERROR,
+        "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: {reason}",
+    }
+
+
+def _run_handler(fn: LambdaFunction, event: Any) -> tuple[Any, bool, bool]:
+    """One run of the handler on a copy of the event: (result or error payload, errored, crashed)."""
+    event = copy.deepcopy(event)
+    with invocation(fn.function_name, event) as running:
+        try:
+            return resolve_handler(fn.handler)(event, LambdaContext(fn, running.request_id)), False, False
+        except RuntimeExit as exc:
+            return exit_error(running.request_id, exc.reason), True, True
+        except SystemExit as exc:  # sys.exit() in a handler ends the runtime process too
+            status = exc.code if isinstance(exc.code, int) else 1
+            return exit_error(running.request_id, f"exit status {status}"), True, True
+        except Exception as exc:  # the Lambda runtime reports every exception this way
+            error = {
+                "errorType": type(exc).__name__,
+                "errorMessage": str(exc),
+                "stackTrace": traceback.format_tb(exc.__traceback__),
+            }
+            return error, True, False
+
+
+def without_poll_fields(value: Any) -> Any:
+    """A handler result with its poll-progress fields removed, recursively."""
+    if isinstance(value, dict):
+        return {k: without_poll_fields(v) for k, v in value.items() if k not in POLL_FIELDS}
+    if isinstance(value, list):
+        return [without_poll_fields(v) for v in value]
+    return value
+
+
+def duplicate_mismatches() -> list[dict[str, Any]]:
+    """Duplicated runs (``duplicate_invocations``) whose two results differ beyond poll fields."""
+    with _lock:
+        return list(_mismatches)
+
+
+def rerun_counts() -> dict[str, int]:
+    """How many handler runs were duplicated, and how many killed ones were run again."""
+    with _lock:
+        return dict(_reruns)
+
+
+def duplicated_functions() -> set[str]:
+    """The functions whose handler was run twice since the last :func:`reset_reruns`."""
+    with _lock:
+        return set(_duplicated_functions)
+
+
+def reset_reruns() -> None:
+    with _lock:
+        _mismatches.clear()
+        _duplicated_functions.clear()
+        _reruns.update(duplicated=0, rerunAfterCrash=0)
+
+
 def _invoke_in_process(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
     if isinstance(event, (str, bytes)):
         event = json.loads(event or "{}")
-    try:
-        result = resolve_handler(self.handler)(event if event is not None else {}, LambdaContext(self))
-        return json.dumps(result), False, ""
-    except Exception as exc:  # the Lambda runtime reports every exception this way
-        error = {
-            "errorType": type(exc).__name__,
-            "errorMessage": str(exc),
-            "stackTrace": traceback.format_tb(exc.__traceback__),
-        }
-        return json.dumps(error), True, ""
+    event = event if event is not None else {}
+    settings = current()
+    result, errored, crashed = _run_handler(self, event)
+    if crashed and settings.rerun_crashed:
+        with _lock:
+            _reruns["rerunAfterCrash"] += 1
+        result, errored, _ = _run_handler(self, event)
+    elif not errored and settings.duplicate_invocations:
+        first = result
+        result, errored, _ = _run_handler(self, event)
+        with _lock:
+            _reruns["duplicated"] += 1
+            _duplicated_functions.add(self.function_name)
+            if errored or without_poll_fields(first) != without_poll_fields(result):
+                _mismatches.append(
+                    {"function": self.function_name, "first": first, "second": result, "errored": errored}
+                )
+    return json.dumps(result), errored, ""
 
 
 def install() -> None:

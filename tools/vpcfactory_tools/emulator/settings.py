@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # faults.py imports this module; keep the runtime import one-way.
-    from .faults import Fault
+    from .faults import CallRef, Fault
 
 
 @dataclass
@@ -43,10 +43,24 @@ class EmulatorSettings:
     ``nat_failure_seconds`` (e.g. ``InsufficientFreeAddressesInSubnet``)."""
     faults: list[Fault] = field(default_factory=list)
     """Injected failures: fail the Nth call of an EC2 operation with an AWS error code."""
+    crash_after: list[CallRef] = field(default_factory=list)
+    """Injected crashes: the Nth call of an EC2 operation succeeds, then the Lambda handler
+    that made it dies before returning (``Runtime.ExitError``)."""
     throttle: float = 0.0
-    """Fraction (0..1) of EC2 calls that fail with ``RequestLimitExceeded``."""
+    """Fraction (0..1) of EC2 request attempts that fail with ``RequestLimitExceeded``."""
     seed: int = 0
     """Seed of the throttling draw, so a throttled run can be reproduced."""
+    throttle_from: CallRef | None = None
+    """Throttling starts with this call (which is drawn too); None: from the first call."""
+    throttle_limit: int | None = None
+    """Throttling stops for good after this many throttled attempts; None: never. With
+    ``throttle=1.0`` this is a storm of exactly that many throttled attempts."""
+    duplicate_invocations: bool = False
+    """Run every Lambda handler twice with the same input (at-least-once delivery); the
+    workflow sees the second result."""
+    rerun_crashed: bool = False
+    """Run a handler killed by ``crash_after`` once more with the same input, as a Retry or a
+    redrive of the task would; the workflow sees that run's result."""
 
     def __post_init__(self) -> None:
         if not self.time_scale > 0:
@@ -61,6 +75,8 @@ class EmulatorSettings:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
         if not 0.0 <= self.throttle <= 1.0:
             raise ValueError(f"throttle must be a fraction between 0 and 1, got {self.throttle!r}")
+        if self.throttle_limit is not None and self.throttle_limit < 0:
+            raise ValueError(f"throttle_limit must be >= 0, got {self.throttle_limit!r}")
 
 
 class SimClock:

@@ -1,0 +1,101 @@
+"""The emulator's two speed patches change how long things take, never what they answer: a
+resource's tags read directly, and one parse per state machine definition."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from vpcfactory_tools.emulator import engine_time
+from vpcfactory_tools.emulator.settings import EmulatorSettings, configured
+
+REGION = "us-east-1"
+MOCK_CONFIG: dict[str, Any] = {"core": {"reset_boto3_session": False}}
+ROLE = "arn:aws:iam::123456789012:role/states"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _patches() -> Iterator[None]:
+    engine_time.install()
+    with configured(EmulatorSettings(time_scale=0.001)):
+        yield
+
+
+def test_a_resources_tags_read_directly_are_what_scanning_every_tag_in_the_account_returns() -> None:
+    from moto.ec2.models import ec2_backends
+
+    with mock_aws(config=MOCK_CONFIG):
+        ec2 = boto3.client("ec2", region_name=REGION)
+        tagged = [{"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": "a"}, {"Key": "team", "Value": "x"}]}]
+        vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16", TagSpecifications=tagged)["Vpc"]["VpcId"]
+        ec2.create_vpc(
+            CidrBlock="10.1.0.0/16",
+            TagSpecifications=[{"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": "b"}]}],
+        )
+        untagged = ec2.create_vpc(CidrBlock="10.2.0.0/16")["Vpc"]["VpcId"]
+        backend = ec2_backends["123456789012"][REGION]
+
+        for resource_id in (vpc_id, untagged):
+            vpc = backend.vpcs[resource_id]
+            scanned = engine_time._own_tags.__wrapped__(vpc)  # moto's own: a scan of every tag
+            assert sorted(vpc.get_tags(), key=str) == sorted(scanned, key=str)
+        assert {t["key"] for t in backend.vpcs[vpc_id].get_tags()} == {"Name", "team"}
+        # tag filters, which read each resource's tags this way, still select exactly
+        found = ec2.describe_vpcs(Filters=[{"Name": "tag:team", "Values": ["x"]}])["Vpcs"]
+        assert [v["VpcId"] for v in found] == [vpc_id]
+
+
+def _wait_done(sfn: Any, arn: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while (desc := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    return desc
+
+
+def test_executions_of_one_definition_share_its_parse_and_keep_their_own_state() -> None:
+    # Given a definition with a retried failure and a wait, so that executions have state
+    definition = {
+        "StartAt": "Wait",
+        "States": {
+            "Wait": {"Type": "Wait", "SecondsPath": "$.wait", "Next": "Try"},
+            "Try": {
+                "Type": "Parallel",
+                "Branches": [{"StartAt": "Boom", "States": {"Boom": {"Type": "Fail", "Error": "Boom"}}}],
+                "Retry": [{"ErrorEquals": ["Boom"], "IntervalSeconds": 1, "MaxAttempts": 2}],
+                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Done"}],
+                "Next": "Done",
+            },
+            "Done": {"Type": "Pass", "End": True},
+        },
+    }
+    with mock_aws(config={**MOCK_CONFIG, "stepfunctions": {"execute_state_machine": True}}):
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        machine = sfn.create_state_machine(name="shared", definition=json.dumps(definition), roleArn=ROLE)
+        before = engine_time._program.cache_info()
+
+        # When three executions run at once
+        arns = [
+            sfn.start_execution(
+                stateMachineArn=machine["stateMachineArn"], name=f"run-{n}", input=json.dumps({"wait": n})
+            )["executionArn"]
+            for n in (1, 2, 3)
+        ]
+        results = [_wait_done(sfn, arn) for arn in arns]
+
+        # Then the definition was parsed once, and each execution retried and waited on its own
+        after = engine_time._program.cache_info()
+        assert after.misses - before.misses <= 1
+        assert after.hits - before.hits >= 2
+        for n, result in zip((1, 2, 3), results, strict=True):
+            assert result["status"] == "SUCCEEDED"
+            output = json.loads(result["output"])
+            assert output["wait"] == n and output["error"]["Error"] == "Boom"
+            history = sfn.get_execution_history(executionArn=result["executionArn"])["events"]
+            assert sum(e["type"] == "ParallelStateStarted" for e in history) == 3  # 1 try + 2 retries
