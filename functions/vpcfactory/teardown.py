@@ -161,9 +161,9 @@ class Teardown:
         if endpoints:
             aws.call("DeleteVpcEndpoints", self.ec2.delete_vpc_endpoints, missing_ok=True, VpcEndpointIds=endpoints)
         flow_logs = self.flow_logs()
+        if self.scope.get("execution"):
+            self._delete_log_groups(flow_logs)
         if flow_logs:
-            if self.scope.get("execution"):
-                self._delete_log_groups(flow_logs)
             aws.call(
                 "DeleteFlowLogs",
                 self.ec2.delete_flow_logs,
@@ -302,7 +302,13 @@ class Teardown:
         """Rollback only: the flow logs' log group, if this execution created it (tagged so).
         Runs before the flow logs are deleted, so a re-run still knows the group's name."""
         logs = aws.client("logs")
-        for name in sorted({f["LogGroupName"] for f in flow_logs if f.get("LogGroupName")}):
+        names = {f["LogGroupName"] for f in flow_logs if f.get("LogGroupName")}
+        # The plan's group too: CreateFlowLogs may have failed right after the group was created.
+        # Its name comes from the input, so the tag check below is what decides.
+        planned = self.scope.get("flowLogs") or {}
+        if planned.get("logGroupName"):
+            names.add(planned["logGroupName"])
+        for name in sorted(names):
             groups = aws.call("DescribeLogGroups", logs.describe_log_groups, logGroupNamePrefix=name)["logGroups"]
             for group in groups:
                 if group["logGroupName"] != name:

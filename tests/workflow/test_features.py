@@ -161,3 +161,16 @@ def test_bring_your_own_eips_are_used_by_the_nats_and_never_released_by_rollback
     assert not ec2.describe_addresses(Filters=[{"Name": "tag:vpcfactory:vpc", "Values": [spec["name"]]}])[
         "Addresses"
     ], "the EIPs the factory allocated are gone"
+
+
+def test_a_flow_log_that_fails_after_its_log_group_was_created_leaves_no_log_group(emu, everything_spec):
+    from vpcfactory_tools.emulator.faults import parse_fault
+    from vpcfactory_tools.emulator.settings import EmulatorSettings
+
+    emu.reconfigure(EmulatorSettings(time_scale=0.001, faults=[parse_fault("CreateFlowLogs:1")]))
+
+    result = emu.build(everything_spec)
+
+    assert result.status == "FAILED" and "CreateFlowLogs" in result.cause
+    groups = emu.client("logs").describe_log_groups(logGroupNamePrefix=f"/vpcfactory/{everything_spec['name']}/")
+    assert groups["logGroups"] == []
