@@ -152,9 +152,15 @@ def _program(definition: str) -> Any:
     return AmazonStateLanguageParser.parse(definition)[0]
 
 
+# lru_cache does not hold a lock while it computes: executions started together would each miss
+# and parse the same definition. Parsing is single-flight so a definition is parsed exactly once.
+_parse_lock = threading.Lock()
+
+
 def _cached_entrypoint(self: ExecutionWorker) -> Any:
     """``ExecutionWorker._get_evaluation_entrypoint``: the definition's program, parsed once."""
-    return _program(self._evaluation_details.state_machine_details.definition)
+    with _parse_lock:
+        return _program(self._evaluation_details.state_machine_details.definition)
 
 
 def installed() -> bool:
