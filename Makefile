@@ -10,12 +10,13 @@ SPEC   ?= examples/production.yaml
 export AWS_DEFAULT_REGION ?= us-east-1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test test-fast reliability lint build validate bench deploy clean
+.PHONY: help venv graphviz run test test-fast reliability lint build validate bench deploy clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(STAMP): requirements-dev.lock pyproject.toml
+	@$(MAKE) --no-print-directory graphviz
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.lock
@@ -23,6 +24,22 @@ $(STAMP): requirements-dev.lock pyproject.toml
 	@touch $@
 
 venv: $(STAMP) ## create .venv with the pinned dependencies
+
+# `vpcfactory diagram` renders with Graphviz's `dot`, a system package, not a wheel. Installed with
+# apt-get when missing and we may (root, Debian/Ubuntu); otherwise say how, and go on: only the
+# diagram command and its tests need it.
+graphviz: ## install Graphviz (dot) for `vpcfactory diagram` if missing
+	@command -v dot >/dev/null 2>&1 && exit 0; \
+	if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing graphviz (dot) with apt-get"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends graphviz >/dev/null; \
+	elif command -v sudo >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then \
+	  DEBIAN_FRONTEND=noninteractive sudo apt-get update -qq >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive sudo apt-get install -y -qq --no-install-recommends graphviz >/dev/null; \
+	else \
+	  echo "warning: Graphviz's dot is missing: install it (brew install graphviz / apt-get install graphviz) for vpcfactory diagram" >&2; \
+	fi
 
 run: $(STAMP) ## build examples/production.yaml on the embedded emulator (SPEC=... to change)
 	$(BIN)/vpcfactory apply $(SPEC)
