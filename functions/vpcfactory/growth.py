@@ -32,21 +32,52 @@ def detect_changes(plan: dict[str, Any], ec2: Any, *, allow_replace: bool = Fals
     """{"mode": "create"} for a new name, {"mode": "reconcile", ...} to grow the existing VPC,
     {"mode": "replace", ...} when the change needs a new VPC and that is allowed; raises
     ReplacementRequired when it is not."""
+    diff = compare(plan, ec2)
+    if diff["mode"] == "create":
+        return {"mode": "create"}
+    ids = diff["vpcIds"]
+    if diff["mode"] == "ambiguous":
+        if allow_replace:
+            return {"mode": "replace", "replaces": ids}
+        raise ReplacementRequired(
+            f"{len(ids)} VPCs carry {TAG_VPC}={plan['name']} ({', '.join(ids)}): destroy the ones you no longer "
+            "need, then apply again"
+        )
+    refused = diff["refused"]
+    if refused and allow_replace:
+        return {"mode": "replace", "replaces": ids, "because": refused}
+    if refused:
+        raise ReplacementRequired(
+            f"applying this spec to {diff['vpcId']} would change what exists: {'; '.join(refused)}. "
+            "Nothing was changed. Apply with --allow-replace (input allowReplace: true) to build a new "
+            "VPC instead; the old one is left for you to destroy."
+        )
+    return {
+        "mode": "reconcile",
+        "vpcId": diff["vpcId"],
+        "added": [logical for logical in diff["added"] if logical.split("/")[0] in ("subnet", "nat", "rtb")],
+        "unchanged": diff["unchangedNetwork"],
+    }
+
+
+def compare(plan: dict[str, Any], ec2: Any) -> dict[str, Any]:
+    """What applying `plan` would do to the VPC its name already identifies, without changing anything.
+
+    mode: "create" (no VPC has the name), "ambiguous" (several do), "reconcile" (one does). For
+    "reconcile": `added` lists the logical ids a re-apply would create, `refused` every change it
+    will not make in place (each a sentence), `unchanged` the logical ids that exist as planned.
+    `vpcfactory plan` prints this as the diff; the build's Validate And Plan acts on it.
+    """
     name = plan["name"]
     named = [{"Name": f"tag:{TAG_VPC}", "Values": [name]}]
     vpcs = [
         v for v in aws.describe_all(ec2, "DescribeVpcs", "Vpcs", named) if tag_dict(v.get("Tags")).get(TAG_VPC) == name
     ]
-    if not vpcs:
-        return {"mode": "create"}
     ids = sorted(v["VpcId"] for v in vpcs)
-    if len(vpcs) > 1 and allow_replace:
-        return {"mode": "replace", "replaces": ids}
+    if not vpcs:
+        return {"mode": "create", "vpcIds": []}
     if len(vpcs) > 1:
-        raise ReplacementRequired(
-            f"{len(vpcs)} VPCs carry {TAG_VPC}={name} ({', '.join(ids)}): destroy the ones you no longer "
-            "need, then apply again"
-        )
+        return {"mode": "ambiguous", "vpcIds": ids}
     vpc = vpcs[0]
     vpc_id = vpc["VpcId"]
     in_vpc = [*named, {"Name": "vpc-id", "Values": [vpc_id]}]
@@ -85,19 +116,31 @@ def detect_changes(plan: dict[str, Any], ec2: Any, *, allow_replace: bool = Fals
         if current and nat_logical.get(current) != wanted:
             was = nat_logical.get(current)
             refused.append(f"{rt['logicalId']} would switch its default route from {was} to {wanted}")
-    if refused and allow_replace:
-        return {"mode": "replace", "replaces": ids, "because": refused}
-    if refused:
-        raise ReplacementRequired(
-            f"applying this spec to {vpc_id} would change what exists: {'; '.join(refused)}. "
-            "Nothing was changed. Apply with --allow-replace (input allowReplace: true) to build a new "
-            "VPC instead; the old one is left for you to destroy."
-        )
-    existing = set(subnets) | set(nats) | set(tables)
-    planned = [*planned_subnets, *planned_nats, *(rt["logicalId"] for rt in plan["routeTables"])]
+
+    # Safeguards a re-apply also adds when missing (they are not part of the replacement decision)
+    endpoints = _ours(
+        aws.describe_all(ec2, "DescribeVpcEndpoints", "VpcEndpoints", [{"Name": "vpc-id", "Values": [vpc_id]}]), name
+    )
+    endpoints = {k: v for k, v in endpoints.items() if str(v.get("State", "")).lower() not in ("deleting", "deleted")}
+    flow_logs = _ours(
+        aws.describe_all(ec2, "DescribeFlowLogs", "FlowLogs", [{"Name": "resource-id", "Values": [vpc_id]}]), name
+    )
+    existing = set(subnets) | set(nats) | set(tables) | set(endpoints) | set(flow_logs)
+    network = [
+        *planned_subnets,
+        *(n["logicalId"] for n in plan["natGateways"]),
+        *(t["logicalId"] for t in plan["routeTables"]),
+    ]
+    safeguards = [e["logicalId"] for e in plan.get("gatewayEndpoints", [])]
+    if plan.get("flowLogs"):
+        safeguards.append(plan["flowLogs"]["logicalId"])
+    planned = [*network, *safeguards]
     return {
         "mode": "reconcile",
+        "vpcIds": ids,
         "vpcId": vpc_id,
         "added": [logical for logical in planned if logical not in existing],
-        "unchanged": len([logical for logical in planned if logical in existing]),
+        "refused": refused,
+        "unchanged": [logical for logical in planned if logical in existing],
+        "unchangedNetwork": len([logical for logical in network if logical in existing]),
     }

@@ -1,9 +1,11 @@
 """vpcfactory — plan, apply and destroy VPCs with the factory's state machines.
 
-    vpcfactory plan SPEC [--json]
+    vpcfactory plan SPEC [--json] [--endpoint-url URL | --stack NAME]
     vpcfactory apply SPEC [--json] [TARGET] [--fail-at OP[:N][=CODE]] [--crash-after OP[:N]]
                           [--throttle P [--seed S]] [--time-scale X]
     vpcfactory destroy VPC_ID [--json] [TARGET]
+    vpcfactory status EXECUTION [--json] [--history] TARGET
+    vpcfactory diagram SPEC|VPC_ID -o FILE.svg|.png [--endpoint-url URL | --stack NAME]
     vpcfactory emulator [--port N] [--fail-at ...] [--crash-after ...] [--throttle P] [--time-scale X]
     TARGET: (none = embedded emulator) | --endpoint-url URL | --stack NAME | --state-machine-arn ARN
 
@@ -25,7 +27,7 @@ from typing import Any, TextIO
 import yaml
 
 from vpcfactory.errors import InvalidSpec
-from vpcfactory.plan import plan_network, summarize
+from vpcfactory.plan import plan_network
 from vpcfactory.spec import parse_spec, split_input
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
@@ -126,25 +128,28 @@ def has_target(args: argparse.Namespace) -> bool:
 
 def run_execution(args: argparse.Namespace, which: str, payload: dict[str, Any], prefix: str, out: TextIO) -> int:
     from vpcfactory_tools.emulator.embedded import EmbeddedEmulator, execution_name, wait_for_execution
-    from vpcfactory_tools.progress import follow
+    from vpcfactory_tools.progress import follow, view_for
 
-    emit = (lambda line: None) if args.json else (lambda line: print(line, file=sys.stderr, flush=True))
+    # Progress goes to stderr: live on a terminal, plain lines in a pipe or with --json (stdout
+    # then carries exactly one JSON object).
     name = args.name or execution_name(prefix)
     if has_target(args):
         sfn, arns = remote_session(args)
         arn = sfn.start_execution(stateMachineArn=arns[which], name=name, input=json.dumps(payload))["executionArn"]
-        emit(f"started {arn}")
-        follow(sfn, arn, emit)
+        print(f"started {arn}", file=sys.stderr, flush=True)
+        follow(sfn, arn, view_for(sys.stderr, plain=args.json))
         result = wait_for_execution(sfn, arn)
         return report(result, args, out)
 
     settings = emulator_settings(args)
-    emit(f"target: the embedded emulator (no AWS account; time scale {args.time_scale:g})")
+    print(
+        f"target: the embedded emulator (no AWS account; time scale {args.time_scale:g})", file=sys.stderr, flush=True
+    )
     with EmbeddedEmulator(settings) as emu:
         sfn = emu.client("stepfunctions")
         arn = emu.start_execution(emu.stack.build_arn if which == "build" else emu.stack.destroy_arn, payload, name)
-        emit(f"started {arn}")
-        follow(sfn, arn, emit, time_scale=args.time_scale)
+        print(f"started {arn}", file=sys.stderr, flush=True)
+        follow(sfn, arn, view_for(sys.stderr, plain=args.json, time_scale=args.time_scale), time_scale=args.time_scale)
         result = wait_for_execution(sfn, arn)
     return report(result, args, out)
 
@@ -175,23 +180,67 @@ def report(result: Any, args: argparse.Namespace, out: TextIO) -> int:
 
 # -- commands ---------------------------------------------------------------------------------
 def cmd_plan(args: argparse.Namespace, out: TextIO) -> int:
-    spec = validate(load_document(args.spec))
-    zones = describe_zones(args)
+    from vpcfactory.growth import compare
+    from vpcfactory_tools import plan_view
+
+    doc = load_document(args.spec)
+    spec = validate(doc)
+    ec2 = target_ec2(args, split_input(doc)[1])
+    zones = ec2.describe_availability_zones()["AvailabilityZones"] if ec2 else emulator_zones(args)
     plan = plan_network(spec, zones)
-    out.write((json.dumps(plan, indent=2) if args.json else summarize(plan)) + "\n")
+    # Against a target, the diff: what a re-apply would add and what it refuses (growth.compare,
+    # the same code Validate And Plan runs). Without one there is nothing to compare with.
+    diff = compare(plan, ec2) if ec2 is not None else None
+    if args.json:
+        out.write(json.dumps({**plan, **plan_view.facts(spec, plan, diff)}, indent=2) + "\n")
+    else:
+        plan_view.render(spec, plan, out, diff)
     return EXIT_OK
 
 
-def describe_zones(args: argparse.Namespace) -> list[dict[str, Any]]:
-    """The region's zones: from the target if one is given, else as the emulator knows them."""
+def target_ec2(args: argparse.Namespace, target: dict[str, Any] | None) -> Any:
+    """An EC2 client where the spec's VPC lives, or None for the embedded emulator (no state to diff).
+
+    --endpoint-url: a served emulator (or any AWS-compatible endpoint); --stack: the account of your
+    credentials. A spec with a `target` is read in that account through its role, as the build does.
+    """
+    if not (args.endpoint_url or getattr(args, "stack", None)):
+        return None
+    return ec2_client(args, target)
+
+
+def ec2_client(args: argparse.Namespace, target: dict[str, Any] | None) -> Any:
+    """EC2 at the target endpoint (or AWS), in the spec's target account when it names one."""
     import boto3
 
+    from vpcfactory.aws import normalize_target
+
     region = args.region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    if args.endpoint_url:
-        ec2 = boto3.session.Session(region_name=region).client("ec2", endpoint_url=args.endpoint_url)
-        return ec2.describe_availability_zones()["AvailabilityZones"]
+    session = boto3.session.Session(region_name=region)
+    target = normalize_target(target) if target else None
+    if target:
+        sts = session.client("sts", endpoint_url=args.endpoint_url)
+        partition = "aws-cn" if target["region"].startswith("cn-") else "aws"
+        role = f"arn:{partition}:iam::{target['accountId']}:role/{target['roleName']}"
+        kwargs = {"RoleArn": role, "RoleSessionName": "vpcfactory-plan"}
+        if target.get("externalId"):
+            kwargs["ExternalId"] = target["externalId"]
+        creds = sts.assume_role(**kwargs)["Credentials"]
+        session = boto3.session.Session(
+            region_name=target["region"],
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        )
+    return session.client("ec2", endpoint_url=args.endpoint_url)
+
+
+def emulator_zones(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The region's zones as the emulator knows them (an in-memory moto; nothing persists)."""
+    import boto3
     from moto import mock_aws
 
+    region = args.region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     with mock_aws():
@@ -213,6 +262,51 @@ def cmd_destroy(args: argparse.Namespace, out: TextIO) -> int:
     if not args.vpc_id.startswith("vpc-"):
         raise InvalidSpec("VPC_ID", f"{args.vpc_id!r} is not a VPC id (vpc-...)")
     return run_execution(args, "destroy", {"vpcId": args.vpc_id}, f"destroy-{args.vpc_id}", out)
+
+
+def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
+    from vpcfactory_tools import status as status_view
+
+    if not has_target(args):
+        raise UsageError(
+            "status needs a target: the embedded emulator keeps nothing between runs. Serve one with "
+            "`vpcfactory emulator` and pass --endpoint-url, or use --stack for a deployed factory"
+        )
+    sfn, arns = remote_session(args)
+    arn = resolve_execution(sfn, arns, args.execution)
+    described = sfn.describe_execution(executionArn=arn)
+    target = split_input(json.loads(described.get("input") or "{}"))[1]
+    try:
+        ec2 = ec2_client(args, target)
+    except Exception:  # noqa: BLE001 - e.g. no access to the target account: status reads the history
+        ec2 = None
+    status, timeline = status_view.execution_status(sfn, arn, ec2)
+    if args.json:
+        out.write(json.dumps({**status, "history": [u.line() for u in timeline]}) + "\n")
+    else:
+        status_view.render(status, timeline, out, full=args.history)
+    return {"SUCCEEDED": EXIT_OK, "RUNNING": EXIT_OK}.get(status["status"], EXIT_FAILED)
+
+
+def resolve_execution(sfn: Any, arns: dict[str, str], execution: str) -> str:
+    """An execution ARN from an ARN or a name (looked up on the build, then the destroy machine)."""
+    from botocore.exceptions import ClientError
+
+    if execution.startswith("arn:"):
+        candidates = [execution]
+    else:
+        candidates = [
+            f"{machine.replace(':stateMachine:', ':execution:', 1)}:{execution}"
+            for machine in dict.fromkeys((arns["build"], arns["destroy"]))
+        ]
+    for arn in candidates:
+        try:
+            sfn.describe_execution(executionArn=arn)
+            return arn
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] not in ("ExecutionDoesNotExist", "InvalidArn"):
+                raise
+    raise UsageError(f"no execution {execution!r} on the factory's state machines")
 
 
 def cmd_emulator(args: argparse.Namespace, out: TextIO) -> int:
@@ -276,11 +370,13 @@ def build_parser() -> argparse.ArgumentParser:
             help="real seconds per simulated second (waits and NAT timings shrink by this)",
         )
 
-    p = sub.add_parser("plan", help="validate a spec and print the network it plans")
+    p = sub.add_parser("plan", help="validate a spec and print the network it plans (and, against a target, the diff)")
     p.add_argument("spec")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the plan (with addressSpace, warnings, diff) as JSON")
     p.add_argument("--region")
-    p.add_argument("--endpoint-url")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--endpoint-url", help="diff against the VPC at this endpoint (e.g. `vpcfactory emulator`)")
+    group.add_argument("--stack", help="diff against the VPC in your credentials' account (a deployed factory)")
     p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("apply", help="build the VPC a spec describes (or grow the one it built)")
@@ -299,6 +395,12 @@ def build_parser() -> argparse.ArgumentParser:
     target_options(p)
     emulator_options(p, 0.01)
     p.set_defaults(func=cmd_destroy)
+
+    p = sub.add_parser("status", help="where an execution is and what it created so far")
+    p.add_argument("execution", metavar="EXECUTION", help="execution ARN or name")
+    p.add_argument("--history", action="store_true", help="show every update, not the last 12")
+    target_options(p)
+    p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("emulator", help="serve an AWS-compatible endpoint with the factory deployed in it")
     p.add_argument("--port", type=int, default=5000)

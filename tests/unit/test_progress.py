@@ -1,0 +1,160 @@
+"""progress.Narrator and its views: what an operator is told, read from real-shaped history events."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from vpcfactory_tools import progress
+from vpcfactory_tools.progress import LiveView, Narrator, PlainView, view_for
+
+T0 = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+DEFINITION = {
+    "States": {
+        "Wait For VPC": {"Type": "Wait", "SecondsPath": "$.vpc.wait.waitSeconds"},
+        "Waits": {
+            "Type": "Parallel",
+            "Branches": [
+                {"States": {"Wait For NAT Deletion": {"Type": "Wait", "SecondsPath": "$.teardown.wait.waitSeconds"}}}
+            ],
+        },
+    }
+}
+
+
+class History:
+    """Builds events the way Step Functions records them: ids, previousEventId chains, timestamps."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.clock = T0
+
+    def add(self, kind: str, after: int | None = None, seconds: float = 0.0, **details: Any) -> int:
+        self.clock += timedelta(seconds=seconds)
+        event: dict[str, Any] = {
+            "id": len(self.events) + 1,
+            "previousEventId": after if after is not None else len(self.events),
+            "type": kind,
+            "timestamp": self.clock,
+        }
+        if details:
+            key = kind[0].lower() + kind[1:]
+            if kind.endswith("StateEntered"):
+                key = "stateEnteredEventDetails"
+            elif kind.endswith("StateExited"):
+                key = "stateExitedEventDetails"
+            event[key + ("" if key.endswith("Details") else "EventDetails")] = details
+        self.events.append(event)
+        return event["id"]
+
+    def task(self, name: str, *failures: str, seconds: float = 0.5) -> None:
+        entered = self.add("TaskStateEntered", name=name, input="{}")
+        for error in failures:
+            self.add("TaskScheduled")
+            self.add(
+                "TaskFailed", seconds=seconds, error=error, cause=json.dumps({"errorMessage": f"{error} happened"})
+            )
+        self.add("TaskScheduled", after=entered if not failures else None)
+        self.add("TaskSucceeded", seconds=seconds, output="{}")
+        self.add("TaskStateExited", seconds=0.01, name=name, output="{}")
+
+
+def narrate(history: History, **kwargs: Any) -> list[progress.Update]:
+    return Narrator(definition=DEFINITION, **kwargs).feed(history.events)
+
+
+def test_each_task_is_told_as_it_starts_and_ends_and_routing_states_are_not() -> None:
+    h = History()
+    h.add("ExecutionStarted")
+    h.task("Create VPC")
+    h.add("ChoiceStateEntered", name="VPC Available?", input="{}")
+    h.add("ChoiceStateExited", name="VPC Available?", output="{}")
+    h.add("ExecutionSucceeded", seconds=1, output="{}")
+
+    lines = [u.line() for u in narrate(h)]
+
+    assert lines == ["→ Create VPC", "✓ Create VPC (0.51s)", "== SUCCEEDED after 1.51s"]
+
+
+def test_a_retried_task_shows_each_failure_and_retry_then_its_attempt_count() -> None:
+    h = History()
+    h.add("ExecutionStarted")
+    h.task("Create Subnets", "Ec2Throttled", "Ec2Throttled")
+
+    updates = narrate(h)
+
+    assert [u.kind for u in updates] == ["started", "failed", "retry", "failed", "retry", "succeeded"]
+    assert updates[1].text == "Create Subnets: Ec2Throttled: Ec2Throttled happened"  # the message, not the JSON
+    assert updates[2].text == "Create Subnets: attempt 2 after Ec2Throttled"
+    assert updates[-1].text.endswith(", 3 attempts)")
+
+
+def test_a_wait_names_what_it_waits_for_from_the_path_the_definition_polls() -> None:
+    # Given a rollback's NAT deletion wait, while the build's own NAT wait is still in the state
+    state = {
+        "nat": {"ids": {"nat/a": "nat-0123456789abcdef0"}, "wait": {"status": "waiting", "attempts": 0}},
+        "teardown": {
+            "natGatewayIds": ["nat-0123456789abcdef0", "nat-0fedcba9876543210"],
+            "wait": {"status": "waiting", "attempts": 2, "waitSeconds": 15},
+        },
+    }
+    h = History()
+    h.add("ExecutionStarted")
+    h.add("WaitStateEntered", name="Wait For NAT Deletion", input=json.dumps(state))
+    h.add("WaitStateExited", seconds=0.15, name="Wait For NAT Deletion", output="{}")
+    h.add("WaitStateEntered", seconds=0.01, name="Wait For NAT Deletion", input=json.dumps(state))
+
+    updates = narrate(h, time_scale=0.01)
+
+    assert [u.kind for u in updates] == ["waiting", "waiting"]
+    assert updates[0].text == (
+        "Wait For NAT Deletion: NAT gateways nat-0123456789abcdef0, nat-0fedcba9876543210 — next check (#3) in 15s"
+    )
+    assert updates[1].text.endswith("waited 16s so far")  # 0.16 s real at time scale 0.01
+
+
+def test_a_failed_branch_marks_its_parallel_failed_and_the_rollback_is_announced_once() -> None:
+    h = History()
+    h.add("ExecutionStarted")
+    h.add("ParallelStateEntered", name="Wait For NAT Gateways While Routing", input="{}")
+    h.add("TaskStateEntered", name="Create Route Tables", input="{}")
+    h.add("TaskScheduled")
+    h.add("TaskFailed", error="Ec2CallFailed", cause="CreateRoute failed")
+    h.add("ParallelStateFailed")
+    h.add("ParallelStateExited", name="Wait For NAT Gateways While Routing", output="{}")
+    h.add("TaskStateEntered", name="Roll Back", input="{}")
+    h.add("TaskStateEntered", name="Roll Back", input="{}")  # e.g. after a redrive
+    h.add("ExecutionFailed", error="Ec2CallFailed", cause="CreateRoute failed")
+
+    updates = narrate(h)
+    lines = [u.line() for u in updates]
+
+    assert "✗ Create Route Tables: Ec2CallFailed: CreateRoute failed" in lines
+    assert any(line.startswith("✗ Wait For NAT Gateways While Routing failed after") for line in lines)
+    assert sum(u.kind == "rollback" for u in updates) == 1
+    assert lines[-1].startswith("== FAILED after") and lines[-1].endswith("Ec2CallFailed: CreateRoute failed")
+
+
+def test_off_a_terminal_or_with_json_progress_is_plain_lines() -> None:
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    assert isinstance(view_for(io.StringIO(), plain=False), PlainView)
+    assert isinstance(view_for(Tty(), plain=True), PlainView)  # --json
+    live = view_for(Tty(), plain=False)
+    assert isinstance(live, LiveView)
+    live.close()
+
+    stream = io.StringIO()
+    view = view_for(stream, plain=False)
+    h = History()
+    h.add("ExecutionStarted")
+    h.task("Create VPC")
+    narrator = Narrator()
+    for update in narrator.feed(h.events):
+        view.show(update, narrator)
+
+    assert stream.getvalue() == "→ Create VPC\n✓ Create VPC (0.51s)\n"

@@ -1,0 +1,259 @@
+"""`vpcfactory plan` for people: the network a spec plans, what it leaves free, what it costs,
+what to worry about, and — against a VPC the factory already built — what a re-apply would do.
+
+Everything here is derived from the plan (functions/vpcfactory/plan.py) and, for the diff, from
+growth.compare: the same code the build runs, so the plan cannot promise what the build won't do.
+`facts()` is the machine-readable form (`plan --json` adds it to the plan); `render()` draws it
+with rich, which leaves out colour and cursor codes when the output is not a terminal.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from vpcfactory.plan import allocate, summarize
+from vpcfactory.spec import Spec
+
+ROUTE_LABELS = {"igw": "internet gateway", "eigw": "egress-only internet gateway"}
+
+
+# -- facts (pure) -----------------------------------------------------------------------------
+def address_space(spec: Spec, plan: dict[str, Any]) -> dict[str, Any]:
+    """How the VPC's IPv4 addresses are spent: in subnets, kept for future zones, free."""
+    vpc = ipaddress.IPv4Network(plan["cidr"])
+    layout = allocate(spec)
+    zones = len(plan["availabilityZones"])
+    in_subnets = sum(ipaddress.IPv4Network(s["cidr"]).num_addresses for s in plan["subnets"])
+    # a prefixLength tier's block holds azReservation subnets; the ones no zone uses yet are kept
+    kept = sum(
+        net.num_addresses
+        for tier, nets in zip(spec.tiers, layout, strict=True)
+        if tier.cidrs is None
+        for net in nets[zones:]
+    )
+    taken = [net for nets in layout for net in nets]
+    free_blocks = _free_blocks(vpc, taken)
+    free = sum(b.num_addresses for b in free_blocks)
+    largest = max(free_blocks, key=lambda b: (b.num_addresses, -int(b.network_address)), default=None)
+    return {
+        "vpc": vpc.num_addresses,
+        "inSubnets": in_subnets,
+        "keptForFutureZones": kept,
+        "free": free,
+        "largestFreeBlock": str(largest) if largest else None,
+        "freeBlocks": [str(b) for b in free_blocks],
+    }
+
+
+def _free_blocks(vpc: ipaddress.IPv4Network, taken: list[ipaddress.IPv4Network]) -> list[ipaddress.IPv4Network]:
+    free = [vpc]
+    for net in sorted(taken):
+        next_free: list[ipaddress.IPv4Network] = []
+        for block in free:
+            if block.overlaps(net):
+                if net.subnet_of(block):
+                    next_free.extend(block.address_exclude(net))
+                # block inside net: fully taken
+            else:
+                next_free.append(block)
+        free = next_free
+    return sorted(ipaddress.collapse_addresses(free))
+
+
+def warnings(spec: Spec, plan: dict[str, Any], space: dict[str, Any]) -> list[str]:
+    """What a reviewer should think about before applying. Each is a sentence; none is an error."""
+    out: list[str] = []
+    zones = [z["name"] for z in plan["availabilityZones"]]
+    nats = plan["natGateways"]
+    private = [s for s in plan["subnets"] if s["type"] == "private"]
+    if len(zones) == 1:
+        out.append(f"one zone ({zones[0]}): a zone outage takes the whole network down")
+    if private and not nats:
+        out.append("private tiers have no NAT gateway: they get no IPv4 route to the internet")
+    elif private and len(nats) == 1 and len(zones) > 1:
+        out.append(
+            f"single NAT gateway in {nats[0]['az']}: if that zone fails, every zone loses internet egress, "
+            "and the other zones pay cross-AZ data charges on it"
+        )
+    elif private and len(nats) < len(zones):
+        borrowed = sorted({s["az"] for s in private} - {n["az"] for n in nats})
+        out.append(
+            f"{len(nats)} NAT gateways for {len(zones)} zones: {', '.join(borrowed)} egress through a NAT in another "
+            "zone (cross-AZ data charges; that zone's outage cuts their egress)"
+        )
+    if plan["flowLogs"] is None:
+        out.append("flow logs are off: no record of traffic for incident response (Security Hub EC2.6 fails)")
+    if not plan["lockDownDefaultSecurityGroup"]:
+        out.append("the default security group keeps AWS's rules (Security Hub EC2.2 fails)")
+    public_ip = sorted({s["tier"] for s in plan["subnets"] if s["mapPublicIpOnLaunch"]})
+    if public_ip:
+        out.append(f"{_tiers_phrase(public_ip)} every instance a public IP on launch (Security Hub EC2.15 fails)")
+    if private and not plan["gatewayEndpoints"]:
+        out.append("no S3/DynamoDB gateway endpoints: that traffic goes through the NAT and pays per GB")
+    if space["free"] < space["vpc"] // 10:
+        out.append(f"only {space['free']:,} of {space['vpc']:,} addresses are left free: little room for another tier")
+    return out
+
+
+def _tiers_phrase(tiers: list[str]) -> str:
+    return f"tier {tiers[0]} gives" if len(tiers) == 1 else f"tiers {', '.join(tiers)} give"
+
+
+def facts(spec: Spec, plan: dict[str, Any], diff: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What `plan --json` adds to the plan: address space, warnings, and the diff if one was asked."""
+    space = address_space(spec, plan)
+    out: dict[str, Any] = {"addressSpace": space, "warnings": warnings(spec, plan, space)}
+    if diff is not None:
+        out["diff"] = diff
+    return out
+
+
+# -- rendering --------------------------------------------------------------------------------
+def console_for(out: TextIO) -> Console:
+    """A console on `out`: colour on a terminal; plain text, wide enough not to wrap tables, otherwise."""
+    interactive = out.isatty() if hasattr(out, "isatty") else False
+    return Console(file=out, width=None if interactive else 200, highlight=False, soft_wrap=not interactive)
+
+
+def render(spec: Spec, plan: dict[str, Any], out: TextIO, diff: dict[str, Any] | None = None) -> None:
+    info = facts(spec, plan, diff)
+    console = console_for(out)
+    zones = [z["name"] for z in plan["availabilityZones"]]
+    zone_ids = {z["name"]: z.get("zoneId") for z in plan["availabilityZones"]}
+    console.print(
+        Text.assemble(
+            ("VPC ", "bold"),
+            (plan["name"], "bold cyan"),
+            f"  {plan['cidr']}  ",
+            f"{len(zones)} zones ({', '.join(f'{z} {zone_ids[z]}' if zone_ids[z] else z for z in zones)}), "
+            f"room kept for {plan['azReservation']}",
+            f"  IPv6 {'on (Amazon /56)' if plan['ipv6'] else 'off'}",
+        )
+    )
+    console.print(_subnet_table(plan, zones))
+    console.print(_route_table(plan))
+    console.print(_space_line(info["addressSpace"]))
+    for line in summarize(plan).splitlines():
+        if line.startswith(
+            (
+                "NAT gateways:",
+                "Flow logs",
+                "Gateway endpoints",
+                "Default security group",
+                "Monthly",
+                "NAT modes",
+                "Prices",
+            )
+        ):
+            console.print(line, style="dim" if line.startswith("Prices") else None)
+    if info["warnings"]:
+        console.print(Text("Warnings", style="bold yellow"))
+        for warning in info["warnings"]:
+            console.print(Text.assemble(("  ! ", "yellow"), warning))
+    if diff is not None:
+        render_diff(diff, plan, console)
+
+
+def _subnet_table(plan: dict[str, Any], zones: list[str]) -> Table:
+    table = Table(title=None, show_edge=False, pad_edge=False, header_style="bold")
+    table.add_column("tier")
+    table.add_column("type")
+    for zone in zones:
+        table.add_column(zone)
+    table.add_column("usable/subnet", justify="right")
+    by_tier: dict[str, list[dict[str, Any]]] = {}
+    for sub in plan["subnets"]:
+        by_tier.setdefault(sub["tier"], []).append(sub)
+    colours = {"public": "green", "private": "blue", "isolated": "magenta"}
+    for tier, subs in by_tier.items():
+        kind = subs[0]["type"]
+        cells = {s["az"]: s["cidr"] for s in subs}
+        usable = ipaddress.IPv4Network(subs[0]["cidr"]).num_addresses - 5  # AWS reserves 5 per subnet
+        table.add_row(Text(tier, style=colours.get(kind)), kind, *(cells.get(z, "-") for z in zones), f"{usable:,}")
+    return table
+
+
+def _route_table(plan: dict[str, Any]) -> Table:
+    nats = {n["logicalId"]: n for n in plan["natGateways"]}
+    endpoints = plan["gatewayEndpoints"]
+    table = Table(show_edge=False, pad_edge=False, header_style="bold")
+    table.add_column("route table")
+    table.add_column("subnets")
+    table.add_column("0.0.0.0/0 →")
+    if plan["ipv6"]:
+        table.add_column("::/0 →")
+    table.add_column("gateway endpoints")
+    for rt in plan["routeTables"]:
+        route = rt.get("defaultRoute")
+        if route is None:
+            v4 = Text("no route (isolated)" if rt["type"] == "isolated" else "no route", style="magenta")
+        elif route["target"] == "igw":
+            v4 = Text("internet gateway", style="green")
+        else:
+            nat = nats[route["nat"]]
+            foreign = rt.get("az") and nat["az"] != rt["az"]
+            v4 = Text(
+                f"NAT in {nat['az']}" + (" (another zone)" if foreign else ""), style="yellow" if foreign else "blue"
+            )
+        row: list[Any] = [rt["logicalId"], ", ".join(s.split("/", 1)[1] for s in rt["subnets"]), v4]
+        if plan["ipv6"]:
+            v6 = rt.get("ipv6DefaultRoute")
+            row.append(ROUTE_LABELS[v6["target"]] if v6 else "no route")
+        row.append(", ".join(e["service"] for e in endpoints if rt["logicalId"] in e["routeTables"]) or "-")
+        table.add_row(*row)
+    return table
+
+
+def _space_line(space: dict[str, Any]) -> str:
+    def pct(n: int) -> str:
+        return f"{100 * n / space['vpc']:.0f}%"
+
+    line = (
+        f"Addresses: {space['vpc']:,} in the VPC; {space['inSubnets']:,} in subnets ({pct(space['inSubnets'])}), "
+        f"{space['keptForFutureZones']:,} kept for future zones ({pct(space['keptForFutureZones'])}), "
+        f"{space['free']:,} free ({pct(space['free'])})"
+    )
+    if space["largestFreeBlock"]:
+        line += f"; largest free block {space['largestFreeBlock']}"
+    return line
+
+
+def render_diff(diff: dict[str, Any], plan: dict[str, Any], console: Console) -> None:
+    """What a re-apply would do to the VPC the spec's name already identifies."""
+    console.print(Text("Against the target", style="bold"))
+    if diff["mode"] == "create":
+        console.print(f"  no VPC is tagged vpcfactory:vpc={plan['name']}: apply builds a new one")
+        return
+    if diff["mode"] == "ambiguous":
+        console.print(
+            Text(
+                f"  {len(diff['vpcIds'])} VPCs carry vpcfactory:vpc={plan['name']} ({', '.join(diff['vpcIds'])}): "
+                "apply refuses until one is destroyed",
+                style="red",
+            )
+        )
+        return
+    cidrs = {s["logicalId"]: s["cidr"] for s in plan["subnets"]}
+    console.print(f"  {diff['vpcId']}: {len(diff['unchanged'])} resources exist as planned")
+    for logical in diff["added"]:
+        extra = f" {cidrs[logical]}" if logical in cidrs else ""
+        console.print(Text.assemble(("  + ", "green"), f"{logical}{extra}"))
+    for change in diff["refused"]:
+        console.print(Text.assemble(("  ✗ ", "red"), change))
+    if diff["refused"]:
+        console.print(
+            Text(
+                "  apply refuses these changes in place (nothing is changed); --allow-replace builds a new VPC "
+                "instead and leaves the old one for you to destroy",
+                style="red",
+            )
+        )
+    elif not diff["added"]:
+        console.print("  no changes: apply would find everything in place")
+    else:
+        console.print(f"  apply would add {len(diff['added'])} resources and change nothing that exists")
