@@ -17,10 +17,10 @@ from typing import Any, TextIO
 
 from rich.text import Text
 
+from vpcfactory.tags import TAG_EXECUTION, tag_dict
 from vpcfactory_tools.plan_view import console_for
 from vpcfactory_tools.progress import Narrator, Update, definition_of, history, resource_ids, short_cause
 
-TAG_EXECUTION = "vpcfactory:execution"
 # EC2 resource types in the order a build creates them (DescribeTags' ResourceType values)
 TYPE_ORDER = [
     "vpc",
@@ -28,13 +28,10 @@ TYPE_ORDER = [
     "internet-gateway",
     "egress-only-internet-gateway",
     "elastic-ip",
-    "vpc-elastic-ip",
-    "natgateway",
     "nat-gateway",
     "route-table",
     "vpc-endpoint",
-    "vpc-flow-log",
-    "flow-logs",
+    "flow-log",
 ]
 PREFIX_TYPES = {
     "vpc": "vpc",
@@ -42,10 +39,10 @@ PREFIX_TYPES = {
     "igw": "internet-gateway",
     "eigw": "egress-only-internet-gateway",
     "eipalloc": "elastic-ip",
-    "nat": "natgateway",
+    "nat": "nat-gateway",
     "rtb": "route-table",
     "vpce": "vpc-endpoint",
-    "fl": "vpc-flow-log",
+    "fl": "flow-log",
 }
 
 
@@ -101,13 +98,23 @@ def _created(ec2: Any, name: str, events: list[dict[str, Any]]) -> tuple[dict[st
 
 
 def _created_by_tag(ec2: Any, name: str) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = defaultdict(list)
-    filters = [{"Name": "key", "Values": [TAG_EXECUTION]}, {"Name": "value", "Values": [name]}]
-    for page in ec2.get_paginator("describe_tags").paginate(Filters=filters):
-        for tag in page["Tags"]:
-            if tag["Key"] == TAG_EXECUTION and tag["Value"] == name:
-                found[tag["ResourceType"]].append(tag["ResourceId"])
-    return _ordered({k: sorted(set(v)) for k, v in found.items()})
+    """Live resources of each kind the factory creates, filtered by the execution's tag. Not
+    DescribeTags alone: it can list a deleted resource's tags (moto keeps them), and a NAT gateway
+    stays visible as `deleted` for an hour."""
+    from vpcfactory import aws
+    from vpcfactory_tools.reliability import EC2_KINDS
+
+    found: dict[str, list[str]] = {}
+    filters = [{"Name": f"tag:{TAG_EXECUTION}", "Values": [name]}]
+    for kind in EC2_KINDS:
+        ids = sorted(
+            item[kind.id_key]
+            for item in aws.describe_all(ec2, kind.operation, kind.key, filters)
+            if kind.live(item) and tag_dict(item.get("Tags")).get(TAG_EXECUTION) == name
+        )
+        if ids:
+            found[kind.name] = ids
+    return _ordered(found)
 
 
 def _ordered(found: dict[str, list[str]]) -> dict[str, list[str]]:
