@@ -133,3 +133,38 @@ def test_apply_allow_replace_asks_the_build_for_a_replacement(tmp_path, capsys, 
 
     assert code == 0
     assert sent == [{"spec": GOOD, "allowReplace": True}]
+
+
+@pytest.mark.parametrize(
+    ("error", "section"),
+    [
+        ("Ec2CallFailed", "docs/operations.md#a-build-failed"),
+        ("RollbackIncomplete", "docs/operations.md#a-rollback-or-destroy-could-not-finish"),
+        ("ReplacementRequired", "docs/operations.md#day-2-growth"),
+    ],
+)
+def test_a_failed_execution_points_to_the_runbook_section_for_its_error(error, section):
+    from types import SimpleNamespace
+
+    result = SimpleNamespace(
+        status="FAILED",
+        error=error,
+        cause="{}",
+        execution_arn="arn:aws:states:us-east-1:1:execution:m:run-1",
+        output=None,
+    )
+    args = cli.build_parser().parse_args(["destroy", "vpc-1", "--stack", "factory"])
+    out = io.StringIO()
+
+    code = cli.report(result, args, out)
+
+    assert code == 1
+    assert f"what to do next: {section}" in out.getvalue()
+    assert "vpcfactory status arn:aws:states:us-east-1:1:execution:m:run-1 --stack factory" in out.getvalue()
+
+
+def test_an_invalid_spec_says_nothing_was_created_and_where_the_format_is(tmp_path, capsys):
+    code, _, err = run(["plan", write(tmp_path, {**GOOD, "cidr": "10.0.0.0/8"})], capsys)
+
+    assert code == 2
+    assert "nothing was created; the spec format is in README.md#the-spec" in err

@@ -32,6 +32,17 @@ from vpcfactory.spec import parse_spec, split_input
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 DOCS = "docs/operations.md"
+# Where the runbook says what to do next, by the error an execution ended with.
+RUNBOOK = {
+    "RollbackIncomplete": f"{DOCS}#a-rollback-or-destroy-could-not-finish",
+    "DestroyIncomplete": f"{DOCS}#a-rollback-or-destroy-could-not-finish",
+    "ReplacementRequired": f"{DOCS}#day-2-growth (and `vpcfactory plan SPEC --stack ...` for the diff)",
+    "NotOwnedByFactory": f"{DOCS}#a-build-failed",
+}
+
+
+def runbook(error: str | None) -> str:
+    return RUNBOOK.get(error or "", f"{DOCS}#a-build-failed")
 
 
 class UsageError(Exception):
@@ -174,7 +185,16 @@ def report(result: Any, args: argparse.Namespace, out: TextIO) -> int:
                 out.write(f"  nat          {nat['natGatewayId']} in {nat['az']} ({nat.get('publicIp')})\n")
     else:
         out.write(f"{result.status}: {result.error}: {short_cause(result.cause, 2000)}\n")
-        out.write(f"execution: {result.execution_arn}\nsee {DOCS} for what to do next\n")
+        out.write(f"execution: {result.execution_arn}\nwhat to do next: {runbook(result.error)}\n")
+        if has_target(args):
+            flag = (
+                f"--stack {args.stack}"
+                if args.stack
+                else f"--endpoint-url {args.endpoint_url}"
+                if args.endpoint_url
+                else f"--state-machine-arn {args.state_machine_arn}"
+            )
+            out.write(f"where it stopped and what is left: vpcfactory status {result.execution_arn} {flag}\n")
     return code
 
 
@@ -270,7 +290,8 @@ def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
     if not has_target(args):
         raise UsageError(
             "status needs a target: the embedded emulator keeps nothing between runs. Serve one with "
-            "`vpcfactory emulator` and pass --endpoint-url, or use --stack for a deployed factory"
+            "`vpcfactory emulator` and pass --endpoint-url, or use --stack for a deployed factory "
+            f"({DOCS}#following-a-build)"
         )
     sfn, arns = remote_session(args)
     arn = resolve_execution(sfn, arns, args.execution)
@@ -427,6 +448,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args, out)
     except InvalidSpec as exc:
         print(f"invalid spec: {exc}", file=sys.stderr)
+        print("nothing was created; the spec format is in README.md#the-spec", file=sys.stderr)
         if getattr(args, "json", False):
             out.write(
                 json.dumps(
