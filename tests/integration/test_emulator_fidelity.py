@@ -583,6 +583,36 @@ def test_the_patches_apply_to_a_moto_server_in_the_same_process() -> None:
 # --- Pinning and installation ------------------------------------------------------------------
 
 
+def test_a_deleted_resource_takes_its_tags_with_it(ec2: Any) -> None:
+    # Given one tagged resource of each kind the factory deletes for good
+    def tagged(kind: str) -> list[dict[str, Any]]:
+        return [{"ResourceType": kind, "Tags": [{"Key": "owner", "Value": "test"}]}]
+
+    vpc = ec2.create_vpc(CidrBlock="10.7.0.0/16", TagSpecifications=tagged("vpc"))["Vpc"]["VpcId"]
+    fast_forward(10)
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.7.0.0/24", TagSpecifications=tagged("subnet"))
+    rtb = ec2.create_route_table(VpcId=vpc, TagSpecifications=tagged("route-table"))
+    igw = ec2.create_internet_gateway(TagSpecifications=tagged("internet-gateway"))
+    eigw = ec2.create_egress_only_internet_gateway(VpcId=vpc, TagSpecifications=tagged("egress-only-internet-gateway"))
+    eip = ec2.allocate_address(Domain="vpc", TagSpecifications=tagged("elastic-ip"))
+    kept = ec2.allocate_address(Domain="vpc", TagSpecifications=tagged("elastic-ip"))["AllocationId"]
+    owned = [{"Name": "key", "Values": ["owner"]}]
+    assert len(ec2.describe_tags(Filters=owned)["Tags"]) == 7
+
+    # When each is deleted (an EIP released by its public IP, the way EC2-Classic scripts do)
+    ec2.delete_subnet(SubnetId=subnet["Subnet"]["SubnetId"])
+    ec2.delete_route_table(RouteTableId=rtb["RouteTable"]["RouteTableId"])
+    ec2.delete_internet_gateway(InternetGatewayId=igw["InternetGateway"]["InternetGatewayId"])
+    ec2.delete_egress_only_internet_gateway(
+        EgressOnlyInternetGatewayId=eigw["EgressOnlyInternetGateway"]["EgressOnlyInternetGatewayId"]
+    )
+    ec2.release_address(PublicIp=eip["PublicIp"])
+    ec2.delete_vpc(VpcId=vpc)
+
+    # Then DescribeTags lists only what still exists
+    assert [(t["ResourceId"], t["Key"]) for t in ec2.describe_tags(Filters=owned)["Tags"]] == [(kept, "owner")]
+
+
 def test_the_moto_code_the_emulator_patches_is_unchanged_since_it_was_pinned() -> None:
     from vpcfactory_tools.emulator import faults
 

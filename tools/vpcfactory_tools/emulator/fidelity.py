@@ -35,7 +35,7 @@ from moto.ec2.exceptions import DependencyViolationError, EC2ClientError
 from moto.ec2.models import EC2Backend
 from moto.ec2.models.elastic_ip_addresses import ElasticAddressBackend
 from moto.ec2.models.flow_logs import FlowLogsBackend
-from moto.ec2.models.internet_gateways import InternetGatewayBackend
+from moto.ec2.models.internet_gateways import EgressOnlyInternetGatewayBackend, InternetGatewayBackend
 from moto.ec2.models.nat_gateways import NatGateway, NatGatewayBackend
 from moto.ec2.models.route_tables import RouteBackend
 from moto.ec2.models.subnets import SubnetBackend
@@ -73,6 +73,13 @@ PINNED_SOURCES: dict[str, str] = {
     "moto.ec2.models.security_groups:SecurityGroupBackend.get_security_group_from_name": "9885036a49e3fea6",
     "moto.ec2.utils:tag_filter_matches": "b6bde3c78233a12e",
     "moto.ec2.models.flow_logs:FlowLogsBackend.create_flow_logs": "e01cd02a25200543",
+    # patched so a deleted resource's tags go with it
+    "moto.ec2.models.vpcs:VPCBackend.delete_vpc": "e1bdbc7e6a295336",
+    "moto.ec2.models.route_tables:RouteBackend.delete_route_table": "282178c3f7cacc2b",
+    "moto.ec2.models.internet_gateways:InternetGatewayBackend.delete_internet_gateway": "85b920f20dd86ceb",
+    "moto.ec2.models.internet_gateways:EgressOnlyInternetGatewayBackend.delete_egress_only_internet_gateway": "2c501c7e173ca33e",  # noqa: E501
+    "moto.ec2.models.flow_logs:FlowLogsBackend.delete_flow_logs": "19fa059fedd3a38f",
+    "moto.ec2.models.elastic_ip_addresses:ElasticAddressBackend.address_by_ip": "06f81b98e25be513",
 }
 
 
@@ -653,6 +660,48 @@ def _patch_flow_logs_to_an_s3_prefix(original: Callable[..., Any]) -> Callable[.
     return create_flow_logs
 
 
+def _forgets_tags(ids_of: Callable[..., list[str]]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A deleted resource's tags go with it.
+
+    AWS: DescribeTags lists tags of resources that exist; once a VPC, subnet, route table,
+    internet gateway (either kind), Elastic IP or flow log is deleted, its tags are gone with it
+    (NAT gateways and VPC endpoints stay visible as ``deleted`` for a while, tags included, and
+    are left alone here). moto 5.2.5 keeps the tags of every deleted resource in
+    ``EC2Backend.tags``, so ``aws ec2 describe-tags`` against the emulator would list ghosts.
+    """
+
+    def make(original: Callable[..., Any]) -> Callable[..., Any]:
+        def forget(self: Any, *args: Any, **kwargs: Any) -> Any:
+            ids = ids_of(self, *args, **kwargs)  # before the delete: an EIP's id is read from it
+            result = original(self, *args, **kwargs)
+            for resource_id in ids:
+                self.tags.pop(resource_id, None)
+            return result
+
+        return forget
+
+    make.__doc__ = _forgets_tags.__doc__
+    return make
+
+
+def _first_arg(self: Any, resource_id: str | None = None, *args: Any, **kwargs: Any) -> list[str]:
+    if resource_id is None and kwargs:
+        resource_id = next(iter(kwargs.values()))
+    return [resource_id] if resource_id else []
+
+
+def _id_list(self: Any, ids: list[str] | None = None, *args: Any, **kwargs: Any) -> list[str]:
+    if ids is None and kwargs:
+        ids = next(iter(kwargs.values()))
+    return list(ids or [])
+
+
+def _allocation_id(self: Any, address: str | None = None, allocation_id: str | None = None) -> list[str]:
+    if allocation_id:
+        return [allocation_id]
+    return [e.allocation_id for e in self.address_by_ip([address], fail_if_not_found=False)] if address else []
+
+
 # ---------------------------------------------------------------------------------------
 
 _patcher = Patcher()
@@ -669,6 +718,13 @@ _BACKEND_PATCHES: list[tuple[type, str, Callable[[Callable[..., Any]], Callable[
     (SubnetBackend, "delete_subnet", _patch_delete_subnet_with_nat),
     (RouteBackend, "create_route", _patch_route_to_unknown_nat),
     (RouteBackend, "replace_route", _patch_route_to_unknown_nat),
+    (VPCBackend, "delete_vpc", _forgets_tags(_first_arg)),
+    (SubnetBackend, "delete_subnet", _forgets_tags(_first_arg)),
+    (RouteBackend, "delete_route_table", _forgets_tags(_first_arg)),
+    (InternetGatewayBackend, "delete_internet_gateway", _forgets_tags(_first_arg)),
+    (EgressOnlyInternetGatewayBackend, "delete_egress_only_internet_gateway", _forgets_tags(_first_arg)),
+    (ElasticAddressBackend, "release_address", _forgets_tags(_allocation_id)),
+    (FlowLogsBackend, "delete_flow_logs", _forgets_tags(_id_list)),
 ]
 
 
