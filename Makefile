@@ -10,7 +10,7 @@ SPEC   ?= examples/production.yaml
 export AWS_DEFAULT_REGION ?= us-east-1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv graphviz run test test-fast reliability lint build validate bench deploy clean
+.PHONY: help venv graphviz run test test-fast reliability lint build validate bench deploy clean diagrams
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -59,6 +59,13 @@ lint: $(STAMP) ## ruff over the code
 
 bench: $(STAMP) ## time to ready, cost, speed, cold start, growth vs the seed script -> bench/results.json
 	$(BIN)/python -m bench.run
+
+diagrams: $(STAMP) ## redraw docs/images: the production network and both state machines (needs dot)
+	$(BIN)/python -m vpcfactory_tools.diagram examples/production.yaml -o docs/images/production-network.svg
+	$(BIN)/python -m vpcfactory_tools.asl_diagram statemachine/build_vpc.asl.json -o docs/images/build-state-machine.svg \
+	  --title "VPC Factory: build workflow (statemachine/build_vpc.asl.json)"
+	$(BIN)/python -m vpcfactory_tools.asl_diagram statemachine/destroy_vpc.asl.json -o docs/images/destroy-state-machine.svg \
+	  --title "VPC Factory: destroy workflow (statemachine/destroy_vpc.asl.json)"
 
 validate: $(STAMP) ## sam validate --lint (offline)
 	$(BIN)/sam validate --lint --region $(AWS_DEFAULT_REGION)

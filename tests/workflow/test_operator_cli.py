@@ -130,6 +130,15 @@ def test_plan_apply_status_and_destroy_read_at_a_glance(served, tmp_path, monkey
     moved = vpcfactory("plan", spec_file(tmp_path, cidr="10.21.0.0/16"), "--endpoint-url", url, "--json")
     assert any(r.startswith("cidr: the VPC is 10.20.0.0/16") for r in json.loads(moved.stdout)["diff"]["refused"])
 
+    # a picture of the VPC as it exists: every subnet, with its id and CIDR
+    picture = tmp_path / "ops-day.svg"
+    drawn = vpcfactory("diagram", vpc_id, "--endpoint-url", url, "-o", str(picture), "--json")
+    assert drawn.returncode == 0, drawn.stderr[-3000:]
+    assert json.loads(drawn.stdout) == {"path": str(picture), "vpc": "ops-day", "subnets": len(subnets)}
+    svg = picture.read_text()
+    for subnet in subnets:
+        assert subnet["SubnetId"] in svg and subnet["CidrBlock"] in svg
+
     # destroy, then the build's status shows nothing of it left
     gone = vpcfactory("destroy", vpc_id, "--endpoint-url", url, "--name", "ops-day-destroy")
     assert gone.returncode == 0, gone.stderr[-3000:]
@@ -155,6 +164,20 @@ def test_a_failed_build_status_shows_the_rollback_and_that_nothing_is_left(serve
     assert status.stdout.startswith("FAILED")
     assert "rollback      taken" in status.stdout
     assert "nothing left: the rollback deleted everything it had created" in status.stdout
+
+
+def test_diagram_refuses_what_it_cannot_draw(served, tmp_path):
+    bad_suffix = vpcfactory("diagram", spec_file(tmp_path), "-o", str(tmp_path / "x.pdf"))
+    assert bad_suffix.returncode == 2 and ".svg or .png" in bad_suffix.stderr
+
+    no_target = vpcfactory("diagram", "vpc-0123456789abcdef0", "-o", str(tmp_path / "x.svg"))
+    assert no_target.returncode == 2 and "pass --endpoint-url" in no_target.stderr
+
+    missing = vpcfactory(
+        "diagram", "vpc-0123456789abcdef0", "--endpoint-url", served["endpoint"], "-o", str(tmp_path / "x.svg")
+    )
+    assert missing.returncode == 2 and "vpc-0123456789abcdef0" in missing.stderr
+    assert not (tmp_path / "x.svg").exists()
 
 
 def test_status_needs_a_target_and_an_execution_that_exists(served):

@@ -330,6 +330,40 @@ def resolve_execution(sfn: Any, arns: dict[str, str], execution: str) -> str:
     raise UsageError(f"no execution {execution!r} on the factory's state machines")
 
 
+def cmd_diagram(args: argparse.Namespace, out: TextIO) -> int:
+    """A picture of the network a spec plans, or of a VPC as it exists (read from EC2)."""
+    from vpcfactory_tools import diagram
+
+    suffix = Path(args.output).suffix.lower()
+    if suffix not in (".svg", ".png"):
+        raise UsageError(f"-o {args.output}: the picture is written as .svg or .png")
+    if args.source.startswith("vpc-"):
+        if not (args.endpoint_url or args.stack):
+            raise UsageError(
+                f"{args.source}: a VPC is read from an account: pass --endpoint-url (e.g. `vpcfactory emulator`) "
+                "or --stack (your credentials' account); for a spec, pass its file"
+            )
+        try:
+            network = diagram.network_from_vpc(ec2_client(args, None), args.source)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+    else:
+        doc = load_document(args.source)
+        spec = validate(doc)
+        ec2 = target_ec2(args, split_input(doc)[1])
+        zones = ec2.describe_availability_zones()["AvailabilityZones"] if ec2 else emulator_zones(args)
+        network = diagram.network_from_plan(plan_network(spec, zones))
+    try:
+        path = diagram.render(network, args.output)
+    except RuntimeError as exc:  # Graphviz missing, or dot could not draw it
+        raise UsageError(str(exc)) from exc
+    if args.json:
+        out.write(json.dumps({"path": str(path), "vpc": network.name, "subnets": len(network.subnets)}) + "\n")
+    else:
+        out.write(f"wrote {path}\n")
+    return EXIT_OK
+
+
 def cmd_emulator(args: argparse.Namespace, out: TextIO) -> int:
     from vpcfactory_tools.emulator.server import start_server
 
@@ -422,6 +456,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--history", action="store_true", help="show every update, not the last 12")
     target_options(p)
     p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("diagram", help="draw the network of a spec or of an existing VPC as SVG or PNG")
+    p.add_argument("source", metavar="SPEC|VPC_ID", help="a spec file (the plan) or a VPC id (read from EC2)")
+    p.add_argument("-o", "--output", required=True, metavar="FILE.svg|FILE.png")
+    p.add_argument("--json", action="store_true", help="print {path, vpc, subnets} as one JSON object")
+    p.add_argument("--region")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--endpoint-url", help="read the VPC (or the zones) at this endpoint")
+    group.add_argument("--stack", help="read the VPC in your credentials' account")
+    p.set_defaults(func=cmd_diagram)
 
     p = sub.add_parser("emulator", help="serve an AWS-compatible endpoint with the factory deployed in it")
     p.add_argument("--port", type=int, default=5000)
