@@ -33,10 +33,10 @@ graphviz: ## install Graphviz (dot) for `vpcfactory diagram` if missing
 	if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 	  echo "installing graphviz (dot) with apt-get"; \
 	  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends graphviz >/dev/null; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends graphviz fonts-liberation2 >/dev/null; \
 	elif command -v sudo >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then \
 	  DEBIAN_FRONTEND=noninteractive sudo apt-get update -qq >/dev/null && \
-	  DEBIAN_FRONTEND=noninteractive sudo apt-get install -y -qq --no-install-recommends graphviz >/dev/null; \
+	  DEBIAN_FRONTEND=noninteractive sudo apt-get install -y -qq --no-install-recommends graphviz fonts-liberation2 >/dev/null; \
 	else \
 	  echo "warning: Graphviz's dot is missing: install it (brew install graphviz / apt-get install graphviz) for vpcfactory diagram" >&2; \
 	fi
