@@ -142,6 +142,7 @@ def render(spec: Spec, plan: dict[str, Any], out: TextIO, diff: dict[str, Any] |
         if line.startswith(
             (
                 "NAT gateways:",
+                "IPv6: Amazon",
                 "Flow logs",
                 "Gateway endpoints",
                 "Default security group",
