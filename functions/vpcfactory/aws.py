@@ -92,15 +92,21 @@ def current_target() -> dict[str, Any] | None:
     return _target.get()
 
 
+def role_arn(target: dict[str, Any]) -> str:
+    """The target's role ARN, in the partition of its region."""
+    region = target["region"]
+    partition = "aws-us-gov" if region.startswith("us-gov-") else "aws-cn" if region.startswith("cn-") else "aws"
+    return f"arn:{partition}:iam::{target['accountId']}:role/{target['roleName']}"
+
+
 def _assumed_session(target: dict[str, Any]) -> boto3.session.Session:
-    partition = "aws-us-gov" if target["region"].startswith("us-gov-") else "aws"
-    role_arn = f"arn:{partition}:iam::{target['accountId']}:role/{target['roleName']}"
-    key = (role_arn, _session_name.get())
+    arn = role_arn(target)
+    key = (arn, _session_name.get())
     with _lock:
         cached = _sessions.get(key)
         if cached and cached[1] > time.time() + 300:
             return cached[0]
-    kwargs: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": key[1]}
+    kwargs: dict[str, Any] = {"RoleArn": arn, "RoleSessionName": key[1]}
     if target.get("externalId"):
         kwargs["ExternalId"] = target["externalId"]
     creds = call("AssumeRole", client("sts", own_account=True).assume_role, **kwargs)["Credentials"]

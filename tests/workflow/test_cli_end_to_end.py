@@ -3,10 +3,12 @@ served on 127.0.0.1 and driven by `apply --endpoint-url` and plain boto3."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
@@ -56,15 +58,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def served_emulator():
-    port = _free_port()
+@contextlib.contextmanager
+def serve_emulator(time_scale: str, env: dict[str, str] | None = None) -> Iterator[dict]:
+    """`vpcfactory emulator` on a free port, as a user starts it; yields its ready line."""
     proc = subprocess.Popen(
-        [*CLI, "emulator", "--port", str(port), "--time-scale", "0.002"],
+        [*CLI, "emulator", "--port", str(_free_port()), "--time-scale", time_scale],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env=env,
     )
     try:
         line = proc.stdout.readline()
@@ -73,6 +76,12 @@ def served_emulator():
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@pytest.fixture
+def served_emulator():
+    with serve_emulator("0.002") as ready:
+        yield ready
 
 
 def test_the_served_emulator_builds_a_vpc_that_plain_boto3_can_inspect(served_emulator):

@@ -15,7 +15,7 @@ import boto3
 import pytest
 import yaml
 
-from tests.workflow.test_cli_end_to_end import CLI, ROOT, _free_port
+from tests.workflow.test_cli_end_to_end import CLI, ROOT, serve_emulator
 from vpcfactory_tools import cli
 
 ENV = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "NO_COLOR": "1"}
@@ -23,23 +23,9 @@ ENV = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "t
 
 @pytest.fixture(scope="module")
 def served():
-    port = _free_port()
     # 1 simulated second = 20 ms: a build's NAT wait lasts over a second, long enough to see it run
-    proc = subprocess.Popen(
-        [*CLI, "emulator", "--port", str(port), "--time-scale", "0.02"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=ENV,
-    )
-    try:
-        line = proc.stdout.readline()
-        assert line, proc.stderr.read()[-3000:]
-        yield json.loads(line)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    with serve_emulator("0.02", ENV) as ready:
+        yield ready
 
 
 def vpcfactory(*args: str) -> subprocess.CompletedProcess:
@@ -164,6 +150,24 @@ def test_a_failed_build_status_shows_the_rollback_and_that_nothing_is_left(serve
     assert status.stdout.startswith("FAILED")
     assert "rollback      taken" in status.stdout
     assert "nothing left: the rollback deleted everything it had created" in status.stdout
+
+
+def test_the_diff_of_a_cross_account_spec_is_read_in_the_target_account(served, tmp_path):
+    url = served["endpoint"]
+    wrapper = {"spec": {**OPS_SPEC, "name": "ops-remote"}, "target": {"accountId": "111111111111"}}
+    path = tmp_path / "remote.yaml"
+    path.write_text(yaml.safe_dump(wrapper))
+    built = vpcfactory("apply", str(path), "--endpoint-url", url, "--json")
+    assert built.returncode == 0, built.stderr[-3000:]
+
+    remote = json.loads(vpcfactory("plan", str(path), "--endpoint-url", url, "--json").stdout)["diff"]
+    local = json.loads(
+        vpcfactory("plan", spec_file(tmp_path, name="ops-remote"), "--endpoint-url", url, "--json").stdout
+    )
+
+    assert remote["mode"] == "reconcile" and remote["vpcId"] == json.loads(built.stdout)["vpcId"]
+    assert remote["added"] == [] and remote["refused"] == []
+    assert local["diff"]["mode"] == "create"  # the factory's own account has no such VPC
 
 
 def test_diagram_refuses_what_it_cannot_draw(served, tmp_path):

@@ -233,16 +233,14 @@ def ec2_client(args: argparse.Namespace, target: dict[str, Any] | None) -> Any:
     """EC2 at the target endpoint (or AWS), in the spec's target account when it names one."""
     import boto3
 
-    from vpcfactory.aws import normalize_target
+    from vpcfactory.aws import normalize_target, role_arn
 
     region = args.region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     session = boto3.session.Session(region_name=region)
     target = normalize_target(target) if target else None
     if target:
         sts = session.client("sts", endpoint_url=args.endpoint_url)
-        partition = "aws-cn" if target["region"].startswith("cn-") else "aws"
-        role = f"arn:{partition}:iam::{target['accountId']}:role/{target['roleName']}"
-        kwargs = {"RoleArn": role, "RoleSessionName": "vpcfactory-plan"}
+        kwargs = {"RoleArn": role_arn(target), "RoleSessionName": "vpcfactory-cli"}
         if target.get("externalId"):
             kwargs["ExternalId"] = target["externalId"]
         creds = sts.assume_role(**kwargs)["Credentials"]
