@@ -10,7 +10,7 @@ SPEC   ?= examples/production.yaml
 export AWS_DEFAULT_REGION ?= us-east-1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv graphviz run test test-fast reliability lint build validate bench deploy clean diagrams
+.PHONY: help venv graphviz iam-simulator run test test-fast reliability lint build validate bench deploy clean diagrams
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -41,23 +41,40 @@ graphviz: ## install Graphviz (dot) for `vpcfactory diagram` if missing
 	  echo "warning: Graphviz's dot is missing: install it (brew install graphviz / apt-get install graphviz) for vpcfactory diagram" >&2; \
 	fi
 
-run: $(STAMP) ## build examples/production.yaml on the embedded emulator (SPEC=... to change)
+# The emulator's IAM evaluation (issue 11) runs @cloud-copilot/iam-simulate, pinned by
+# tools/iam_simulator/package-lock.json, in its own node process. It is AGPL-3.0: fine for this test
+# tool, which is never shipped with the Lambda code. Installed with npm ci when node_modules is missing
+# or older than the lock; without npm (or if npm ci fails), say how and go on: the IAM evaluator and its
+# tests need it, nothing else.
+IAM_SIMULATOR := tools/iam_simulator
+iam-simulator: ## install the emulator's IAM policy evaluator (npm ci in tools/iam_simulator)
+	@stamp=$(IAM_SIMULATOR)/node_modules/.vpcfactory-installed; \
+	if [ -f $$stamp ] && [ ! $(IAM_SIMULATOR)/package-lock.json -nt $$stamp ]; then exit 0; fi; \
+	if ! command -v npm >/dev/null 2>&1; then \
+	  echo "warning: npm is missing: install Node.js 18+, then make iam-simulator (the emulator's IAM evaluator)" >&2; \
+	  exit 0; \
+	fi; \
+	echo "installing the IAM simulator (npm ci --prefix $(IAM_SIMULATOR))"; \
+	if npm ci --prefix $(IAM_SIMULATOR) --no-audit --no-fund --loglevel=error; then touch $$stamp; \
+	else echo "warning: npm ci in $(IAM_SIMULATOR) failed: the emulator's IAM evaluator is unavailable" >&2; fi
+
+run: $(STAMP) iam-simulator ## build examples/production.yaml on the embedded emulator (SPEC=... to change)
 	$(BIN)/vpcfactory apply $(SPEC)
 
-test: $(STAMP) ## the whole suite, slow sweeps included (what CI runs)
+test: $(STAMP) iam-simulator ## the whole suite, slow sweeps included (what CI runs)
 	$(BIN)/python -m pytest
 
-test-fast: $(STAMP) ## the suite without the slow sweeps
+test-fast: $(STAMP) iam-simulator ## the suite without the slow sweeps
 	$(BIN)/python -m pytest -m "not slow"
 
-reliability: $(STAMP) ## fault, crash, throttling, concurrency and re-run sweeps -> reliability/report.json
+reliability: $(STAMP) iam-simulator ## fault, crash, throttling, concurrency and re-run sweeps -> reliability/report.json
 	$(BIN)/python -m vpcfactory_tools.reliability
 
 lint: $(STAMP) ## ruff over the code
 	$(BIN)/ruff check functions tools tests
 	$(BIN)/ruff format --check functions tools tests
 
-bench: $(STAMP) ## time to ready, cost, speed, cold start, growth vs the seed script -> bench/results.json
+bench: $(STAMP) iam-simulator ## time to ready, cost, speed, cold start, growth vs the seed script -> bench/results.json
 	$(BIN)/python -m bench.run
 
 diagrams: $(STAMP) ## redraw docs/images: the production network and both state machines (needs dot)
