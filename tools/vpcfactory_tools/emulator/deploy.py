@@ -1,14 +1,27 @@
-"""Deploy template.yaml into moto: every function by its Handler, every state machine from its
-DefinitionUri with its DefinitionSubstitutions resolved — the same wiring `sam deploy` produces.
+"""Deploy template.yaml into moto as CloudFormation would: from the template the SAM transform
+produces (translate.py), every intrinsic resolved (intrinsics.py), so a template CloudFormation
+would refuse (a malformed `Fn::Split`, a reference to nothing) is refused here too.
 
-Only what the emulator needs is interpreted: Parameters (defaults and overrides), Globals,
-IAM roles, `!GetAtt X.Arn` of functions and roles, `!Ref` of parameters and `!Sub` of
-`${AWS::StackName}`.
-Anything else in a substitution is an error, so the template cannot drift from what runs here.
+Created in moto, fully resolved:
+- every AWS::IAM::ManagedPolicy (a customer managed policy) and AWS::IAM::Role (trust policy,
+  attached managed policies, AWS managed ones by ARN, inline policies): what an IAM evaluator
+  reads from moto's IAM backend;
+- every AWS::SQS::Queue (the functions' dead-letter queue);
+- every AWS::Lambda::Function, named `<stack>-<LogicalId>`, with its own role, its Handler (run in
+  this process by lambda_runtime), Runtime, Timeout, MemorySize, Architectures, Environment;
+- every AWS::StepFunctions::StateMachine from its local definition file with its
+  DefinitionSubstitutions applied, with its own role.
+Not created (NOT_CREATED), but given the physical id and attributes AWS would give them so that
+references resolve, and their properties resolved all the same: log groups (creating them would
+put untagged groups in the account the factory and its tests inspect), EventBridge rules and
+Lambda permissions (moto does not deliver events to Lambda). A resource whose Condition is false
+is not deployed. Ref of an `AWS::SSM::Parameter::Value<...>` parameter gives the parameter's name
+(CloudFormation would read the SSM parameter; only the Powertools layer uses one, unused here).
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -21,17 +34,23 @@ from typing import Any
 import boto3
 from cfnlint.decode.cfn_yaml import loads
 
-PROJECT_ROOT = Path(__file__).resolve().parents[3]
-TEMPLATE = PROJECT_ROOT / "template.yaml"
-LAMBDA_ROLE_POLICY = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
-            "Action": "sts:AssumeRole",
-        }
-    ],
+from vpcfactory_tools.emulator.intrinsics import IntrinsicError, Resolver, pseudo_parameters
+from vpcfactory_tools.emulator.translate import PROJECT_ROOT, TEMPLATE, Translation, translated
+
+__all__ = ["PROJECT_ROOT", "TEMPLATE", "Stack", "deploy", "function_environment", "load_template", "substitute"]
+
+NOT_CREATED = {"AWS::Logs::LogGroup", "AWS::Events::Rule", "AWS::Lambda::Permission"}
+QUEUE_ATTRIBUTES = {
+    "DelaySeconds",
+    "KmsMasterKeyId",
+    "KmsDataKeyReusePeriodSeconds",
+    "MaximumMessageSize",
+    "MessageRetentionPeriod",
+    "ReceiveMessageWaitTimeSeconds",
+    "VisibilityTimeout",
+    "FifoQueue",
+    "ContentBasedDeduplication",
+    "SqsManagedSseEnabled",
 }
 
 
@@ -41,9 +60,15 @@ class Stack:
     region: str
     functions: dict[str, str] = field(default_factory=dict)  # logical id -> function ARN
     state_machines: dict[str, str] = field(default_factory=dict)  # logical id -> state machine ARN
-    parameters: dict[str, str] = field(default_factory=dict)
-    roles: dict[str, str] = field(default_factory=dict)  # logical id -> IAM role ARN
+    parameters: dict[str, Any] = field(default_factory=dict)  # resolved values (defaults + overrides)
+    roles: dict[str, str] = field(default_factory=dict)  # logical id -> IAM role ARN (every role)
     environment: dict[str, str] = field(default_factory=dict)  # the functions' variables, resolved
+    function_roles: dict[str, str] = field(default_factory=dict)  # function logical id -> its role's ARN
+    policies: dict[str, str] = field(default_factory=dict)  # logical id -> customer managed policy ARN
+    queues: dict[str, str] = field(default_factory=dict)  # logical id -> queue URL
+    resources: dict[str, Any] = field(default_factory=dict)  # logical id -> what Ref returns (deployed ones)
+    not_created: list[str] = field(default_factory=list)  # deployed by name only (see NOT_CREATED)
+    account_id: str = ""
 
     @property
     def build_arn(self) -> str:
@@ -55,6 +80,7 @@ class Stack:
 
 
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    """The SAM template as written (intrinsics as Ref/Fn::* keys)."""
     return loads(path.read_text())
 
 
@@ -66,24 +92,6 @@ def _placeholder_zip() -> bytes:
     return buf.getvalue()
 
 
-def resolve(value: Any, stack: Stack) -> str:
-    if isinstance(value, (str, int, float)):
-        return str(value)
-    if isinstance(value, dict) and len(value) == 1:
-        ((fn, arg),) = value.items()
-        if fn == "Ref" and arg in stack.parameters:
-            return stack.parameters[arg]
-        if fn == "Ref" and arg in stack.state_machines:
-            return stack.state_machines[arg]
-        if fn == "Fn::GetAtt" and list(arg)[1] == "Arn" and arg[0] in stack.functions:
-            return stack.functions[arg[0]]
-        if fn == "Fn::GetAtt" and list(arg)[1] == "Arn" and arg[0] in stack.roles:
-            return stack.roles[arg[0]]
-        if fn == "Fn::Sub" and isinstance(arg, str):
-            return arg.replace("${AWS::StackName}", stack.name).replace("${AWS::Region}", stack.region)
-    raise ValueError(f"the emulator cannot resolve {value!r}")
-
-
 def substitute(definition: str, substitutions: dict[str, str]) -> str:
     out = re.sub(r"\$\{([A-Za-z0-9]+)\}", lambda m: substitutions.get(m.group(1), m.group(0)), definition)
     missing = sorted(set(re.findall(r"\$\{([A-Za-z0-9]+)\}", out)))
@@ -91,6 +99,104 @@ def substitute(definition: str, substitutions: dict[str, str]) -> str:
         raise ValueError(f"DefinitionSubstitutions missing for {missing}")
     json.loads(out)  # the substituted definition must be JSON
     return out
+
+
+class PhysicalIds:
+    """What Ref and Fn::GetAtt of each resource give, as the emulator names what it deploys."""
+
+    NAME_PROPERTY = {
+        "AWS::Lambda::Function": ("FunctionName", 64),
+        "AWS::IAM::Role": ("RoleName", 64),
+        "AWS::IAM::ManagedPolicy": ("ManagedPolicyName", 128),
+        "AWS::StepFunctions::StateMachine": ("StateMachineName", 80),
+        "AWS::SQS::Queue": ("QueueName", 80),
+        "AWS::Logs::LogGroup": ("LogGroupName", 512),
+        "AWS::Events::Rule": ("Name", 64),
+        "AWS::Lambda::Permission": (None, 256),
+    }
+
+    def __init__(self, template: dict[str, Any], *, stack_name: str, region: str, account_id: str) -> None:
+        self.resources = template.get("Resources") or {}
+        self.stack_name, self.region, self.account_id = stack_name, region, account_id
+        self.partition = pseudo_parameters(region=region, account_id=account_id, stack_name=stack_name)[
+            "AWS::Partition"
+        ]
+        self.resolver: Resolver | None = None
+        self._names: dict[str, str] = {}
+        self._naming: set[str] = set()
+
+    def _kind(self, logical_id: str) -> str:
+        return self.resources[logical_id].get("Type", "")
+
+    def name(self, logical_id: str) -> str:
+        if logical_id in self._names:
+            return self._names[logical_id]
+        kind = self._kind(logical_id)
+        if kind not in self.NAME_PROPERTY:
+            raise KeyError(logical_id)
+        key, limit = self.NAME_PROPERTY[kind]
+        props = self.resources[logical_id].get("Properties") or {}
+        if key and key in props:
+            if logical_id in self._naming or self.resolver is None:
+                raise IntrinsicError(f"Resources.{logical_id}.Properties.{key}", "the name refers to itself")
+            self._naming.add(logical_id)
+            try:
+                name = self.resolver.resolve(props[key], f"Resources.{logical_id}.Properties.{key}")
+            finally:
+                self._naming.discard(logical_id)
+            if not isinstance(name, str):
+                raise IntrinsicError(f"Resources.{logical_id}.Properties.{key}", f"a name must be a string: {name!r}")
+        else:
+            name = f"{self.stack_name}-{logical_id}"[:limit]
+        self._names[logical_id] = name
+        return name
+
+    def _path(self, logical_id: str) -> str:
+        path = (self.resources[logical_id].get("Properties") or {}).get("Path", "/")
+        return path if isinstance(path, str) else "/"
+
+    def arn(self, logical_id: str) -> str:
+        kind, name = self._kind(logical_id), self.name(logical_id)
+        p, r, a = self.partition, self.region, self.account_id
+        arns = {
+            "AWS::Lambda::Function": f"arn:{p}:lambda:{r}:{a}:function:{name}",
+            "AWS::IAM::Role": f"arn:{p}:iam::{a}:role{self._path(logical_id)}{name}",
+            "AWS::IAM::ManagedPolicy": f"arn:{p}:iam::{a}:policy{self._path(logical_id)}{name}",
+            "AWS::StepFunctions::StateMachine": f"arn:{p}:states:{r}:{a}:stateMachine:{name}",
+            "AWS::SQS::Queue": f"arn:{p}:sqs:{r}:{a}:{name}",
+            "AWS::Logs::LogGroup": f"arn:{p}:logs:{r}:{a}:log-group:{name}:*",
+            "AWS::Events::Rule": f"arn:{p}:events:{r}:{a}:rule/{name}",
+        }
+        if kind not in arns:
+            raise KeyError(logical_id)
+        return arns[kind]
+
+    def ref(self, logical_id: str) -> str:
+        kind = self._kind(logical_id)
+        if kind in ("AWS::IAM::ManagedPolicy", "AWS::StepFunctions::StateMachine"):
+            return self.arn(logical_id)
+        if kind == "AWS::SQS::Queue":
+            return f"https://sqs.{self.region}.amazonaws.com/{self.account_id}/{self.name(logical_id)}"
+        return self.name(logical_id)
+
+    def get_att(self, logical_id: str, attribute: str) -> str:
+        kind = self._kind(logical_id)
+        supported = {
+            "AWS::Lambda::Function": {"Arn"},
+            "AWS::IAM::Role": {"Arn"},
+            "AWS::IAM::ManagedPolicy": {"PolicyArn"},
+            "AWS::StepFunctions::StateMachine": {"Arn", "Name"},
+            "AWS::SQS::Queue": {"Arn", "QueueName", "QueueUrl"},
+            "AWS::Logs::LogGroup": {"Arn"},
+            "AWS::Events::Rule": {"Arn"},
+        }
+        if attribute not in supported.get(kind, set()):
+            raise KeyError(f"{logical_id}.{attribute}")
+        if attribute in ("Arn", "PolicyArn"):
+            return self.arn(logical_id)
+        if attribute == "QueueUrl":
+            return self.ref(logical_id)
+        return self.name(logical_id)
 
 
 def deploy(
@@ -101,76 +207,230 @@ def deploy(
     template_path: Path = TEMPLATE,
     endpoint_url: str | None = None,
 ) -> Stack:
-    template = load_template(template_path)
-    stack = Stack(name=stack_name, region=region)
-    for name, param in template.get("Parameters", {}).items():
-        if "Default" in param:
-            stack.parameters[name] = str(param["Default"])
-    stack.parameters.update({k: str(v) for k, v in (parameter_overrides or {}).items()})
-
+    overrides = {k: str(v) for k, v in (parameter_overrides or {}).items()}
+    translation = translated(template_path, region=region, parameter_values=overrides)
     session = boto3.session.Session(region_name=region)
+    account_id = session.client("sts", endpoint_url=endpoint_url).get_caller_identity()["Account"]
+    return deploy_translation(
+        translation,
+        stack_name=stack_name,
+        region=region,
+        account_id=account_id,
+        parameter_overrides=overrides,
+        session=session,
+        endpoint_url=endpoint_url,
+    )
+
+
+def deploy_translation(
+    translation: Translation,
+    *,
+    stack_name: str,
+    region: str,
+    account_id: str,
+    parameter_overrides: dict[str, str],
+    session: Any,
+    endpoint_url: str | None,
+) -> Stack:
+    template = translation.template
+    resources: dict[str, Any] = template.get("Resources") or {}
+    physical = PhysicalIds(template, stack_name=stack_name, region=region, account_id=account_id)
+    resolver = Resolver(
+        template,
+        parameter_values=parameter_overrides,
+        pseudo=pseudo_parameters(region=region, account_id=account_id, stack_name=stack_name),
+        ref=physical.ref,
+        get_att=physical.get_att,
+    )
+    physical.resolver = resolver
+    stack = Stack(name=stack_name, region=region, parameters=dict(resolver.parameters), account_id=account_id)
+
+    # Resolve everything before creating anything: a template CloudFormation refuses creates nothing.
+    props: dict[str, dict[str, Any]] = {}
+    for logical_id, resource in resources.items():
+        if resolver.deployed(logical_id):
+            props[logical_id] = resolver.resolve(resource.get("Properties") or {}, f"Resources.{logical_id}.Properties")
+    for name, output in (template.get("Outputs") or {}).items():
+        if "Condition" not in output or resolver.condition(output["Condition"], f"Outputs.{name}.Condition"):
+            resolver.resolve(output, f"Outputs.{name}")
+    stack.resources = {
+        logical_id: resolver.resolve({"Ref": logical_id}, logical_id)
+        for logical_id in props
+        if resources[logical_id]["Type"] in PhysicalIds.NAME_PROPERTY
+    }
+
+    def of_type(kind: str) -> list[str]:
+        return [logical_id for logical_id in props if resources[logical_id]["Type"] == kind]
+
+    def expect(logical_id: str, arn: str) -> str:
+        planned = physical.arn(logical_id)
+        if arn != planned:
+            raise RuntimeError(f"{logical_id}: moto created {arn}, references to it resolved to {planned}")
+        return arn
+
     iam = session.client("iam", endpoint_url=endpoint_url)
-    role_arn = iam.create_role(
-        RoleName=f"{stack_name}-emulator", AssumeRolePolicyDocument=json.dumps(LAMBDA_ROLE_POLICY)
-    )["Role"]["Arn"]
+    for logical_id in of_type("AWS::IAM::ManagedPolicy"):
+        p = props[logical_id]
+        extra = {"Description": p["Description"]} if "Description" in p else {}
+        created = iam.create_policy(
+            PolicyName=physical.name(logical_id),
+            Path=p.get("Path", "/"),
+            PolicyDocument=_document(p["PolicyDocument"]),
+            **extra,
+        )
+        stack.policies[logical_id] = expect(logical_id, created["Policy"]["Arn"])
+    for logical_id in of_type("AWS::IAM::Role"):
+        p = props[logical_id]
+        name = physical.name(logical_id)
+        extra = {"Description": p["Description"]} if "Description" in p else {}
+        created = iam.create_role(
+            RoleName=name,
+            Path=p.get("Path", "/"),
+            AssumeRolePolicyDocument=_document(p["AssumeRolePolicyDocument"]),
+            **extra,
+        )
+        stack.roles[logical_id] = expect(logical_id, created["Role"]["Arn"])
+        for arn in p.get("ManagedPolicyArns", []):
+            if ":iam::aws:policy/" in arn:
+                ensure_aws_managed_policy(account_id, arn)
+            iam.attach_role_policy(RoleName=name, PolicyArn=arn)  # NoSuchEntity for a policy nobody defines
+        for policy in p.get("Policies", []):
+            iam.put_role_policy(
+                RoleName=name, PolicyName=policy["PolicyName"], PolicyDocument=_document(policy["PolicyDocument"])
+            )
+    for logical_id in of_type("AWS::IAM::ManagedPolicy"):  # a managed policy may name the roles it attaches to
+        for role in props[logical_id].get("Roles", []):
+            iam.attach_role_policy(RoleName=role, PolicyArn=stack.policies[logical_id])
+    for logical_id in of_type("AWS::IAM::Policy"):
+        p = props[logical_id]
+        for role in p.get("Roles", []):
+            iam.put_role_policy(
+                RoleName=role, PolicyName=p["PolicyName"], PolicyDocument=_document(p["PolicyDocument"])
+            )
+
+    queues = of_type("AWS::SQS::Queue")
+    if queues:
+        sqs = session.client("sqs", endpoint_url=endpoint_url)
+        for logical_id in queues:
+            attributes = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in props[logical_id].items()}
+            attributes = {k: v for k, v in attributes.items() if k in QUEUE_ATTRIBUTES}
+            url = sqs.create_queue(QueueName=physical.name(logical_id), Attributes=attributes)["QueueUrl"]
+            stack.queues[logical_id] = url
+
     lam = session.client("lambda", endpoint_url=endpoint_url)
-    sfn = session.client("stepfunctions", endpoint_url=endpoint_url)
-    fn_globals = template.get("Globals", {}).get("Function", {})
     code = _placeholder_zip()
-
-    resources = template["Resources"]
-    for logical_id, res in resources.items():
-        if res["Type"] == "AWS::IAM::Role":  # e.g. the flow-logs delivery role
-            document = json.dumps(res["Properties"]["AssumeRolePolicyDocument"], default=str)
-            stack.roles[logical_id] = iam.create_role(
-                RoleName=f"{stack_name}-{logical_id}", AssumeRolePolicyDocument=document
-            )["Role"]["Arn"]
-    for logical_id, res in resources.items():
-        if res["Type"] != "AWS::Serverless::Function":
-            continue
-        props = {**fn_globals, **res.get("Properties", {})}
+    for logical_id in of_type("AWS::Lambda::Function"):
+        p = props[logical_id]
+        where = f"Resources.{logical_id}.Properties"
+        if "Handler" not in p or "Runtime" not in p:
+            raise IntrinsicError(where, "the emulator runs zip functions by Handler and Runtime; one is missing")
+        if p["Role"] not in stack.roles.values():
+            raise IntrinsicError(f"{where}.Role", f"{p['Role']} is not a role of this stack")
+        extra: dict[str, Any] = {}
+        if "Environment" in p:
+            extra["Environment"] = {"Variables": {k: str(v) for k, v in p["Environment"].get("Variables", {}).items()}}
+        if "DeadLetterConfig" in p:
+            extra["DeadLetterConfig"] = p["DeadLetterConfig"]
+        if "TracingConfig" in p:
+            extra["TracingConfig"] = p["TracingConfig"]
+        if "Description" in p:
+            extra["Description"] = p["Description"]
         created = lam.create_function(
-            FunctionName=f"{stack_name}-{logical_id}",
-            Runtime=props["Runtime"],
-            Role=role_arn,
-            Handler=props["Handler"],
+            FunctionName=physical.name(logical_id),
+            Runtime=p["Runtime"],
+            Role=p["Role"],
+            Handler=p["Handler"],
             Code={"ZipFile": code},
-            Timeout=int(props.get("Timeout", 3)),
-            MemorySize=int(props.get("MemorySize", 128)),
-            Architectures=list(props.get("Architectures", ["x86_64"])),
+            Timeout=int(p.get("Timeout", 3)),
+            MemorySize=int(p.get("MemorySize", 128)),
+            Architectures=list(p.get("Architectures", ["x86_64"])),
+            **extra,
         )
-        stack.functions[logical_id] = created["FunctionArn"]
+        stack.functions[logical_id] = expect(logical_id, created["FunctionArn"])
+        stack.function_roles[logical_id] = p["Role"]
 
-    for logical_id, res in resources.items():
-        if res["Type"] != "AWS::Serverless::StateMachine":
-            continue
-        props = res["Properties"]
-        subs = {k: resolve(v, stack) for k, v in props.get("DefinitionSubstitutions", {}).items()}
-        definition = substitute((PROJECT_ROOT / props["DefinitionUri"]).read_text(), subs)
-        name = resolve(props.get("Name", {"Fn::Sub": f"${{AWS::StackName}}-{logical_id}"}), stack)
+    sfn = session.client("stepfunctions", endpoint_url=endpoint_url)
+    for logical_id in of_type("AWS::StepFunctions::StateMachine"):
+        p = props[logical_id]
+        definition = _definition(logical_id, p, translation)
+        subs = {k: str(v) for k, v in p.get("DefinitionSubstitutions", {}).items()}
         created = sfn.create_state_machine(
-            name=name, definition=definition, roleArn=role_arn, type=props.get("Type", "STANDARD")
+            name=physical.name(logical_id),
+            definition=substitute(definition, subs),
+            roleArn=p["RoleArn"],
+            type=p.get("StateMachineType", "STANDARD"),
         )
-        stack.state_machines[logical_id] = created["stateMachineArn"]
-    stack.environment = function_environment(resources, fn_globals, stack)
+        stack.state_machines[logical_id] = expect(logical_id, created["stateMachineArn"])
+
+    handled = {"AWS::IAM::ManagedPolicy", "AWS::IAM::Role", "AWS::IAM::Policy", "AWS::SQS::Queue"}
+    handled |= {"AWS::Lambda::Function", "AWS::StepFunctions::StateMachine"}
+    stack.not_created = [logical_id for logical_id in props if resources[logical_id]["Type"] not in handled]
+
+    stack.environment = function_environment({logical_id: props[logical_id] for logical_id in stack.functions})
     # The handlers run in this process: their environment is this process's.
     os.environ.update({k: v for k, v in stack.environment.items() if not k.startswith("POWERTOOLS_")})
     return stack
 
 
-def function_environment(resources: dict[str, Any], fn_globals: dict[str, Any], stack: Stack) -> dict[str, str]:
-    """The functions' environment variables, resolved. Every function runs in the emulator's one
-    process, so their variables share one environment: a name must mean the same everywhere."""
+def _document(document: Any) -> str:
+    """A policy document for moto's IAM. The SAM policy templates expand to statements without a
+    Version, which AWS accepts (2008-10-17: the same except that `${...}` policy variables are
+    literal) and moto refuses; with no `${` in it, "2012-10-17" means the same, so say that."""
+    text = json.dumps(document)
+    if isinstance(document, dict) and "Version" not in document and "${" not in text:
+        return json.dumps({"Version": "2012-10-17", **document})
+    return text
+
+
+@functools.cache
+def _aws_managed_policy_data(name: str) -> dict[str, Any] | None:
+    """One AWS managed policy from the copy moto ships (its `iam.load_aws_managed_policies`
+    switch would load all ~1,600 into every IAM backend: half a second each time)."""
+    from moto.iam.aws_managed_policies import aws_managed_policies_data as data
+
+    start = data.find(f"\n {json.dumps(name)}:")
+    if start < 0:
+        return None
+    value, _end = json.JSONDecoder().raw_decode(data, data.index(":", start + 2 + len(name)) + 1)
+    return value
+
+
+def ensure_aws_managed_policy(account_id: str, arn: str) -> None:
+    """Make an AWS managed policy (arn:aws:iam::aws:policy/...) known to moto's IAM backend of
+    the account, as it is to every AWS account; an ARN AWS does not define stays unknown."""
+    from moto.iam.models import AWSManagedPolicy, iam_backends
+
+    partition = arn.split(":")[1]
+    backend = iam_backends[account_id][partition]
+    if arn in backend.managed_policies:
+        return
+    path, _, name = arn.split(":policy", 1)[1].rpartition("/")
+    data = _aws_managed_policy_data(name)
+    if data is None or f"{path}/" != data.get("Path"):
+        return  # attach_role_policy answers NoSuchEntity, as AWS would
+    policy = AWSManagedPolicy.from_data(name, account_id, backend.region_name, data)
+    backend.managed_policies[policy.arn] = policy
+
+
+def _definition(logical_id: str, props: dict[str, Any], translation: Translation) -> str:
+    where = f"Resources.{logical_id}.Properties"
+    if logical_id in translation.definition_files:
+        return translation.definition_files[logical_id].read_text()
+    if "DefinitionString" in props:
+        return str(props["DefinitionString"])
+    if "Definition" in props:
+        return json.dumps(props["Definition"])
+    raise IntrinsicError(where, "no local DefinitionUri, DefinitionString or Definition to deploy")
+
+
+def function_environment(functions: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """The functions' environment variables (resolved properties by logical id), merged. Every
+    function runs in the emulator's one process, so their variables share one environment: a
+    name must mean the same everywhere."""
     merged: dict[str, str] = {}
-    for logical_id, res in resources.items():
-        if res["Type"] != "AWS::Serverless::Function":
-            continue
-        variables = {
-            **fn_globals.get("Environment", {}).get("Variables", {}),
-            **res.get("Properties", {}).get("Environment", {}).get("Variables", {}),
-        }
-        for name, value in variables.items():
-            resolved = resolve(value, stack)
+    for logical_id, props in functions.items():
+        for name, value in (props.get("Environment") or {}).get("Variables", {}).items():
+            resolved = str(value)
             if merged.get(name, resolved) != resolved:
                 raise ValueError(f"{logical_id} sets {name} differently from another function")
             merged[name] = resolved
