@@ -58,3 +58,17 @@ def production_spec() -> dict:
 @pytest.fixture
 def everything_spec() -> dict:
     return unique(load_example("everything.yaml"))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ARG001 - pytest's hook signature
+    """How much the emulator's IAM evaluation did in this run (issue 11 asks for the number)."""
+    import sys
+
+    module = sys.modules.get("vpcfactory_tools.emulator.iam_enforcement")
+    if module is None:
+        return
+    totals = module.totals()
+    terminalreporter.write_line(
+        f"IAM evaluation: {totals.get('requests', 0)} handler requests evaluated "
+        f"({totals.get('authorizations', 0)} authorizations), {totals.get('denied', 0)} denied"
+    )

@@ -349,7 +349,14 @@ def _edit(path: str, fn: Any) -> dict[str, Any]:
     """A copy of the template with fn applied to the statement at Resource/Sid `path`."""
     broken = copy.deepcopy(TEMPLATE)
     logical_id, sid = path.split("/")
-    for stmt in broken["Resources"][logical_id]["Properties"]["PolicyDocument"]["Statement"]:
+    props = broken["Resources"][logical_id]["Properties"]
+    if "PolicyDocument" in props:
+        statements = props["PolicyDocument"]["Statement"]
+    else:  # a SAM function's inline statements
+        statements = [
+            s for entry in props.get("Policies", []) if isinstance(entry, dict) for s in entry.get("Statement", [])
+        ]
+    for stmt in statements:
         if stmt.get("Sid") == sid:
             fn(stmt)
             return broken
@@ -426,18 +433,18 @@ BREAKAGES = {
     ),
     "the default SG exception without its Sid": (
         "OWNED-DELETE",
-        lambda: _edit("BuildNetworkPolicy/LockDownDefaultSecurityGroupsOfOurVpcs", lambda s: s.update(Sid="Revoke")),
+        lambda: _edit("ConfigureVpcFunction/LockDownDefaultSecurityGroupsOfOurVpcs", lambda s: s.update(Sid="Revoke")),
     ),
     "the default SG exception without its VPC condition": (
         "OWNED-DELETE",
         lambda: _edit(
-            "BuildNetworkPolicy/LockDownDefaultSecurityGroupsOfOurVpcs",
+            "ConfigureVpcFunction/LockDownDefaultSecurityGroupsOfOurVpcs",
             lambda s: s.update(Condition={"StringEquals": {"aws:RequestedRegion": "us-east-1"}}),
         ),
     ),
     "the default SG exception widened to Resource *": (
         "OWNED-DELETE",
-        lambda: _edit("BuildNetworkPolicy/LockDownDefaultSecurityGroupsOfOurVpcs", lambda s: s.update(Resource="*")),
+        lambda: _edit("ConfigureVpcFunction/LockDownDefaultSecurityGroupsOfOurVpcs", lambda s: s.update(Resource="*")),
     ),
     "Describe next to a write": (
         "DESCRIBE-APART",
@@ -522,3 +529,19 @@ def test_wildcard_matching_treats_read_verbs_only_as_safe():
     assert not _wildcards(Statement("x", _allow("ec2:Describe*")))
     assert _wildcards(Statement("x", _allow("ec2:*Vpc")))
     assert _wildcards(Statement("x", _allow("ec2:D*")))
+
+
+def test_only_configure_vpc_may_revoke_default_security_group_rules():
+    """The default-SG statement cannot be scoped by our tags (EC2 creates the group untagged), so
+    it is given to the one function that locks the default SG down, not to every builder."""
+    holders = []
+    for logical_id, resource in TEMPLATE["Resources"].items():
+        props = resource.get("Properties", {})
+        documents = [props["PolicyDocument"]] if "PolicyDocument" in props else []
+        documents += [e for e in props.get("Policies", []) if isinstance(e, dict) and "Statement" in e]
+        for document in documents:
+            for stmt in document["Statement"]:
+                actions = stmt["Action"] if isinstance(stmt["Action"], list) else [stmt["Action"]]
+                if any(a.startswith("ec2:RevokeSecurityGroup") for a in actions):
+                    holders.append(logical_id)
+    assert holders == ["ConfigureVpcFunction"]

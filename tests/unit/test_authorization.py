@@ -1,0 +1,132 @@
+"""What IAM authorizes for a request (emulator/authorization.py), read from the Service
+Authorization Reference data the evaluator uses: no moto, no evaluator, a fake world."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from vpcfactory_tools.emulator.authorization import IAM_DATA, Caller, UnknownAction, authorizations
+
+pytestmark = pytest.mark.skipif(not IAM_DATA.is_dir(), reason="make iam-simulator installs the IAM data")
+
+CALLER = Caller(account="123456789012", region="us-east-1")
+OURS = {"vpcfactory:vpc": "net", "vpcfactory:execution": "build-1", "vpcfactory:logical-id": "x"}
+TAGS = [{"ResourceType": "subnet", "Tags": [{"Key": k, "Value": v} for k, v in OURS.items()]}]
+
+
+class FakeWorld:
+    def __init__(self, resources: dict[str, dict[str, Any]] | None = None) -> None:
+        self.resources = resources or {}
+
+    def ec2_resource(self, caller: Caller, kind: str, resource_id: str) -> dict[str, Any] | None:
+        return self.resources.get(resource_id)
+
+    def route_table_association(self, caller: Caller, association_id: str) -> tuple[str | None, str | None]:
+        return ("rtb-1", "subnet-1") if association_id == "rtbassoc-1" else (None, None)
+
+    def log_group_tags(self, caller: Caller, name: str) -> dict[str, str] | None:
+        return {"vpcfactory:execution": "build-1"} if name == "ours" else None
+
+    def role_exists(self, caller: Caller, arn: str) -> bool:
+        return True
+
+
+def by_resource(found: list) -> dict[str, Any]:
+    return {f"{a.action} {a.resource}": dict(a.context) for a in found}
+
+
+def test_a_create_is_authorized_on_the_new_resource_with_request_tags_and_on_its_parent_with_its_own_tags():
+    world = FakeWorld({"vpc-1": {"tags": {"vpcfactory:vpc": "net"}}})
+
+    found = by_resource(
+        authorizations("ec2", "CreateSubnet", {"VpcId": "vpc-1", "TagSpecifications": TAGS}, CALLER, world)
+    )
+
+    new = found["ec2:CreateSubnet arn:aws:ec2:us-east-1:123456789012:subnet/*"]
+    assert new["aws:RequestTag/vpcfactory:execution"] == "build-1"
+    assert new["aws:TagKeys"] == sorted(OURS)
+    parent = found["ec2:CreateSubnet arn:aws:ec2:us-east-1:123456789012:vpc/vpc-1"]
+    assert parent["aws:ResourceTag/vpcfactory:vpc"] == "net" and parent["ec2:VpcID"] == "vpc-1"
+    assert not any(k.startswith("aws:RequestTag") for k in parent), "request tags belong to the new subnet only"
+    tagging = found["ec2:CreateTags arn:aws:ec2:us-east-1:123456789012:subnet/*"]
+    assert tagging["ec2:CreateAction"] == "CreateSubnet"
+
+
+def test_a_create_without_tag_specifications_asks_for_no_create_tags():
+    found = authorizations("ec2", "CreateInternetGateway", {}, CALLER, FakeWorld())
+    assert [(a.action, a.resource.rsplit(":", 1)[-1]) for a in found] == [
+        ("ec2:CreateInternetGateway", "internet-gateway/*")
+    ]
+
+
+def test_describe_actions_are_authorized_on_any_resource():
+    found = authorizations("ec2", "DescribeVpcs", {"Filters": []}, CALLER, FakeWorld())
+    assert [(a.action, a.resource) for a in found] == [("ec2:DescribeVpcs", "*")]
+
+
+def test_a_resource_that_does_not_exist_is_left_to_the_service_to_answer_not_found():
+    found = authorizations("ec2", "DeleteSubnet", {"SubnetId": "subnet-gone"}, CALLER, FakeWorld())
+    assert found == []
+
+
+def test_a_default_security_group_revoke_carries_its_vpc():
+    world = FakeWorld({"sg-1": {"vpcId": "vpc-1", "tags": {}}})
+    (found,) = authorizations("ec2", "RevokeSecurityGroupIngress", {"GroupId": "sg-1"}, CALLER, world)
+    assert found.context["ec2:Vpc"] == "arn:aws:ec2:us-east-1:123456789012:vpc/vpc-1"
+
+
+def test_disassociating_a_route_table_is_authorized_on_its_table_and_subnet():
+    world = FakeWorld({"rtb-1": {"vpcId": "vpc-1", "tags": OURS}, "subnet-1": {"vpcId": "vpc-1", "tags": OURS}})
+    found = authorizations("ec2", "DisassociateRouteTable", {"AssociationId": "rtbassoc-1"}, CALLER, world)
+    assert sorted(a.resource.rsplit(":", 1)[-1] for a in found) == ["route-table/rtb-1", "subnet/subnet-1"]
+
+
+def test_flow_logs_also_need_pass_role_and_for_s3_a_log_delivery():
+    world = FakeWorld({"vpc-1": {"tags": OURS}})
+    params = {
+        "ResourceType": "VPC",
+        "ResourceIds": ["vpc-1"],
+        "DeliverLogsPermissionArn": "arn:aws:iam::123456789012:role/delivery",
+        "LogDestinationType": "s3",
+    }
+    found = by_resource(authorizations("ec2", "CreateFlowLogs", params, CALLER, world))
+    assert found["iam:PassRole arn:aws:iam::123456789012:role/delivery"] == {
+        "iam:PassedToService": "vpc-flow-logs.amazonaws.com"
+    }
+    assert "logs:CreateLogDelivery *" in found
+    assert "ec2:CreateFlowLogs arn:aws:ec2:us-east-1:123456789012:vpc/vpc-1" in found
+
+
+def test_put_retention_policy_carries_the_groups_tags_and_no_request_tags():
+    (found,) = authorizations(
+        "logs", "PutRetentionPolicy", {"logGroupName": "ours", "retentionInDays": 7}, CALLER, FakeWorld()
+    )
+    assert found.resource == "arn:aws:logs:us-east-1:123456789012:log-group:ours"
+    assert found.context == {"aws:ResourceTag/vpcfactory:execution": "build-1"}
+
+
+def test_a_log_group_created_with_tags_is_also_tagged_as_logs_tag_resource():
+    params = {"logGroupName": "g", "tags": {"vpcfactory:execution": "build-1"}}
+    found = authorizations("logs", "CreateLogGroup", params, CALLER, FakeWorld())
+    assert [a.action for a in found] == ["logs:CreateLogGroup", "logs:TagResource"]
+    assert all(a.context["aws:RequestTag/vpcfactory:execution"] == "build-1" for a in found)
+
+
+def test_ssm_parameter_arns_drop_the_leading_slash():
+    (found,) = authorizations("ssm", "GetParameter", {"Name": "/vpcfactory/default-spec"}, CALLER, FakeWorld())
+    assert found.resource == "arn:aws:ssm:us-east-1:123456789012:parameter/vpcfactory/default-spec"
+
+
+def test_a_cn_region_uses_its_partition():
+    cn = Caller(account="123456789012", region="cn-north-1")
+    (found,) = authorizations("ec2", "CreateInternetGateway", {}, cn, FakeWorld())
+    assert found.resource == "arn:aws-cn:ec2:cn-north-1:123456789012:internet-gateway/*"
+
+
+def test_an_action_the_mapping_does_not_know_is_refused_loudly():
+    with pytest.raises(UnknownAction):
+        authorizations("ec2", "CreateSubnetz", {}, CALLER, FakeWorld())
+    with pytest.raises(UnknownAction, match="add it to authorization.py"):
+        authorizations("sqs", "SendMessage", {"QueueUrl": "q"}, CALLER, FakeWorld())

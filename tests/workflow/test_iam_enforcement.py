@@ -1,0 +1,165 @@
+"""IAM in the emulator: every request a handler makes is authorized against its function's role,
+as deployed from the SAM-translated template, by a real IAM evaluator (iam-simulate).
+
+Each defect test puts back the statement as it was before its fix, in the emulator's IAM (a new
+default version of the managed policy, as a `sam deploy` of the old template would), and shows the
+build fail exactly where AWS would refuse it; the suite's other builds pass with today's template.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from tests.workflow.owned import execution_name, tagged_with_execution
+from vpcfactory_tools.emulator import iam_enforcement
+from vpcfactory_tools.emulator.settings import EmulatorSettings
+
+from .conftest import TIME_SCALE
+
+
+def _policy_arn(emu: Any, logical_id: str) -> str:
+    return f"arn:aws:iam::123456789012:policy/{emu.stack_name}-{logical_id}"
+
+
+@contextmanager
+def statement_replaced(emu: Any, policy: str, sid: str, statement: dict[str, Any] | None) -> Iterator[None]:
+    """The managed policy with statement `sid` replaced (None: removed), then put back."""
+    iam = emu.client("iam")
+    arn = _policy_arn(emu, policy)
+    version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    document = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+    document = json.loads(document) if isinstance(document, str) else document
+    edited = copy.deepcopy(document)
+    found = [s for s in edited["Statement"] if s.get("Sid") == sid]
+    assert found, f"{policy} has no statement {sid}"
+    edited["Statement"] = [s for s in edited["Statement"] if s.get("Sid") != sid] + ([statement] if statement else [])
+    new = iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(edited), SetAsDefault=True)
+    try:
+        yield
+    finally:
+        iam.set_default_policy_version(PolicyArn=arn, VersionId=version)
+        iam.delete_policy_version(PolicyArn=arn, VersionId=new["PolicyVersion"]["VersionId"])
+
+
+def _statement(emu: Any, policy: str, sid: str) -> dict[str, Any]:
+    iam = emu.client("iam")
+    arn = _policy_arn(emu, policy)
+    version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    document = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+    document = json.loads(document) if isinstance(document, str) else document
+    return copy.deepcopy(next(s for s in document["Statement"] if s.get("Sid") == sid))
+
+
+def _assert_denied_and_rolled_back(emu: Any, result: Any, action: str) -> None:
+    assert result.status == "FAILED"
+    assert "UnauthorizedOperation" in (result.cause or "") or "AccessDenied" in (result.cause or ""), result.cause
+    assert f"not authorized to perform: {action}" in result.cause
+    assert tagged_with_execution(emu.client("ec2"), execution_name(result)) == []
+
+
+def test_every_request_of_a_build_and_destroy_with_every_feature_is_authorized(emu, everything_spec):
+    iam_enforcement.reset_stats()
+
+    built = emu.build(everything_spec)
+    assert built.status == "SUCCEEDED", built.cause
+    assert emu.destroy(built.vpc_id).status == "SUCCEEDED"
+
+    stats = iam_enforcement.stats()
+    assert stats["requests"] > 100 and stats["authorizations"] > stats["requests"]
+    assert iam_enforcement.denials() == []
+
+
+def _without_create(emu: Any, action: str) -> dict[str, Any]:
+    statement = _statement(emu, "BuildNetworkPolicy", "CreateTaggedResources")
+    statement["Action"] = [a for a in statement["Action"] if a != action]
+    return statement
+
+
+def test_a_denied_request_fails_as_aws_fails_it_and_the_build_rolls_back(emu, seed_spec):
+    # Given a policy that no longer lets the builders create NAT gateways: the VPC, subnets, IGW
+    # and EIPs are created first, then CreateNatGateway is refused
+    iam_enforcement.reset_stats()
+    with statement_replaced(
+        emu, "BuildNetworkPolicy", "CreateTaggedResources", _without_create(emu, "ec2:CreateNatGateway")
+    ):
+        result = emu.build(seed_spec)
+
+    # Then it fails with EC2's own error, and the rollback leaves nothing behind
+    _assert_denied_and_rolled_back(emu, result, "ec2:CreateNatGateway")
+    assert "UnauthorizedOperation" in result.cause
+    assert "because no identity-based policy allows the ec2:CreateNatGateway action" in result.cause
+    denial = iam_enforcement.denials()[-1]
+    assert denial["action"] == "ec2:CreateNatGateway" and denial["resource"].endswith(":natgateway/*")
+    assert denial["function"].endswith("CreateNatGatewaysFunction")
+
+
+def test_put_retention_policy_under_a_request_tag_condition_is_denied_defect_2(emu, production_spec):
+    # Before the fix, PutRetentionPolicy sat in the statement that requires request tags: the call
+    # carries none, so every build with default flow logs failed in Configure VPC.
+    old = _statement(emu, "BuildNetworkPolicy", "FlowLogsLogGroup")
+    old["Action"] = ["logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:TagResource"]
+    with (
+        statement_replaced(emu, "BuildNetworkPolicy", "FlowLogsLogGroupRetention", None),
+        statement_replaced(emu, "BuildNetworkPolicy", "FlowLogsLogGroup", old),
+    ):
+        result = emu.build(production_spec)
+
+    _assert_denied_and_rolled_back(emu, result, "logs:PutRetentionPolicy")
+    assert "AccessDeniedException" in result.cause
+
+
+@pytest.mark.parametrize(
+    ("action", "needs"),
+    [
+        ("ec2:CreateEgressOnlyInternetGateway", "vpc"),
+        ("ec2:CreateVpcEndpoint", "vpc"),
+        ("ec2:CreateFlowLogs", "vpc"),
+    ],
+)
+def test_creates_are_also_authorized_on_the_parents_they_name_defect_6(emu, everything_spec, action, needs):
+    # Before the fix, CreateInTheirParents listed only CreateSubnet/CreateNatGateway/CreateRouteTable.
+    parents = _statement(emu, "BuildNetworkPolicy", "CreateInTheirParents")
+    parents["Action"] = [a for a in parents["Action"] if a != action]
+    with statement_replaced(emu, "BuildNetworkPolicy", "CreateInTheirParents", parents):
+        result = emu.build(everything_spec)
+
+    _assert_denied_and_rolled_back(emu, result, action)
+    assert f":{needs}/vpc-" in result.cause
+
+
+def test_a_nat_gateway_on_a_brought_untagged_eip_needs_its_own_statement_defect_6(emu, seed_spec):
+    ec2 = emu.client("ec2")
+    theirs = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    spec = {**seed_spec, "natGateways": {"mode": "single", "eipAllocationIds": [theirs]}}
+
+    with statement_replaced(emu, "BuildNetworkPolicy", "NatGatewaysOnBroughtAddresses", None):
+        result = emu.build(spec)
+
+    _assert_denied_and_rolled_back(emu, result, "ec2:CreateNatGateway")
+    assert f"elastic-ip/{theirs}" in result.cause
+    assert ec2.describe_addresses(AllocationIds=[theirs])["Addresses"], "their EIP is untouched"
+
+
+def test_requests_a_test_or_an_operator_makes_are_not_evaluated(emu):
+    # Only handlers act as a role; the emulator's own clients act as the account's administrator.
+    iam_enforcement.reset_stats()
+    ec2 = emu.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.99.0.0/16")["Vpc"]["VpcId"]
+    ec2.delete_vpc(VpcId=vpc)
+    assert iam_enforcement.stats().get("requests", 0) == 0
+
+
+def test_with_iam_off_the_same_denial_does_not_happen(emu, seed_spec):
+    emu.reconfigure(EmulatorSettings(time_scale=TIME_SCALE, iam=False))
+    with statement_replaced(
+        emu, "BuildNetworkPolicy", "CreateTaggedResources", _without_create(emu, "ec2:CreateNatGateway")
+    ):
+        result = emu.build(seed_spec)
+    assert result.status == "SUCCEEDED", result.cause
+    assert emu.destroy(result.vpc_id).status == "SUCCEEDED"
