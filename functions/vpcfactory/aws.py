@@ -19,17 +19,21 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from vpcfactory.errors import Ec2CallFailed, Ec2Throttled, InvalidSpec, ResourceInUse
+from vpcfactory.errors import Ec2CallFailed, Ec2Throttled, InvalidSpec, ResourceInUse, ResourceNotYetVisible
 
 THROTTLING_CODES = frozenset({"RequestLimitExceeded", "Throttling", "ThrottlingException"})
 IN_USE_CODES = frozenset({"DependencyViolation", "InvalidIPAddress.InUse", "Resource.AlreadyAssociated"})
+# What EC2 answers for an id it does not (yet) know: InvalidVpcID.NotFound, InvalidSubnetID.NotFound,
+# InvalidRouteTableID.NotFound, InvalidAllocationID.NotFound, InvalidVpcEndpointId.NotFound, ...
+NOT_YET_VISIBLE_CODES = re.compile(r"^(Invalid\w*I[Dd]\.NotFound|NatGatewayNotFound)$")
+RESOURCE_ID = re.compile(r"\b[a-z]+(?:-[a-z]+)*-[0-9a-f]{8,17}\b")
 
 # total_max_attempts counts the first attempt (botocore's max_attempts counts only retries).
 SDK_ATTEMPTS = 4
@@ -45,6 +49,9 @@ _lock = threading.Lock()
 # concurrent invocations in one process (the emulator) never see each other's target.
 _target: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("vpcfactory_target", default=None)
 _session_name: contextvars.ContextVar[str] = contextvars.ContextVar("vpcfactory_session", default="vpcfactory")
+# Ids this invocation works with that the build itself just created (or was just given): EC2 may not
+# show them yet (eventual consistency). Reset per invocation by the handler decorator.
+_fresh: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar("vpcfactory_fresh", default=frozenset())
 ROLE_NAME_PATTERN = re.compile(r"^[\w+=,.@-]{1,64}$")
 
 
@@ -70,6 +77,14 @@ def normalize_target(raw: Any, default_role_name: str | None = None) -> dict[str
     role = raw.get("roleName") or default_role_name or "AWSControlTowerExecution"
     if not isinstance(role, str) or not ROLE_NAME_PATTERN.fullmatch(role):
         raise InvalidSpec("target.roleName", f"{role!r} is not an IAM role name")
+    if default_role_name and role != default_role_name:
+        # The functions may assume only the stack's DefaultTargetRoleName (CrossAccountPolicy):
+        # any other name would be denied at AssumeRole, after the build had started.
+        raise InvalidSpec(
+            "target.roleName",
+            f"the factory may assume only {default_role_name!r} in target accounts (the stack's "
+            f"DefaultTargetRoleName), not {role!r}: leave roleName out, or deploy with DefaultTargetRoleName={role}",
+        )
     target_region = raw.get("region") or region()
     if not isinstance(target_region, str) or not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", target_region):
         raise InvalidSpec("target.region", f"{target_region!r} is not an AWS region")
@@ -92,11 +107,14 @@ def current_target() -> dict[str, Any] | None:
     return _target.get()
 
 
+def partition(region_name: str) -> str:
+    """The ARN partition of a region: aws-cn (cn-*), aws-us-gov (us-gov-*) or aws."""
+    return "aws-us-gov" if region_name.startswith("us-gov-") else "aws-cn" if region_name.startswith("cn-") else "aws"
+
+
 def role_arn(target: dict[str, Any]) -> str:
     """The target's role ARN, in the partition of its region."""
-    region = target["region"]
-    partition = "aws-us-gov" if region.startswith("us-gov-") else "aws-cn" if region.startswith("cn-") else "aws"
-    return f"arn:{partition}:iam::{target['accountId']}:role/{target['roleName']}"
+    return f"arn:{partition(target['region'])}:iam::{target['accountId']}:role/{target['roleName']}"
 
 
 def _assumed_session(target: dict[str, Any]) -> boto3.session.Session:
@@ -150,6 +168,44 @@ def reset_clients() -> None:
         _sessions.clear()
 
 
+def _strings(value: Any) -> Iterator[str]:
+    """Every string in a value, walking dicts (their values), lists, tuples and sets."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        for item in value:
+            yield from _strings(item)
+
+
+def expect_fresh(*values: Any) -> None:
+    """Declare ids this invocation uses that are new: created by this build (in this invocation or
+    an earlier task of the execution) or just given to it (a bring-your-own Elastic IP). An
+    `Invalid*ID.NotFound` that names one of them becomes ResourceNotYetVisible, which the workflow
+    retries with backoff. Accepts ids, and lists/dicts holding ids (walked); anything else is
+    ignored. Never declare ids in teardown paths: there NotFound means gone (`missing_ok`)."""
+    found = {s for s in _strings(values) if RESOURCE_ID.fullmatch(s)}
+    if found:
+        _fresh.set(_fresh.get() | found)
+
+
+def forget_fresh() -> None:
+    """No id is new (the start of an invocation)."""
+    _fresh.set(frozenset())
+
+
+def _fresh_id_named(message: str, kwargs: dict[str, Any]) -> str | None:
+    """The new id a NotFound answer is about: one named in its message, else (a message naming
+    no id) one the request named."""
+    fresh = _fresh.get()
+    if not fresh:
+        return None
+    named = RESOURCE_ID.findall(message) or list(_strings(kwargs))
+    return next((i for i in named if i in fresh), None)
+
+
 def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", "Unknown"))
 
@@ -163,7 +219,8 @@ def call(operation: str, fn: Callable[..., Any], /, *, missing_ok: bool = False,
     """Call one boto3 operation and translate its errors into the classes the ASL matches.
 
     With missing_ok, a `*.NotFound` answer returns None: deleting what is already gone is success
-    (the same path serves rollback, destroy and CloudFormation Delete).
+    (the same path serves rollback, destroy and CloudFormation Delete). Without it, an
+    `Invalid*ID.NotFound` about an id declared new (expect_fresh) raises ResourceNotYetVisible.
     """
     try:
         return fn(**kwargs)
@@ -176,6 +233,10 @@ def call(operation: str, fn: Callable[..., Any], /, *, missing_ok: bool = False,
             raise Ec2Throttled(f"{operation}: {code}: {message}") from exc
         if code in IN_USE_CODES:
             raise ResourceInUse(f"{operation}: {code}: {message}") from exc
+        if NOT_YET_VISIBLE_CODES.match(code):
+            resource_id = _fresh_id_named(message, kwargs)
+            if resource_id is not None:
+                raise ResourceNotYetVisible(operation, code, message, resource_id) from exc
         raise Ec2CallFailed(operation, code, message) from exc
 
 

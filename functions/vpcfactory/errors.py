@@ -34,6 +34,28 @@ class Ec2CallFailed(VpcFactoryError):
         super().__init__(f"{operation} failed with {code}: {message}")
 
 
+class ResourceNotYetVisible(Ec2CallFailed):
+    """EC2 answered `Invalid*ID.NotFound` (or `NatGatewayNotFound`) for an id this build just
+    created, or was just given (a bring-your-own Elastic IP): EC2 is eventually consistent, a new
+    resource can be invisible to other calls for a few seconds. The ASL retries it with backoff;
+    once the retries are used up the message still names the id that was not found."""
+
+    def __init__(self, operation: str, code: str, message: str, resource_id: str) -> None:
+        self.resource_id = resource_id
+        super().__init__(
+            operation,
+            code,
+            f"{message} ({resource_id} is new to this build and EC2 is eventually consistent, so the "
+            f"call is retried with backoff; if it keeps failing, {resource_id} does not exist in this "
+            "account and Region)",
+        )
+
+
+class Ipv6AssociationFailed(VpcFactoryError):
+    """The VPC's Amazon-provided IPv6 /56 association went `failed` (or `failing`): a dual-stack
+    network cannot be built in this VPC. The message carries EC2's status message."""
+
+
 class ResourceInUse(VpcFactoryError):
     """DependencyViolation (or an EIP still mapped) while tearing down: retried with backoff."""
 
@@ -57,3 +79,9 @@ class VerificationFailed(VpcFactoryError):
 class ReplacementRequired(VpcFactoryError):
     """Applying the spec to the VPC it built would change or remove something that exists
     (CIDR, a tier, an AZ, a NAT's routes). Refused unless the caller allows a replacement."""
+
+
+class AdoptionRefused(VpcFactoryError):
+    """A custom-resource Create found a VPC of the same spec name that it did not build: taking it
+    over would let deleting the stack destroy a network the stack never created. Refused unless the
+    resource sets AdoptExisting: "true"."""

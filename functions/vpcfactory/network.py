@@ -19,7 +19,7 @@ import ipaddress
 from typing import Any
 
 from vpcfactory import aws
-from vpcfactory.errors import Ec2CallFailed, NatGatewayFailed
+from vpcfactory.errors import Ec2CallFailed, Ipv6AssociationFailed, NatGatewayFailed, ResourceNotYetVisible
 from vpcfactory.tags import TAG_EXECUTION, TAG_LOGICAL_ID, TAG_VPC, resource_tags, tag_dict, tag_list
 
 ANYWHERE_V4 = "0.0.0.0/0"
@@ -95,21 +95,49 @@ class Build:
                 AmazonProvidedIpv6CidrBlock=bool(self.plan.get("ipv6")),
                 TagSpecifications=self.tag_spec("vpc", vpc_plan["logicalId"], vpc_plan["name"]),
             )["Vpc"]
-        return {"vpcId": found["VpcId"], "cidr": found["CidrBlock"], "state": found.get("State", "pending")}
+        return {"vpcId": found["VpcId"], "cidr": found["CidrBlock"], "state": self.vpc_readiness(found)}
 
     def vpc_ipv6_block(self, vpc_id: str) -> ipaddress.IPv6Network | None:
-        """The Amazon-provided /56 (known only once the VPC exists)."""
+        """The Amazon-provided /56 (known only once it is `associated`: the build waits for that
+        in Check VPC State, so a block still missing here is an error)."""
         if not self.plan.get("ipv6"):
             return None
         vpc = aws.call("DescribeVpcs", self.ec2.describe_vpcs, VpcIds=[vpc_id])["Vpcs"][0]
-        for assoc in vpc.get("Ipv6CidrBlockAssociationSet", []):
-            if assoc.get("Ipv6CidrBlock"):
-                return ipaddress.IPv6Network(assoc["Ipv6CidrBlock"])
-        raise Ec2CallFailed("DescribeVpcs", "Ipv6CidrBlockMissing", f"{vpc_id} has no IPv6 CIDR block")
+        block = _associated_ipv6_block(vpc)
+        if block is None:
+            raise Ec2CallFailed("DescribeVpcs", "Ipv6CidrBlockMissing", f"{vpc_id} has no associated IPv6 CIDR block")
+        return block
 
     def vpc_state(self, vpc_id: str) -> str:
-        vpcs = aws.call("DescribeVpcs", self.ec2.describe_vpcs, VpcIds=[vpc_id])["Vpcs"]
-        return vpcs[0]["State"] if vpcs else "missing"
+        """`available` once the VPC can take subnets: EC2 says `available` and, for a dual-stack
+        plan, its Amazon-provided /56 is `associated`. Otherwise what it still waits for. Right
+        after CreateVpc EC2 may not show the VPC yet (InvalidVpcID.NotFound: eventual
+        consistency): that is still pending."""
+        try:
+            vpcs = aws.call("DescribeVpcs", self.ec2.describe_vpcs, VpcIds=[vpc_id])["Vpcs"]
+        except ResourceNotYetVisible:
+            return "not visible yet (InvalidVpcID.NotFound)"
+        return self.vpc_readiness(vpcs[0]) if vpcs else "missing"
+
+    def vpc_readiness(self, vpc: dict[str, Any]) -> str:
+        """`available`, or what a described VPC still waits for (its state, or its IPv6 /56).
+        A /56 association that went `failed` (or `failing`) raises Ipv6AssociationFailed."""
+        state = vpc.get("State", "pending")
+        if state != "available" or not self.plan.get("ipv6"):
+            return state
+        if _associated_ipv6_block(vpc) is not None:
+            return "available"
+        associations = vpc.get("Ipv6CidrBlockAssociationSet", [])
+        states = [(a.get("Ipv6CidrBlockState") or {}) for a in associations]
+        if any(s.get("State") == "associating" for s in states):
+            return "available, its IPv6 /56 still associating"
+        failed = [s for s in states if s.get("State") in ("failed", "failing")]
+        if failed:
+            reason = failed[0].get("StatusMessage") or "no status message"
+            raise Ipv6AssociationFailed(
+                f"{vpc['VpcId']}: the Amazon-provided IPv6 CIDR block association {failed[0].get('State')}: {reason}"
+            )
+        raise Ipv6AssociationFailed(f"{vpc['VpcId']}: has no Amazon-provided IPv6 CIDR block association")
 
     def create_subnets(self, vpc_id: str) -> dict[str, dict[str, Any]]:
         found = self.existing("DescribeSubnets", "Subnets")
@@ -137,6 +165,8 @@ class Build:
                     ),
                     **extra,
                 )["Subnet"]
+            # Found by our tags (a retry of this stage) or just created: EC2 may not know it by id yet.
+            aws.expect_fresh(item["SubnetId"])
             # One attribute per ModifySubnetAttribute call (an API rule); only when it differs.
             for attribute, wanted in (
                 ("MapPublicIpOnLaunch", bool(sub.get("mapPublicIpOnLaunch"))),
@@ -170,6 +200,7 @@ class Build:
                 self.ec2.create_internet_gateway,
                 TagSpecifications=self.tag_spec("internet-gateway", igw_plan["logicalId"], igw_plan["name"]),
             )["InternetGateway"]
+        aws.expect_fresh(item["InternetGatewayId"])  # created now, or by this stage's earlier attempt
         attached = {a["VpcId"] for a in item.get("Attachments", []) if a.get("State") in ("attached", "available")}
         if vpc_id not in attached:
             aws.call(
@@ -264,6 +295,7 @@ class Build:
                     "egress-only-internet-gateway", eigw_plan["logicalId"], eigw_plan["name"]
                 ),
             )["EgressOnlyInternetGateway"]
+        aws.expect_fresh(item["EgressOnlyInternetGatewayId"])  # created now, or by an earlier attempt
         return item["EgressOnlyInternetGatewayId"]
 
     def create_route_tables(self, vpc_id: str, subnets: dict[str, dict], igw_id: str | None) -> dict[str, dict]:
@@ -291,6 +323,7 @@ class Build:
                         {**rt.get("tags", {}), "vpcfactory:tier": rt["tier"]},
                     ),
                 )["RouteTable"]
+            aws.expect_fresh(item["RouteTableId"])  # created now, or by this stage's earlier attempt
             rt_id = item["RouteTableId"]
             associated = {a.get("SubnetId") for a in item.get("Associations", [])}
             for logical in rt["subnets"]:
@@ -362,6 +395,14 @@ class Build:
             VpcId=vpc_id,
             EnableDnsHostnames={"Value": True},
         )
+
+
+def _associated_ipv6_block(vpc: dict[str, Any]) -> ipaddress.IPv6Network | None:
+    """The VPC's IPv6 block once `associated` (while `associating`, EC2 shows no CIDR yet)."""
+    for assoc in vpc.get("Ipv6CidrBlockAssociationSet", []):
+        if assoc.get("Ipv6CidrBlock") and (assoc.get("Ipv6CidrBlockState") or {}).get("State") == "associated":
+            return ipaddress.IPv6Network(assoc["Ipv6CidrBlock"])
+    return None
 
 
 def merge_branches(results: list[dict[str, Any]] | dict[str, Any]) -> dict[str, Any]:

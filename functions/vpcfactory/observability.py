@@ -36,6 +36,7 @@ def lambda_handler(fn: Handler) -> Handler:
     @functools.wraps(fn)
     def in_target_account(event: dict[str, Any], context: Any) -> dict[str, Any]:
         aws.use_target(event.get("target") if isinstance(event, dict) else None, (event or {}).get("execution"))
+        aws.forget_fresh()  # each handler declares the new ids it works with (aws.expect_fresh)
         return fn(event, context)
 
     traced = tracer.capture_lambda_handler(in_target_account, capture_response=False)

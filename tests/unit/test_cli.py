@@ -125,6 +125,22 @@ def test_a_bad_crash_point_or_throttle_is_a_usage_error(tmp_path, capsys):
     assert code == 2 and "throttle must be a fraction between 0 and 1" in err
 
 
+def test_consistency_delay_reaches_the_emulator_settings_of_apply_and_the_served_emulator():
+    applied = cli.emulator_settings(cli.build_parser().parse_args(["apply", "spec.yaml", "--consistency-delay", "2.5"]))
+    served = cli.emulator_settings(cli.build_parser().parse_args(["emulator", "--consistency-delay", "3"]))
+    default = cli.emulator_settings(cli.build_parser().parse_args(["emulator"]))
+
+    assert (applied.consistency_delay_seconds, served.consistency_delay_seconds) == (2.5, 3.0)
+    assert default.consistency_delay_seconds == 0.0
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "inf", "soon"])
+def test_a_bad_consistency_delay_is_a_usage_error(tmp_path, capsys, value):
+    code, _, err = run(["apply", write(tmp_path, GOOD), f"--consistency-delay={value}"], capsys)
+
+    assert code == 2 and "--consistency-delay" in err
+
+
 def test_apply_allow_replace_asks_the_build_for_a_replacement(tmp_path, capsys, monkeypatch):
     sent = []
     monkeypatch.setattr(cli, "run_execution", lambda args, which, payload, prefix, out: sent.append(payload) or 0)

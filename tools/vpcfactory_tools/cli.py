@@ -2,11 +2,12 @@
 
     vpcfactory plan SPEC [--json] [--endpoint-url URL | --stack NAME]
     vpcfactory apply SPEC [--json] [TARGET] [--fail-at OP[:N][=CODE]] [--crash-after OP[:N]]
-                          [--throttle P [--seed S]] [--time-scale X]
+                          [--throttle P [--seed S]] [--time-scale X] [--consistency-delay S] [--no-iam]
     vpcfactory destroy VPC_ID [--json] [TARGET]
     vpcfactory status EXECUTION [--json] [--history] TARGET
     vpcfactory diagram SPEC|VPC_ID -o FILE.svg|.png [--endpoint-url URL | --stack NAME]
     vpcfactory emulator [--port N] [--fail-at ...] [--crash-after ...] [--throttle P] [--time-scale X]
+                        [--consistency-delay S] [--no-iam]
     TARGET: (none = embedded emulator) | --endpoint-url URL | --stack NAME | --state-machine-arn ARN
 
 Exit codes: 0 succeeded; 1 the execution failed (and was rolled back); 2 invalid input or usage.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import signal
 import sys
@@ -91,9 +93,21 @@ def emulator_settings(args: argparse.Namespace) -> Any:
     """The embedded or served emulator's settings from the command line."""
     from vpcfactory_tools.emulator.settings import EmulatorSettings
 
+    delay = args.consistency_delay
+    if not (math.isfinite(delay) and delay >= 0):
+        raise UsageError(f"--consistency-delay: {delay!r} is not a number of simulated seconds >= 0 (e.g. 2)")
+    iam = not args.no_iam
+    if iam:
+        from vpcfactory_tools.emulator.iam_evaluator import available
+
+        iam, reason = available()
+        if not iam:
+            print(f"note: IAM evaluation is off: {reason}", file=sys.stderr, flush=True)
     try:
         return EmulatorSettings(
             time_scale=args.time_scale,
+            iam=iam,
+            consistency_delay_seconds=delay,
             faults=parse_faults(args.fail_at),
             crash_after=parse_crashes(args.crash_after),
             throttle=args.throttle,
@@ -421,6 +435,20 @@ def build_parser() -> argparse.ArgumentParser:
             type=float,
             default=default_scale,
             help="real seconds per simulated second (waits and NAT timings shrink by this)",
+        )
+        p.add_argument(
+            "--consistency-delay",
+            type=float,
+            default=0.0,
+            metavar="S",
+            help="emulator: new EC2 resources answer Invalid*ID.NotFound to other calls for S simulated "
+            "seconds (EC2's eventual consistency; default 0 = off)",
+        )
+        p.add_argument(
+            "--no-iam",
+            action="store_true",
+            help="emulator: do not evaluate the handlers' requests against their roles' IAM policies "
+            "(on by default when the evaluator is installed: make iam-simulator)",
         )
 
     p = sub.add_parser("plan", help="validate a spec and print the network it plans (and, against a target, the diff)")

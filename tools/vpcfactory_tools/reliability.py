@@ -72,6 +72,9 @@ EXAMPLES = PROJECT_ROOT / "examples"
 BUILD_ASL = PROJECT_ROOT / "statemachine" / "build_vpc.asl.json"
 REPORT = PROJECT_ROOT / "reliability" / "report.json"
 TIME_SCALE = 0.001  # one simulated second is one real millisecond
+# Every case runs with EC2's eventual consistency on (new ids answer NotFound to other calls for
+# this many simulated seconds) and the VPC's IPv6 /56 associating for a while (the default).
+CONSISTENCY_DELAY = 2.0
 READ_PREFIXES = ("Describe", "Get", "List", "Search")
 THROTTLE_P = 0.3
 VPC_PENDING_FOR_TWO_RUNS = 30.0  # simulated seconds: more than two runs of Create VPC take
@@ -233,7 +236,9 @@ def create_bystanders(emu: EmbeddedEmulator, spec: dict[str, Any] | None = None)
     A foreign (untagged) VPC with a subnet, a route table with a default route to its attached
     internet gateway, a NAT gateway with its Elastic IP, a security group; a spare Elastic IP;
     and, if ``spec`` is given, a VPC the factory built from it (tagged by another execution).
+    They are set up as they would be long before the runs: with every new id visible at once.
     """
+    emu.reconfigure(settings(emu, consistency_delay_seconds=0.0))
     ec2 = emu.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.250.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.250.1.0/24")["Subnet"]["SubnetId"]
@@ -258,6 +263,7 @@ def create_bystanders(emu: EmbeddedEmulator, spec: dict[str, Any] | None = None)
         if time.monotonic() > deadline:
             raise TimeoutError(f"{nat} did not become available")
         time.sleep(0.01)
+    emu.reconfigure(settings(emu))
     return ids
 
 
@@ -635,7 +641,8 @@ def _timed(case: Case) -> Iterator[Case]:
 
 def settings(emu: EmbeddedEmulator, **changes: Any) -> EmulatorSettings:
     """The emulator's defaults at its time scale (no faults, crashes or throttling), plus ``changes``."""
-    return replace(EmulatorSettings(time_scale=emu.settings.time_scale), **changes)
+    base = EmulatorSettings(time_scale=emu.settings.time_scale, consistency_delay_seconds=CONSISTENCY_DELAY)
+    return replace(base, **changes)
 
 
 def _finish(emu: EmbeddedEmulator, case: Case, result: ExecutionResult, bystanders: Bystanders | None) -> Case:
@@ -1004,6 +1011,7 @@ def run(
         "generatedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "moto": moto.__version__,
         "timeScale": time_scale,
+        "consistencyDelaySeconds": CONSISTENCY_DELAY,
         "kinds": kinds,
     }
 
@@ -1015,7 +1023,7 @@ def run(
         for line in case.problems + [f"left behind: {x}" for x in case.left_behind] + case.disturbed:
             log(f"      {line}")
 
-    with EmbeddedEmulator(EmulatorSettings(time_scale=time_scale)) as emu:
+    with EmbeddedEmulator(EmulatorSettings(time_scale=time_scale, consistency_delay_seconds=CONSISTENCY_DELAY)) as emu:
         specs = examples()
         log("pre-existing resources: a foreign VPC with a NAT gateway, a spare EIP, a factory VPC")
         create_bystanders(emu, specs.get("production") or next(iter(specs.values())))

@@ -1,5 +1,6 @@
 """Add NAT Routes: each private route table's default route -> the NAT in its AZ (or the single NAT)."""
 
+from vpcfactory import aws
 from vpcfactory.network import Build, merge_branches
 from vpcfactory.observability import lambda_handler
 
@@ -7,5 +8,6 @@ from vpcfactory.observability import lambda_handler
 @lambda_handler
 def handler(event, context):
     routing = merge_branches(event["routing"])  # [{ids, wait} of the NAT wait, {routeTables}]
+    aws.expect_fresh(routing["routeTables"], routing["ids"])
     routes = Build(event["plan"], event["execution"]).add_nat_routes(routing["routeTables"], routing["ids"])
     return {"natRoutes": routes}

@@ -23,7 +23,15 @@ import boto3
 from moto import mock_aws
 
 from vpcfactory import aws as factory_aws
-from vpcfactory_tools.emulator import engine_integrations, engine_time, faults, fidelity, lambda_runtime
+from vpcfactory_tools.emulator import (
+    consistency,
+    engine_integrations,
+    engine_time,
+    faults,
+    fidelity,
+    iam_enforcement,
+    lambda_runtime,
+)
 from vpcfactory_tools.emulator.deploy import Stack, deploy
 from vpcfactory_tools.emulator.settings import EmulatorSettings, configure
 
@@ -44,12 +52,19 @@ EMULATOR_ENVIRONMENT = {
 
 
 def install_patches() -> None:
-    """Everything that turns plain moto into our emulator (each install is idempotent)."""
+    """Everything that turns plain moto into our emulator (each install is idempotent).
+
+    EC2 requests pass one hook chain on ``EC2Response.call_action``, outermost first: faults
+    (count the call, inject a fault or throttle) -> consistency (NotFound for ids not visible
+    yet) -> moto, whose backends carry the fidelity patches. Order matters: each hook wraps
+    what is there when it installs."""
     lambda_runtime.install()
     engine_time.install()
     engine_integrations.install()
     fidelity.install()
+    consistency.install()
     faults.install()
+    iam_enforcement.install()
 
 
 @dataclass
@@ -129,6 +144,7 @@ class EmbeddedEmulator:
         for key, value in env.items():
             self._saved_env[key] = os.environ.get(key)
             os.environ[key] = value
+        iam_enforcement.require_evaluator(self.settings.iam)
         install_patches()
         configure(self.settings)
         faults.reset()

@@ -17,6 +17,7 @@ from moto.moto_api._internal.models import moto_api_backend
 from moto.server import ThreadedMotoServer
 
 from vpcfactory import aws as factory_aws
+from vpcfactory_tools.emulator import iam_enforcement
 from vpcfactory_tools.emulator.deploy import deploy
 from vpcfactory_tools.emulator.embedded import EMULATOR_ENVIRONMENT, ENGINE_CONFIG, install_patches
 from vpcfactory_tools.emulator.settings import EmulatorSettings, configure
@@ -36,6 +37,7 @@ def start_server(
             "MOTO_PORT": str(port),
         }
     )
+    iam_enforcement.require_evaluator(settings.iam)
     install_patches()
     configure(settings)
     factory_aws.reset_clients()
@@ -51,6 +53,7 @@ def start_server(
         "buildStateMachineArn": stack.build_arn,
         "destroyStateMachineArn": stack.destroy_arn,
         "customResourceFunctionArn": stack.functions.get("CustomResourceFunction"),
+        "iamEvaluation": settings.iam,
     }
     return server, ready
 
@@ -63,10 +66,12 @@ def serve(
     out: TextIO,
     stop: threading.Event,
     region: str = "us-east-1",
+    consistency_delay_seconds: float = 0.0,
 ) -> int:
-    server, ready = start_server(
-        port=port, settings=EmulatorSettings(time_scale=time_scale, faults=faults), region=region
+    settings = EmulatorSettings(
+        time_scale=time_scale, faults=faults, consistency_delay_seconds=consistency_delay_seconds
     )
+    server, ready = start_server(port=port, settings=settings, region=region)
     out.write(json.dumps(ready) + "\n")
     out.flush()
     try:

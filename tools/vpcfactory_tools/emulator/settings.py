@@ -11,6 +11,7 @@ NAT gateway that is ``pending`` for 90 simulated seconds is ``available`` after 
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -38,6 +39,13 @@ class EmulatorSettings:
     """How long a NAT gateway that cannot be created stays ``pending`` before ``failed``
     (capped at ``nat_pending_seconds``). AWS answers CreateNatGateway with ``pending``
     and reports the failure a little later."""
+    ipv6_associating_seconds: float = 3.0
+    """How long a VPC's Amazon-provided IPv6 /56 reports ``associating`` (no CIDR shown yet)
+    before ``associated``. AWS associates it asynchronously, after CreateVpc returns."""
+    consistency_delay_seconds: float = 0.0
+    """Eventual consistency: for this long after its creation, a new EC2 resource (VPC, subnet,
+    gateway, route table, NAT gateway, Elastic IP, endpoint, flow log) answers
+    ``Invalid<Kind>ID.NotFound`` to every other request that names its id. 0 = off."""
     nat_failure_code: str | None = None
     """If set, every new NAT gateway goes ``failed`` with this FailureCode after
     ``nat_failure_seconds`` (e.g. ``InsufficientFreeAddressesInSubnet``)."""
@@ -61,6 +69,10 @@ class EmulatorSettings:
     rerun_crashed: bool = False
     """Run a handler killed by ``crash_after`` once more with the same input, as a Retry or a
     redrive of the task would; the workflow sees that run's result."""
+    iam: bool = field(default_factory=lambda: os.environ.get("VPCFACTORY_EMULATOR_IAM", "1") != "0")
+    """Evaluate every AWS request a Lambda handler makes against its role's policies (from the
+    SAM-translated template) and deny it as AWS would (see ``iam_enforcement``). On unless
+    ``VPCFACTORY_EMULATOR_IAM=0`` (to measure what evaluation costs)."""
 
     def __post_init__(self) -> None:
         if not self.time_scale > 0:
@@ -70,6 +82,8 @@ class EmulatorSettings:
             "nat_pending_seconds",
             "nat_deleting_seconds",
             "nat_failure_seconds",
+            "ipv6_associating_seconds",
+            "consistency_delay_seconds",
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")

@@ -1,0 +1,76 @@
+"""Builds under EC2's eventual consistency and an asynchronous IPv6 association (issue 11, items 7-8).
+
+On AWS a new resource's id can answer ``Invalid*ID.NotFound`` to the next call for a few seconds,
+and a VPC's Amazon-provided IPv6 /56 is ``associating`` before it is ``associated``. The build
+treats the first as "not visible yet" (CheckVpc: pending; elsewhere ResourceNotYetVisible, retried
+by the ASL with backoff) and waits for the second in Check VPC State before creating subnets.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections import Counter
+
+from tests.workflow.conftest import TIME_SCALE
+from vpcfactory_tools.emulator.settings import EmulatorSettings
+
+# At TIME_SCALE a simulated second is a real millisecond, less than one handler takes, so a delay
+# of 3 s would be over before the next call. Ten times slower, 3 s spans several EC2 calls.
+SLOWER = TIME_SCALE * 10
+
+
+def _task_errors(emu, result) -> Counter[str]:
+    sfn = emu.client("stepfunctions")
+    events = sfn.get_execution_history(executionArn=result.execution_arn, maxResults=1000)["events"]
+    errors: Counter[str] = Counter()
+    for event in events:
+        details = event.get("taskFailedEventDetails") or event.get("lambdaFunctionFailedEventDetails")
+        if details:
+            errors[details.get("error") or json.loads(details.get("cause") or "{}").get("errorType")] += 1
+    return errors
+
+
+def _assert_dual_stack_network(emu, result) -> None:
+    assert result.status == "SUCCEEDED", result.cause
+    out, ec2 = result.output, emu.client("ec2")
+    vpc6 = ipaddress.ip_network(out["ipv6Cidr"])
+    assert vpc6.prefixlen == 56
+    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [out["vpcId"]]}])["Subnets"]
+    assert subnets
+    for subnet in subnets:
+        (block,) = [a["Ipv6CidrBlock"] for a in subnet["Ipv6CidrBlockAssociationSet"]]
+        assert ipaddress.ip_network(block).subnet_of(vpc6)
+
+
+def test_a_dual_stack_build_verifies_while_new_ids_are_not_found_for_3_s_and_the_ipv6_block_associates_for_5_s(
+    emu, everything_spec
+):
+    # Given EC2 that hides every new resource from other calls for 3 simulated seconds and
+    # associates the VPC's /56 after 5
+    emu.reconfigure(EmulatorSettings(time_scale=SLOWER, consistency_delay_seconds=3, ipv6_associating_seconds=5))
+
+    # When the spec with every feature (dual stack) is built
+    result = emu.build(everything_spec)
+
+    # Then it succeeds and verifies: every subnet has a /64 of the VPC's /56
+    _assert_dual_stack_network(emu, result)
+    assert result.output["compliance"]["EC2.6"] == "PASSED"
+    # and it did meet the NotFound answers, each retried as ResourceNotYetVisible, nothing else
+    errors = _task_errors(emu, result)
+    assert errors["ResourceNotYetVisible"] >= 1, errors
+    assert set(errors) == {"ResourceNotYetVisible"}, errors
+    assert emu.destroy(result.vpc_id).status == "SUCCEEDED"
+
+
+def test_a_dual_stack_build_on_plain_settings_still_works(emu, everything_spec):
+    # Given EC2 with everything visible at once and the /56 associated at once
+    emu.reconfigure(EmulatorSettings(time_scale=TIME_SCALE, consistency_delay_seconds=0, ipv6_associating_seconds=0))
+
+    # When the same spec is built
+    result = emu.build(everything_spec)
+
+    # Then it succeeds, with no error on the way
+    _assert_dual_stack_network(emu, result)
+    assert _task_errors(emu, result) == Counter()
+    assert emu.destroy(result.vpc_id).status == "SUCCEEDED"
