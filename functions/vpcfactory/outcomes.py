@@ -23,6 +23,8 @@ from vpcfactory import aws
 
 OUTPUT_PREFIX = "/vpcfactory"
 REQUEST_PREFIX = "/vpcfactory/cfn-requests"
+ROLLBACK_PREFIX = "/vpcfactory/cfn-rollbacks"
+FAILED_PREFIX = "vpcfactory-failed-"
 EVENT_SOURCE = "vpcfactory"
 MAX_RESPONSE_BYTES = 4096
 MAX_REASON = 1000
@@ -54,9 +56,18 @@ def publish_outputs(network: dict[str, Any]) -> list[str]:
     return sorted(params)
 
 
-def remove_outputs(name: str) -> list[str]:
-    """Every parameter under /vpcfactory/{name}/ (the namespace is the factory's)."""
+def remove_outputs(name: str, vpc_id: str | None = None) -> list[str]:
+    """Every parameter under /vpcfactory/{name}/ (the namespace is the factory's).
+
+    With `vpc_id`, only if the outputs describe that VPC: a replacing Update publishes the new
+    VPC under the same name before CloudFormation deletes the old one, and destroying the old
+    one must not unpublish the new one. Outputs without a `vpc-id` (a publish cut short) describe
+    no other VPC and go."""
     ssm = aws.client("ssm")
+    if vpc_id:
+        current = aws.call("GetParameter", ssm.get_parameter, missing_ok=True, Name=f"{OUTPUT_PREFIX}/{name}/vpc-id")
+        if current and current["Parameter"]["Value"] != vpc_id:
+            return []
     found: list[str] = []
     pages = aws.call(
         "GetParametersByPath",
@@ -110,6 +121,51 @@ def request_parameter(request_id: str) -> str:
     return f"{REQUEST_PREFIX}/{re.sub(r'[^A-Za-z0-9_.-]', '-', request_id)}"
 
 
+def execution_name(request_id: str) -> str:
+    """The build or destroy execution a custom-resource request starts (a resent request reuses it)."""
+    return f"cfn-{request_id}"[:80]
+
+
+def failed_physical_id(request_id: str) -> str:
+    """The physical id of a Create that failed: it names the request, hence the execution."""
+    return f"{FAILED_PREFIX}{request_id}"
+
+
+# -- a failed Create whose rollback left resources ------------------------------------------------
+# Report Failure records it (factory account, SecureString: the target may hold an external id)
+# when it answers a Create FAILED with leftovers; the Delete CloudFormation sends for that
+# resource reads it back and tears down exactly what the execution created; Report Destroyed
+# forgets it. Only the factory writes these, so a physical id naming any other execution (a
+# forged one, or a Create that rolled back cleanly) finds no record and tears nothing down.
+def record_rollback(execution: str, target: dict[str, Any] | None, flow_logs: dict[str, Any] | None) -> None:
+    ssm = aws.client("ssm", own_account=True)
+    aws.call(
+        "PutParameter",
+        ssm.put_parameter,
+        Name=rollback_parameter(execution),
+        Value=json.dumps({"execution": execution, "target": target, "flowLogs": flow_logs}),
+        Type="SecureString",
+        Overwrite=True,
+    )
+
+
+def pending_rollback(execution: str) -> dict[str, Any] | None:
+    ssm = aws.client("ssm", own_account=True)
+    stored = aws.call(
+        "GetParameter", ssm.get_parameter, missing_ok=True, Name=rollback_parameter(execution), WithDecryption=True
+    )
+    return json.loads(stored["Parameter"]["Value"]) if stored else None
+
+
+def forget_rollback(execution: str) -> None:
+    ssm = aws.client("ssm", own_account=True)
+    aws.call("DeleteParameter", ssm.delete_parameter, missing_ok=True, Name=rollback_parameter(execution))
+
+
+def rollback_parameter(execution: str) -> str:
+    return f"{ROLLBACK_PREFIX}/{re.sub(r'[^A-Za-z0-9_.-]', '-', execution)}"
+
+
 def respond(
     request_id: str,
     status: str,
@@ -125,7 +181,7 @@ def respond(
     if not stored:
         return False
     record = json.loads(stored["Parameter"]["Value"])
-    physical = physical_id or record.get("physicalResourceId") or f"vpcfactory-failed-{request_id}"
+    physical = physical_id or record.get("physicalResourceId") or failed_physical_id(request_id)
     body = build_response(record, status, physical, data or {}, reason)
     if len(body) > MAX_RESPONSE_BYTES and status == "SUCCESS":
         body = build_response(

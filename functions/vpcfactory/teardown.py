@@ -5,7 +5,9 @@ execution input alone, so a handler that crashed after a create (before it could
 id) is still cleaned up, and a forged id cannot point a delete at someone else's resource.
 
 Two scopes:
-- rollback: {"execution": NAME} -> everything tagged `vpcfactory:execution` = NAME.
+- rollback: {"execution": NAME} -> everything tagged `vpcfactory:execution` = NAME. Run by that
+  execution itself, or (with `rollbackOf` = NAME) by the destroy a custom-resource Delete starts
+  for a Create that failed with leftovers (see for_event).
 - destroy:  {"vpcId": ID, "name": SPEC_NAME} -> everything inside that VPC tagged
   `vpcfactory:vpc` = SPEC_NAME, the IGW attached to it with that tag, and the EIPs tagged with
   that name by one of the executions that built the VPC. Untagged resources (an instance
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vpcfactory import aws
+from vpcfactory import aws, outcomes
 from vpcfactory.errors import Ec2CallFailed, NotOwnedByFactory, ResourceInUse
 from vpcfactory.tags import TAG_EXECUTION, TAG_LOGICAL_ID, TAG_VPC, tag_dict
 
@@ -55,12 +57,18 @@ class Teardown:
     @classmethod
     def for_event(cls, event: dict[str, Any]) -> Teardown:
         """The teardown a handler's input asks for. A rollback may only ever name the execution
-        that is running it: a forged scope naming another build is refused before any call."""
+        that is running it: a forged scope naming another build is refused before any call.
+
+        One exception, verified here and not taken from the input: the Delete of a custom
+        resource whose Create failed with leftovers retries that execution's rollback
+        (scope `rollbackOf`). It is allowed only while the factory's own record of that failed
+        Create exists (outcomes.record_rollback, written by Report Failure in the factory
+        account), so no input can point a teardown at another build's resources."""
         scope = event["scope"]
-        if scope.get("execution") and scope["execution"] != event.get("execution"):
-            raise NotOwnedByFactory(
-                f"execution {event.get('execution')!r} may not tear down what {scope['execution']!r} built"
-            )
+        execution = scope.get("execution")
+        foreign = bool(execution) and execution != event.get("execution")
+        if foreign and (scope.get("rollbackOf") != execution or not outcomes.pending_rollback(execution)):
+            raise NotOwnedByFactory(f"execution {event.get('execution')!r} may not tear down what {execution!r} built")
         return cls(scope)
 
     def owns(self, item: dict[str, Any]) -> bool:

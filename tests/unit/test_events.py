@@ -67,7 +67,25 @@ def test_a_failed_account_creation_or_an_unrelated_event_starts_nothing():
     assert execution_input({"source": "aws.ec2", "detail-type": "x", "detail": {}}, dict, None) is None
 
 
-def test_the_execution_ended_early_rule_catches_timeouts_and_aborts_of_our_state_machines():
+def test_the_execution_ended_early_rule_catches_timeouts_aborts_and_failures_of_our_state_machines():
     pattern = RULES["ExecutionEndedEarlyRule"]["Properties"]["EventPattern"]
-    assert pattern["detail"]["status"] == ["TIMED_OUT", "ABORTED"]
+    assert pattern["detail"]["status"] == ["TIMED_OUT", "ABORTED", "FAILED"]
     assert pattern["detail"]["stateMachineArn"] == [{"Ref": "BuildStateMachine"}, {"Ref": "DestroyStateMachine"}]
+
+
+def _ended_early_rule_for(state_machine_arn: str) -> EventPattern:
+    """The rule's pattern with its !Ref resolved to a deployed state machine's ARN."""
+    pattern = json.loads(json.dumps(RULES["ExecutionEndedEarlyRule"]["Properties"]["EventPattern"]))
+    pattern["detail"]["stateMachineArn"] = [state_machine_arn, "arn:aws:states:us-east-1:123456789012:stateMachine:x"]
+    return EventPattern.load(json.dumps(pattern))
+
+
+def test_the_execution_ended_early_rule_matches_a_failed_execution_of_ours_and_not_a_success_or_another_machine():
+    event = sample("step-functions-execution-failed.json")
+    rule = _ended_early_rule_for(event["detail"]["stateMachineArn"])
+
+    assert rule.matches_event(event)
+    for status in ("TIMED_OUT", "ABORTED"):
+        assert rule.matches_event({**event, "detail": {**event["detail"], "status": status}})
+    assert not rule.matches_event({**event, "detail": {**event["detail"], "status": "SUCCEEDED"}})
+    assert not rule.matches_event({**event, "detail": {**event["detail"], "stateMachineArn": "arn:aws:states:x"}})

@@ -23,12 +23,15 @@ class ResponseCatcher:
 
     def __init__(self) -> None:
         self.bodies: dict[str, dict] = {}
+        self.puts: dict[str, int] = {}  # how many times each request was answered
         catcher = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_PUT(self):  # noqa: N802 - http.server's naming
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                catcher.bodies[self.path.rsplit("/", 1)[-1]] = {**body, "_bytes": int(self.headers["Content-Length"])}
+                request_id = self.path.rsplit("/", 1)[-1]
+                catcher.bodies[request_id] = {**body, "_bytes": int(self.headers["Content-Length"])}
+                catcher.puts[request_id] = catcher.puts.get(request_id, 0) + 1
                 self.send_response(200)
                 self.end_headers()
 
@@ -71,7 +74,15 @@ def as_cfn_properties(spec: dict) -> dict:
     return strings(spec)
 
 
-def send(emu, catcher, request_type: str, spec: dict | None, physical_id: str | None = None, request_id=None) -> str:
+def send(
+    emu,
+    catcher,
+    request_type: str,
+    spec: dict | None,
+    physical_id: str | None = None,
+    request_id=None,
+    properties: dict | None = None,
+) -> str:
     request_id = request_id or str(uuid.uuid4())
     event = {
         "RequestType": request_type,
@@ -81,7 +92,11 @@ def send(emu, catcher, request_type: str, spec: dict | None, physical_id: str | 
         "RequestId": request_id,
         "LogicalResourceId": "Network",
         "ResourceType": "Custom::Vpc",
-        "ResourceProperties": {"ServiceToken": "x", **({"Spec": as_cfn_properties(spec)} if spec else {})},
+        "ResourceProperties": {
+            "ServiceToken": "x",
+            **({"Spec": as_cfn_properties(spec)} if spec else {}),
+            **(properties or {}),
+        },
     }
     if physical_id:
         event["PhysicalResourceId"] = physical_id
@@ -318,3 +333,222 @@ def test_a_build_announces_vpc_ready_and_a_failed_one_vpc_build_failed_on_the_de
     assert seen["VPC Ready"]["vpcId"] == built.vpc_id
     assert seen["VPC Build Failed"]["error"] == "Ec2CallFailed"
     assert seen["VPC Build Failed"]["name"] == f"{seed_spec['name']}-x"
+
+
+# -- issue 11: replacement outputs, executions that end early, adoption, leftovers of a failed Create --
+def listen(emu, detail_type: str) -> str:
+    """A pipeline listening on the factory's bus for one detail-type: a queue behind a rule."""
+    sqs, events = emu.client("sqs"), emu.client("events")
+    queue = sqs.create_queue(QueueName=f"listen-{uuid.uuid4().hex[:6]}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    rule = f"listen-{uuid.uuid4().hex[:6]}"
+    events.put_rule(Name=rule, EventPattern=json.dumps({"source": ["vpcfactory"], "detail-type": [detail_type]}))
+    events.put_targets(Rule=rule, Targets=[{"Id": "q", "Arn": queue_arn}])
+    return queue
+
+
+def heard(emu, queue: str, execution: str) -> list[dict]:
+    """Every announcement about `execution` the queue received."""
+    sqs, details = emu.client("sqs"), []
+    while messages := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
+        details += [json.loads(m["Body"])["detail"] for m in messages]
+        for m in messages:
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
+    return [d for d in details if d.get("execution") == execution]
+
+
+def status_change(emu, execution_arn: str) -> dict:
+    """The `Step Functions Execution Status Change` event of an ended execution, as EventBridge
+    delivers it to the ExecutionEndedEarlyRule's target (shape: events/step-functions-execution-failed.json)."""
+    from pathlib import Path
+
+    ended = emu.client("stepfunctions").describe_execution(executionArn=execution_arn)
+    event = json.loads((Path(__file__).parents[2] / "events" / "step-functions-execution-failed.json").read_text())
+    event["id"] = str(uuid.uuid4())
+    event["resources"] = [execution_arn]
+    event["detail"].update(
+        executionArn=execution_arn,
+        stateMachineArn=ended["stateMachineArn"],
+        name=ended["name"],
+        status=ended["status"],
+        input=ended["input"],
+        error=ended.get("error"),
+        cause=ended.get("cause"),
+    )
+    return event
+
+
+def deliver_to_report_failure(emu, event: dict) -> dict:
+    answer = emu.client("lambda").invoke(
+        FunctionName=emu.stack.functions["ReportFailureFunction"], Payload=json.dumps(event)
+    )
+    assert "FunctionError" not in answer
+    return json.loads(answer["Payload"].read())
+
+
+def execution_arn(emu, request_id: str) -> str:
+    return f"{emu.stack.build_arn.replace(':stateMachine:', ':execution:')}:cfn-{request_id}"
+
+
+def test_deleting_the_vpc_a_replacing_update_left_behind_keeps_the_outputs_that_name_the_new_vpc(
+    emu, catcher, production_spec
+):
+    # Given a custom resource whose Update needed a new VPC (CIDR change)
+    created = catcher.wait(send(emu, catcher, "Create", production_spec))
+    assert created["Status"] == "SUCCESS", created.get("Reason")
+    old_id = created["PhysicalResourceId"]
+    moved = catcher.wait(send(emu, catcher, "Update", {**production_spec, "cidr": "10.8.0.0/16"}, physical_id=old_id))
+    assert moved["Status"] == "SUCCESS", moved.get("Reason")
+    new_id = moved["PhysicalResourceId"]
+
+    # When CloudFormation deletes the old physical id
+    deleted = catcher.wait(send(emu, catcher, "Delete", production_spec, physical_id=old_id))
+
+    # Then the old VPC is gone and the published outputs still describe the new one
+    assert deleted["Status"] == "SUCCESS", deleted.get("Reason")
+    ec2, ssm = emu.client("ec2"), emu.client("ssm")
+    assert not ec2.describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [old_id]}])["Vpcs"]
+    base = f"/vpcfactory/{production_spec['name']}"
+    assert ssm.get_parameter(Name=f"{base}/vpc-id")["Parameter"]["Value"] == new_id
+    assert ssm.get_parameter(Name=f"{base}/cidr")["Parameter"]["Value"] == "10.8.0.0/16"
+    assert ssm.get_parameter(Name=f"{base}/subnets/private")["Parameter"]["Value"] == moved["Data"]["PrivateSubnetIds"]
+
+
+def test_a_failed_execution_its_own_failure_path_reported_is_not_answered_or_announced_again_by_the_rule(
+    emu, catcher, seed_spec
+):
+    from vpcfactory_tools.emulator.embedded import wait_for_execution
+    from vpcfactory_tools.emulator.faults import parse_fault
+    from vpcfactory_tools.emulator.settings import EmulatorSettings
+
+    # Given a custom-resource Create that failed, rolled back and was reported by the workflow
+    announced = listen(emu, "VPC Build Failed")
+    emu.reconfigure(EmulatorSettings(time_scale=0.001, faults=[parse_fault("CreateSubnet:1")]))
+    request_id = send(emu, catcher, "Create", seed_spec)
+    assert catcher.wait(request_id)["Status"] == "FAILED"
+    arn = execution_arn(emu, request_id)
+    assert wait_for_execution(emu.client("stepfunctions"), arn).status == "FAILED"
+
+    # When the ExecutionEndedEarlyRule delivers its FAILED status change (twice: at least once)
+    event = status_change(emu, arn)
+    assert event["detail"]["status"] == "FAILED"
+    results = [deliver_to_report_failure(emu, event) for _ in range(2)]
+
+    # Then CloudFormation was answered once and `VPC Build Failed` announced once, by the workflow
+    assert catcher.puts[request_id] == 1
+    assert [d["error"] for d in heard(emu, announced, f"cfn-{request_id}")] == ["Ec2CallFailed"]
+    assert results == [{"announced": False, "answeredCloudFormation": False}] * 2
+
+
+def test_a_failed_execution_that_skipped_its_failure_path_is_answered_failed_and_announced_once_by_the_rule(
+    emu, catcher, seed_spec
+):
+    from pathlib import Path
+
+    from vpcfactory import outcomes
+
+    # Given a custom-resource Create whose build died of States.Runtime before answering
+    # (the provider stored the request; nothing answered it)
+    announced = listen(emu, "VPC Build Failed")
+    request_id = str(uuid.uuid4())
+    outcomes.store_request(
+        {
+            "RequestType": "Create",
+            "ResponseURL": catcher.url(request_id),
+            "StackId": STACK_ID,
+            "RequestId": request_id,
+            "LogicalResourceId": "Network",
+        }
+    )
+    arn = execution_arn(emu, request_id)
+    event = json.loads((Path(__file__).parents[2] / "events" / "step-functions-execution-failed.json").read_text())
+    event["resources"] = [arn]
+    event["detail"].update(
+        executionArn=arn,
+        stateMachineArn=emu.stack.build_arn,
+        name=f"cfn-{request_id}",
+        input=json.dumps({"spec": seed_spec, "cfn": {"requestId": request_id, "requestType": "Create"}}),
+    )
+
+    # When the rule delivers the FAILED status change (twice: EventBridge delivers at least once)
+    for _ in range(2):
+        deliver_to_report_failure(emu, event)
+
+    # Then CloudFormation got one FAILED answer naming the error, and one announcement went out
+    answer = catcher.wait(request_id, timeout=5)
+    assert answer["Status"] == "FAILED" and answer["Reason"].startswith("States.Runtime: ")
+    assert answer["PhysicalResourceId"] == f"vpcfactory-failed-{request_id}"
+    assert catcher.puts[request_id] == 1
+    failures = heard(emu, announced, f"cfn-{request_id}")
+    assert [(d["error"], d["name"]) for d in failures] == [("States.Runtime", seed_spec["name"])]
+
+
+def test_a_create_refuses_a_vpc_of_the_same_name_it_did_not_build_unless_the_resource_sets_adopt_existing(
+    emu, catcher, seed_spec
+):
+    # Given a VPC the factory built for the same spec name outside this stack
+    existing = emu.build(seed_spec)
+    assert existing.status == "SUCCEEDED", existing.cause
+
+    # When a custom resource is created with that spec
+    request_id = send(emu, catcher, "Create", seed_spec)
+    refused = catcher.wait(request_id)
+
+    # Then it is answered FAILED, naming the VPC and the property, and nothing was created
+    assert refused["Status"] == "FAILED"
+    assert existing.vpc_id in refused["Reason"] and 'AdoptExisting: "true"' in refused["Reason"]
+    assert refused["PhysicalResourceId"] == f"vpcfactory-failed-{request_id}"
+    ec2 = emu.client("ec2")
+    named = ec2.describe_vpcs(Filters=[{"Name": f"tag:{TAG_VPC}", "Values": [seed_spec["name"]]}])["Vpcs"]
+    assert [v["VpcId"] for v in named] == [existing.vpc_id]
+    by_this_create = [{"Name": "tag:vpcfactory:execution", "Values": [f"cfn-{request_id}"]}]
+    assert ec2.describe_subnets(Filters=by_this_create)["Subnets"] == []
+    assert ec2.describe_route_tables(Filters=by_this_create)["RouteTables"] == []
+
+    # And with AdoptExisting (a string, as CloudFormation passes it) the Create takes the VPC over
+    adopted = catcher.wait(send(emu, catcher, "Create", seed_spec, properties={"AdoptExisting": "true"}))
+    assert adopted["Status"] == "SUCCESS", adopted.get("Reason")
+    assert adopted["PhysicalResourceId"] == existing.vpc_id
+
+
+def test_deleting_a_custom_resource_whose_create_left_resources_behind_removes_exactly_what_that_create_built(
+    emu, catcher, seed_spec, production_spec
+):
+    from vpcfactory_tools.emulator.faults import parse_fault
+    from vpcfactory_tools.emulator.settings import EmulatorSettings
+
+    ec2 = emu.client("ec2")
+    # Given another stack's network, built by the custom resource and left alone throughout
+    other_request = send(emu, catcher, "Create", production_spec)
+    other = catcher.wait(other_request)
+    assert other["Status"] == "SUCCESS", other.get("Reason")
+    # and a Create that fails and whose rollback cannot delete the VPC
+    emu.reconfigure(
+        EmulatorSettings(
+            time_scale=0.001, faults=[parse_fault("CreateRoute:2"), parse_fault("DeleteVpc:1=UnauthorizedOperation")]
+        )
+    )
+    request_id = send(emu, catcher, "Create", seed_spec)
+    failed = catcher.wait(request_id)
+    assert failed["Status"] == "FAILED" and failed["Reason"].startswith("RollbackIncomplete")
+    by_failed_create = [{"Name": "tag:vpcfactory:execution", "Values": [f"cfn-{request_id}"]}]
+    assert len(ec2.describe_vpcs(Filters=by_failed_create)["Vpcs"]) == 1
+
+    # When the blocker is gone and CloudFormation deletes the failed resource
+    emu.reconfigure(EmulatorSettings(time_scale=0.001))
+    deleted = catcher.wait(send(emu, catcher, "Delete", seed_spec, physical_id=failed["PhysicalResourceId"]))
+
+    # Then the leftovers are gone, CloudFormation got SUCCESS for the same physical id,
+    assert deleted["Status"] == "SUCCESS", deleted.get("Reason")
+    assert deleted["PhysicalResourceId"] == failed["PhysicalResourceId"]
+    assert ec2.describe_vpcs(Filters=by_failed_create)["Vpcs"] == []
+    # a second Delete (nothing left) succeeds at once,
+    again = catcher.wait(send(emu, catcher, "Delete", seed_spec, physical_id=failed["PhysicalResourceId"]), timeout=5)
+    assert again["Status"] == "SUCCESS"
+    # and a failed-looking id naming the other stack's Create tears nothing of it down
+    forged = catcher.wait(
+        send(emu, catcher, "Delete", production_spec, physical_id=f"vpcfactory-failed-{other_request}"), timeout=5
+    )
+    assert forged["Status"] == "SUCCESS"
+    assert ec2.describe_vpcs(VpcIds=[other["PhysicalResourceId"]])["Vpcs"]
+    assert ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [other["PhysicalResourceId"]]}])["Subnets"]

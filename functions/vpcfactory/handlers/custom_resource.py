@@ -2,9 +2,10 @@
 
 It validates, starts the build (Create/Update) or the destroy (Delete) and returns at once; the
 state machine answers CloudFormation when it ends, on success and on every failure path. Only
-what cannot start is answered here: an invalid Spec, a Delete of something that was never built,
-a failure to start, and any crash of this function. The ResponseURL is stored out of band
-(outcomes.store_request) and never logged.
+what cannot start is answered here: an invalid Spec, a Delete of something that was never built
+(or whose failed Create left nothing), a failure to start, and any crash of this function.
+A Delete of a failed Create that left resources runs the destroy in rollback-of-execution mode.
+The ResponseURL is stored out of band (outcomes.store_request) and never logged.
 """
 
 import json
@@ -19,7 +20,7 @@ from vpcfactory.spec import parse_spec
 
 def _start(state_machine_arn, request_id, payload):
     sfn = aws.client("stepfunctions", own_account=True)
-    name = f"cfn-{request_id}"[:80]
+    name = outcomes.execution_name(request_id)
     try:
         aws.call(
             "StartExecution",
@@ -43,8 +44,15 @@ def _handle(event):
     outcomes.store_request(event)
     if request_type == "Delete":
         physical = event.get("PhysicalResourceId") or ""
-        if not physical.startswith("vpc-"):  # its Create failed: there is nothing to delete
-            outcomes.respond(request_id, "SUCCESS", physical_id=physical or f"vpcfactory-failed-{request_id}")
+        if physical.startswith(outcomes.FAILED_PREFIX):
+            # Its Create failed. If that rollback left resources, the factory recorded the
+            # execution (Report Failure): retry its rollback, scoped by `vpcfactory:execution`.
+            failed = outcomes.execution_name(physical.removeprefix(outcomes.FAILED_PREFIX))
+            if outcomes.pending_rollback(failed):
+                payload = {"rollbackOf": failed, "cfn": cfn}
+                return {"started": _start(os.environ["DESTROY_STATE_MACHINE_ARN"], request_id, payload)}
+        if not physical.startswith("vpc-"):  # nothing was left (or never built): nothing to delete
+            outcomes.respond(request_id, "SUCCESS", physical_id=physical or outcomes.failed_physical_id(request_id))
             return {"answered": "SUCCESS"}
         name = _start(
             os.environ["DESTROY_STATE_MACHINE_ARN"], request_id, {"vpcId": physical, "target": target, "cfn": cfn}
@@ -57,6 +65,10 @@ def _handle(event):
     except InvalidSpec as exc:
         outcomes.respond(request_id, "FAILED", reason=f"invalid Spec: {exc}")
         return {"answered": "FAILED"}
+    if str(props.get("AdoptExisting", "")).lower() == "true":  # every property arrives as a string
+        # Create only refuses a VPC of the same spec name unless told it may take it over
+        # (Validate And Plan decides: it knows whether one exists).
+        cfn["adoptExisting"] = True
     payload = {"spec": spec, "target": target, "cfn": cfn}
     if request_type == "Update":
         # A change that needs a new VPC builds one and returns its id: CloudFormation then

@@ -7,11 +7,16 @@ from vpcfactory.observability import lambda_handler
 @lambda_handler
 def handler(event, context):
     scope = event["scope"]
-    removed = outcomes.remove_outputs(scope["name"]) if scope.get("name") else []
-    outcomes.announce(
-        "VPC Destroyed", {"execution": event["execution"], "vpcId": scope["vpcId"], "target": event.get("target")}
-    )
+    # Only the outputs that describe this VPC: after a replacing Update they name the new one.
+    removed = outcomes.remove_outputs(scope["name"], scope.get("vpcId")) if scope.get("name") else []
+    if scope.get("rollbackOf"):  # the leftovers of a failed Create are gone: nothing to retry any more
+        outcomes.forget_rollback(scope["rollbackOf"])
+    detail = {"execution": event["execution"], "vpcId": scope.get("vpcId"), "target": event.get("target")}
+    if scope.get("rollbackOf"):
+        detail["rollbackOf"] = scope["rollbackOf"]
+    outcomes.announce("VPC Destroyed", detail)
     cfn = event.get("cfn") or {}
     if cfn.get("requestId"):
-        outcomes.respond(cfn["requestId"], "SUCCESS", physical_id=scope["vpcId"])
+        # A rollback-of-execution Delete keeps the failed Create's physical id (the stored request's).
+        outcomes.respond(cfn["requestId"], "SUCCESS", physical_id=scope.get("vpcId"))
     return {"removedParameters": removed}

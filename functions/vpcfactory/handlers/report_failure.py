@@ -1,16 +1,28 @@
 """Report Failure: announce `VPC Build Failed` and answer CloudFormation with FAILED.
 
-Called from every failure path of both state machines (with the state as it is), and by an
-EventBridge rule when an execution ends without reaching one (TIMED_OUT, ABORTED): either way
+Called from every failure path of both state machines (with the state as it is), and by the
+`ExecutionEndedEarlyRule` when an execution ends TIMED_OUT, ABORTED or FAILED: either way
 CloudFormation is never left waiting.
+
+A FAILED execution usually went through the failure path already, so the rule's invocation
+must not report it twice. How it knows (see _ended_early): for a CloudFormation request, the
+stored request itself. respond() deletes it only after CloudFormation got its answer, and the
+failure path announces before it answers, so "request gone" means "answered and announced";
+"request still there" means the path never ran or died before answering (States.Runtime,
+States.DataLimitExceeded, a crashed Report Failure): answer FAILED, then announce once. The
+Fail states cannot tell us: they end with the original error, whatever happened on the way.
+Without a CloudFormation request there is nothing stored, so for FAILED the error name decides:
+only States.Runtime and States.DataLimitExceeded are announced, the two errors `States.ALL`
+cannot catch (every other error reached our failure path through a Catch).
 """
 
 import json
 
 from vpcfactory import outcomes
-from vpcfactory.observability import lambda_handler
+from vpcfactory.observability import lambda_handler, logger
 
 STATUS_CHANGE = "Step Functions Execution Status Change"
+UNCATCHABLE = frozenset({"States.Runtime", "States.DataLimitExceeded"})
 
 
 def _reason(error, cause):
@@ -23,28 +35,66 @@ def _reason(error, cause):
     return f"{error}: {cause}" if cause else str(error)
 
 
-@lambda_handler
-def handler(event, context):
-    if event.get("detail-type") == STATUS_CHANGE:  # the execution timed out or was stopped
-        detail = event["detail"]
-        state = json.loads(detail.get("input") or "{}")
-        error = {"Error": f"Execution{detail['status'].title().replace('_', '')}", "Cause": detail.get("cause")}
-        execution = detail.get("name")
-    else:
-        state = event["state"]
-        error = state.get("error") or {}
-        if state.get("leftovers"):
-            error = {"Error": "RollbackIncomplete", "Cause": state["leftovers"].get("cause")}
-        execution = event["execution"]
-    raw_input = state.get("input") or state
+def _cfn(state, raw_input):
+    return state.get("cfn") or raw_input.get("cfn") or (state.get("resolved") or {}).get("cfn") or {}
+
+
+def _name(state, raw_input):
     spec = state.get("spec") or raw_input.get("spec") or raw_input
-    name = (state.get("plan") or {}).get("name") or (spec.get("name") if isinstance(spec, dict) else None)
-    reason = _reason(error.get("Error", "Failed"), error.get("Cause"))
+    return (state.get("plan") or {}).get("name") or (spec.get("name") if isinstance(spec, dict) else None)
+
+
+def _announce(execution, name, error, reason):
     outcomes.announce(
         "VPC Build Failed", {"execution": execution, "name": name, "error": error.get("Error"), "reason": reason[:2000]}
     )
-    cfn = state.get("cfn") or raw_input.get("cfn") or (state.get("resolved") or {}).get("cfn") or {}
+
+
+def _ended_early(detail):
+    """The rule's invocation: report only what the failure path did not (module docstring)."""
+    state = json.loads(detail.get("input") or "{}")
+    status = detail["status"]
+    error = {
+        "Error": detail.get("error") or f"Execution{status.title().replace('_', '')}",
+        "Cause": detail.get("cause"),
+    }
+    execution = detail.get("name")
+    reason = _reason(error["Error"], error["Cause"])
+    cfn = _cfn(state, state)
+    if cfn.get("requestId"):
+        answered = outcomes.respond(cfn["requestId"], "FAILED", reason=reason)
+        if not answered:
+            logger.info("already reported by the failure path", extra={"execution": execution, "status": status})
+            return {"announced": False, "answeredCloudFormation": False}
+    elif status == "FAILED" and error["Error"] not in UNCATCHABLE:
+        logger.info("already reported by the failure path", extra={"execution": execution, "status": status})
+        return {"announced": False, "answeredCloudFormation": False}
+    else:
+        answered = False
+    _announce(execution, _name(state, state), error, reason)
+    return {"announced": True, "answeredCloudFormation": answered}
+
+
+@lambda_handler
+def handler(event, context):
+    if event.get("detail-type") == STATUS_CHANGE:  # the execution ended without (finishing) its failure path
+        return _ended_early(event["detail"])
+    state = event["state"]
+    error = state.get("error") or {}
+    leftovers = bool(state.get("leftovers") or state.get("reportError"))
+    if state.get("leftovers"):
+        error = {"Error": "RollbackIncomplete", "Cause": state["leftovers"].get("cause")}
+    execution = event["execution"]
+    raw_input = state.get("input") or state
+    name = _name(state, raw_input)
+    reason = _reason(error.get("Error", "Failed"), error.get("Cause"))
+    _announce(execution, name, error, reason)
+    cfn = _cfn(state, raw_input)
     answered = False
     if cfn.get("requestId"):
+        if leftovers and cfn.get("requestType") == "Create" and state.get("plan"):
+            # The Create answers FAILED with physical id vpcfactory-failed-<requestId>, which names
+            # this execution: record it so CloudFormation's Delete of that id can retry the rollback.
+            outcomes.record_rollback(execution, state.get("target"), state["plan"].get("flowLogs"))
         answered = outcomes.respond(cfn["requestId"], "FAILED", reason=reason)
     return {"announced": True, "answeredCloudFormation": answered}

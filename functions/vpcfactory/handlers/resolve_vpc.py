@@ -1,14 +1,35 @@
-"""Resolve VPC (destroy): is the VPC there, and is it ours? Refuse anything without our tags."""
+"""Resolve VPC (destroy): is the VPC there, and is it ours? Refuse anything without our tags.
 
-from vpcfactory import aws
+With `rollbackOf` (a custom-resource Delete of a Create that failed with leftovers): is
+anything that execution created still there?"""
+
+from vpcfactory import aws, outcomes
 from vpcfactory.errors import InvalidSpec, NotOwnedByFactory
 from vpcfactory.observability import lambda_handler
 from vpcfactory.tags import TAG_EXECUTION, TAG_LOGICAL_ID, TAG_VPC, tag_dict
+from vpcfactory.teardown import Teardown
+
+
+def _rollback_of(raw, event):
+    """Delete of a custom resource whose Create failed with leftovers: the scope is that
+    execution, as the factory recorded it (target and flow-log group from the record, not from
+    the input); without the record there is nothing of ours to retry."""
+    execution = raw["rollbackOf"]
+    record = outcomes.pending_rollback(execution) if isinstance(execution, str) else None
+    if not record:
+        return {"exists": False, "scope": {"rollbackOf": execution}, "target": None, "cfn": raw.get("cfn")}
+    target = aws.normalize_target(record.get("target"), event.get("defaultRoleName"))
+    aws.use_target(target, event["execution"])
+    scope = {"execution": execution, "rollbackOf": execution, "flowLogs": record.get("flowLogs")}
+    left = Teardown(scope).leftovers()
+    return {"exists": bool(left), "scope": scope, "target": target, "cfn": raw.get("cfn")}
 
 
 @lambda_handler
 def handler(event, context):
     raw = event["input"]
+    if isinstance(raw, dict) and "rollbackOf" in raw:
+        return _rollback_of(raw, event)
     vpc_id = raw.get("vpcId") if isinstance(raw, dict) else None
     if not isinstance(vpc_id, str) or not vpc_id.startswith("vpc-"):
         raise InvalidSpec("vpcId", f"{vpc_id!r} is not a VPC id (vpc-...)")
