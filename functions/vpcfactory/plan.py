@@ -268,8 +268,9 @@ def plan_network(spec: Spec, zones: list[dict[str, Any]]) -> dict[str, Any]:
         "gatewayEndpoints": [
             {
                 "logicalId": f"vpce/{service}",
+                # The service key only: Configure VPC resolves the Region's real service name
+                # (DescribeVpcEndpointServices); it is not com.amazonaws.<region>.<svc> everywhere.
                 "service": service,
-                "serviceName": f"com.amazonaws.{_region(zones)}.{service}",
                 "name": f"{name}-{service}",
                 "routeTables": endpoint_tables,
             }

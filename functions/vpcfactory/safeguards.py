@@ -4,10 +4,18 @@ DNS hostnames, a default security group that allows nothing (Security Hub EC2.2)
 
 Each is idempotent like the build stages: found by ownership tags (or by its own identity, for
 the default security group), created with a ClientToken where the API has one.
+
+Flow logs to CloudWatch Logs need a delivery role in the account of the VPC (iam:PassRole cannot
+pass a role of another account, and the role's trust and policy are scoped to one account). In
+the factory's own account that is the template's `FlowLogsDeliveryRole`; in a target account it is
+`vpcfactory-flow-logs-delivery`, looked up and, if missing, created there through the assumed role.
+It is shared by every VPC of that account, so it carries the `vpcfactory:managed` mark and none of
+a build's ownership tags: no rollback or destroy ever finds it, and none deletes it.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from vpcfactory import aws
@@ -92,6 +100,7 @@ def ensure_flow_logs(build: Build, vpc_id: str, role_arn: str | None) -> str:
             destination = f"{destination}/{flow['prefix'].strip('/')}/"
         kwargs.update(LogDestinationType="s3", LogDestination=destination)
     else:
+        role_arn = flow_logs_delivery_role(role_arn)
         if not role_arn:
             raise Ec2CallFailed("CreateFlowLogs", "MissingDeliveryRole", "no flow-logs delivery role configured")
         ensure_log_group(build, flow)
@@ -115,6 +124,108 @@ def ensure_flow_logs(build: Build, vpc_id: str, role_arn: str | None) -> str:
         error = result["Unsuccessful"][0].get("Error", {})
         raise Ec2CallFailed("CreateFlowLogs", error.get("Code", "Unsuccessful"), error.get("Message", ""))
     return result["FlowLogIds"][0]
+
+
+FLOW_LOGS_DELIVERY_ROLE = "vpcfactory-flow-logs-delivery"
+FLOW_LOGS_DELIVERY_POLICY = "deliver-flow-logs"
+TAG_MANAGED = "vpcfactory:managed"  # the factory's shared per-account resources; never a build's
+
+
+def flow_logs_delivery_role(factory_role_arn: str | None) -> str | None:
+    """The delivery role for flow logs to CloudWatch Logs in this invocation's account: the
+    template's role in the factory's own account, a role of the target account otherwise."""
+    target = aws.current_target()
+    if target is None:
+        return factory_role_arn
+    return ensure_target_delivery_role(target["accountId"], target["region"])
+
+
+def delivery_role_documents(account_id: str, region_name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(trust policy, inline policy) of a target account's delivery role, as AWS documents them
+    ("IAM role for publishing flow logs to CloudWatch Logs"): only VPC Flow Logs acting for this
+    account may assume it, and it may write only to this account's log groups. Any Region: one
+    role (IAM is global) serves the account's VPCs in every Region the factory builds in."""
+    arn = f"arn:{aws.partition(region_name)}"
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": account_id},
+                    "ArnLike": {"aws:SourceArn": f"{arn}:ec2:*:{account_id}:vpc-flow-log/*"},
+                },
+            }
+        ],
+    }
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DeliverToLogGroupsOfThisAccount",
+                "Effect": "Allow",
+                "Action": [
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                    "logs:DescribeLogGroups",
+                    "logs:DescribeLogStreams",
+                ],
+                "Resource": f"{arn}:logs:*:{account_id}:log-group:*",
+            }
+        ],
+    }
+    return trust, policy
+
+
+def ensure_target_delivery_role(account_id: str, region_name: str) -> str:
+    """Find or create the target account's delivery role (through the assumed role); its ARN.
+
+    Idempotent and safe under concurrent builds: GetRole first; a CreateRole that answers
+    EntityAlreadyExists lost a race to another build, which is success. The inline policy is put
+    when it is missing (a build that died between CreateRole and PutRolePolicy is repaired by the
+    next one). A role of that name without our mark is someone's own: used, never modified.
+    """
+    iam = aws.client("iam")
+    trust, policy = delivery_role_documents(account_id, region_name)
+    arn = f"arn:{aws.partition(region_name)}:iam::{account_id}:role/{FLOW_LOGS_DELIVERY_ROLE}"
+    try:
+        role = aws.call("GetRole", iam.get_role, RoleName=FLOW_LOGS_DELIVERY_ROLE)["Role"]
+    except Ec2CallFailed as exc:
+        if exc.code != "NoSuchEntity":
+            raise
+        try:
+            role = aws.call(
+                "CreateRole",
+                iam.create_role,
+                RoleName=FLOW_LOGS_DELIVERY_ROLE,
+                AssumeRolePolicyDocument=json.dumps(trust),
+                Description="Lets VPC Flow Logs deliver to this account's CloudWatch Logs groups (VPC factory; "
+                "shared by every VPC it builds here, kept by destroy).",
+                Tags=[{"Key": TAG_MANAGED, "Value": "flow-logs-delivery-role"}],
+            )["Role"]
+        except Ec2CallFailed as exc:
+            if exc.code != "EntityAlreadyExists":
+                raise
+            return arn  # another build created it (and puts its policy)
+    if TAG_MANAGED not in {t["Key"] for t in role.get("Tags") or []}:
+        return role["Arn"]
+    try:
+        aws.call(
+            "GetRolePolicy", iam.get_role_policy, RoleName=FLOW_LOGS_DELIVERY_ROLE, PolicyName=FLOW_LOGS_DELIVERY_POLICY
+        )
+    except Ec2CallFailed as exc:
+        if exc.code != "NoSuchEntity":
+            raise
+        aws.call(
+            "PutRolePolicy",
+            iam.put_role_policy,
+            RoleName=FLOW_LOGS_DELIVERY_ROLE,
+            PolicyName=FLOW_LOGS_DELIVERY_POLICY,
+            PolicyDocument=json.dumps(policy),
+        )
+    return role["Arn"]
 
 
 def ensure_log_group(build: Build, flow: dict[str, Any]) -> None:
@@ -146,6 +257,8 @@ def ensure_gateway_endpoints(build: Build, vpc_id: str, route_tables: dict[str, 
     if not wanted:
         return {}
     found = build.existing("DescribeVpcEndpoints", "VpcEndpoints")
+    missing_services = [e["service"] for e in wanted if e["logicalId"] not in found]
+    service_names = gateway_service_names(build.ec2, missing_services) if missing_services else {}
     out: dict[str, str] = {}
     for endpoint in wanted:
         table_ids = sorted(route_tables[logical]["routeTableId"] for logical in endpoint["routeTables"])
@@ -156,7 +269,7 @@ def ensure_gateway_endpoints(build: Build, vpc_id: str, route_tables: dict[str, 
                 build.ec2.create_vpc_endpoint,
                 VpcEndpointType="Gateway",
                 VpcId=vpc_id,
-                ServiceName=endpoint["serviceName"],
+                ServiceName=service_names[endpoint["service"]],
                 RouteTableIds=table_ids,
                 ClientToken=build.client_token(endpoint["logicalId"]),
                 TagSpecifications=build.tag_spec("vpc-endpoint", endpoint["logicalId"], endpoint["name"]),
@@ -171,4 +284,36 @@ def ensure_gateway_endpoints(build: Build, vpc_id: str, route_tables: dict[str, 
                     AddRouteTableIds=missing,
                 )
         out[endpoint["logicalId"]] = item["VpcEndpointId"]
+    return out
+
+
+def gateway_service_names(ec2: Any, services: list[str]) -> dict[str, str]:
+    """The Region's gateway endpoint service name of each service key (s3, dynamodb), as EC2
+    lists it. Not formatted: in the China Regions S3 is `cn.com.amazonaws.cn-north-1.s3` while
+    DynamoDB stays `com.amazonaws.cn-north-1.dynamodb`, and other partitions may differ again."""
+    region_name = ec2.meta.region_name
+    details = aws.describe_all(
+        ec2,
+        "DescribeVpcEndpointServices",
+        "ServiceDetails",
+        [{"Name": "service-type", "Values": ["Gateway"]}],
+    )
+    gateways = sorted(
+        {
+            d["ServiceName"]
+            for d in details
+            if any(t.get("ServiceType") == "Gateway" for t in d.get("ServiceType") or [])
+        }
+    )
+    out: dict[str, str] = {}
+    for service in services:
+        names = [name for name in gateways if name.endswith(f".{region_name}.{service}")]
+        if not names:
+            raise Ec2CallFailed(
+                "DescribeVpcEndpointServices",
+                "InvalidServiceName",
+                f"EC2 lists no {service} gateway endpoint service in {region_name} (gateway services: "
+                f"{', '.join(gateways) or 'none'}); turn gatewayEndpoints.{service} off for this Region",
+            )
+        out[service] = names[0]
     return out

@@ -83,8 +83,14 @@ def verify_network(plan: dict[str, Any], execution: str, vpc_id: str, ec2: Any |
     # ACTIVE, and not already failing to deliver (e.g. a delivery role that cannot write)
     active = [f for f in flow_logs if f.get("FlowLogStatus") == "ACTIVE" and f.get("DeliverLogsStatus") != "FAILED"]
     compliance["EC2.6"] = PASSED if active else FAILED
-    if plan.get("flowLogs") and not active:
-        problems.append("flow logs are not active")
+    # ours that AWS created but cannot deliver (someone else's failing flow log is not our build's fault)
+    failing = [
+        f for f in flow_logs if f.get("DeliverLogsStatus") == "FAILED" and tag_dict(f.get("Tags")).get(TAG_VPC) == name
+    ]
+    if plan.get("flowLogs"):
+        problems += [_delivery_problem(f) for f in failing]
+        if not active and not failing:
+            problems.append("flow logs are not active")
     auto_assign = [s["logicalId"] for s in plan["subnets"] if s.get("mapPublicIpOnLaunch")]
     compliance["EC2.15"] = FAILED if auto_assign else PASSED
 
@@ -135,6 +141,27 @@ def verify_network(plan: dict[str, Any], execution: str, vpc_id: str, ec2: Any |
         "changes": plan.get("changes") or {"mode": "create"},
         "execution": execution,
     }
+
+
+def _delivery_problem(flow_log: dict[str, Any]) -> str:
+    """A flow log AWS created but cannot deliver (DeliverLogsStatus FAILED): which one, where to,
+    AWS's own words, and what to fix."""
+    s3 = flow_log.get("LogDestinationType") == "s3"
+    destination = flow_log.get("LogDestination") or flow_log.get("LogGroupName") or "?"
+    if s3:
+        fix = (
+            "the bucket policy must allow the service principal delivery.logs.amazonaws.com s3:PutObject on "
+            "<bucket>/<prefix>/AWSLogs/<account>/* (with s3:x-amz-acl bucket-owner-full-control) and "
+            "s3:GetBucketAcl on the bucket (README, flow logs to S3)"
+        )
+    else:
+        fix = (
+            f"the delivery role {flow_log.get('DeliverLogsPermissionArn') or '?'} must trust "
+            "vpc-flow-logs.amazonaws.com for this account and allow logs:CreateLogStream/PutLogEvents "
+            "on the log group"
+        )
+    message = flow_log.get("DeliverLogsErrorMessage") or "no message"
+    return f"flow log {flow_log.get('FlowLogId')} cannot deliver to {destination} (AWS: {message}): {fix}"
 
 
 def _route(table: dict[str, Any], destination: str) -> dict[str, Any] | None:

@@ -724,7 +724,9 @@ def test_the_simulated_clock_runs_at_one_over_time_scale_and_does_not_jump_when_
 
 def test_flow_logs_can_be_delivered_to_a_folder_of_an_s3_bucket(ec2: Any) -> None:
     vpc_id, _, _ = vpc_with_public_subnet(ec2)
-    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="logs-bucket")
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="logs-bucket")
+    s3.put_bucket_policy(Bucket="logs-bucket", Policy=json.dumps(s3_delivery_policy("logs-bucket", ACCOUNT)))
 
     result = ec2.create_flow_logs(
         ResourceIds=[vpc_id],
@@ -737,6 +739,7 @@ def test_flow_logs_can_be_delivered_to_a_folder_of_an_s3_bucket(ec2: Any) -> Non
     assert result["Unsuccessful"] == []
     (flow,) = ec2.describe_flow_logs(FlowLogIds=result["FlowLogIds"])["FlowLogs"]
     assert flow["LogDestination"] == "arn:aws:s3:::logs-bucket/vpcs/"
+    assert flow["DeliverLogsStatus"] == "SUCCESS"
     missing = ec2.create_flow_logs(
         ResourceIds=[vpc_id],
         ResourceType="VPC",
@@ -745,3 +748,95 @@ def test_flow_logs_can_be_delivered_to_a_folder_of_an_s3_bucket(ec2: Any) -> Non
         LogDestination="arn:aws:s3:::no-such-bucket/vpcs/",
     )
     assert missing["Unsuccessful"], "a bucket that does not exist is still refused"
+
+
+# --- Flow-log delivery to S3 and VPC endpoint service names (fidelity_services.py) ----------------
+
+ACCOUNT = "123456789012"
+
+
+def s3_delivery_policy(bucket: str, account_id: str) -> dict[str, Any]:
+    from tests.workflow.owned import s3_delivery_policy as documented
+
+    return documented(bucket, account_id)
+
+
+def _s3_flow_log(ec2: Any, vpc_id: str, destination: str) -> dict[str, Any]:
+    result = ec2.create_flow_logs(
+        ResourceIds=[vpc_id],
+        ResourceType="VPC",
+        TrafficType="ALL",
+        LogDestinationType="s3",
+        LogDestination=destination,
+    )
+    assert result["Unsuccessful"] == []
+    return ec2.describe_flow_logs(FlowLogIds=result["FlowLogIds"])["FlowLogs"][0]
+
+
+def test_a_flow_log_to_a_bucket_whose_policy_does_not_allow_delivery_is_created_but_failed(ec2: Any) -> None:
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="no-policy")
+    s3.create_bucket(Bucket="other-account-only")
+    s3.put_bucket_policy(Bucket="other-account-only", Policy=json.dumps(s3_delivery_policy("x", "999999999999")))
+    s3.create_bucket(Bucket="wrong-principal")
+    policy = s3_delivery_policy("wrong-principal", ACCOUNT)
+    for statement in policy["Statement"]:
+        statement["Principal"] = {"Service": "vpc-flow-logs.amazonaws.com"}
+    s3.put_bucket_policy(Bucket="wrong-principal", Policy=json.dumps(policy))
+
+    for vpc_cidr, bucket in (
+        ("10.1.0.0/16", "no-policy"),
+        ("10.2.0.0/16", "other-account-only"),
+        ("10.3.0.0/16", "wrong-principal"),
+    ):
+        vpc_id = ec2.create_vpc(CidrBlock=vpc_cidr)["Vpc"]["VpcId"]
+        flow = _s3_flow_log(ec2, vpc_id, f"arn:aws:s3:::{bucket}/vpcs/")
+
+        assert flow["FlowLogStatus"] == "ACTIVE", bucket  # AWS creates it ...
+        assert flow["DeliverLogsStatus"] == "FAILED", bucket  # ... and cannot deliver
+        assert flow["DeliverLogsErrorMessage"] == "Access error", bucket
+
+
+def test_a_flow_log_to_a_bucket_with_the_documented_delivery_policy_delivers(ec2: Any) -> None:
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="with-policy")
+    s3.put_bucket_policy(Bucket="with-policy", Policy=json.dumps(s3_delivery_policy("with-policy", ACCOUNT)))
+    vpc_id, _, _ = vpc_with_public_subnet(ec2)
+
+    flow = _s3_flow_log(ec2, vpc_id, "arn:aws:s3:::with-policy")
+
+    assert flow["DeliverLogsStatus"] == "SUCCESS"
+    assert "DeliverLogsErrorMessage" not in flow
+
+
+def _gateway_services(region: str) -> list[str]:
+    ec2 = boto3.client("ec2", region_name=region, config=NO_RETRIES)
+    answer = ec2.describe_vpc_endpoint_services(Filters=[{"Name": "service-type", "Values": ["Gateway"]}])
+    return sorted(answer["ServiceNames"])
+
+
+def test_describe_vpc_endpoint_services_names_s3_with_the_cn_prefix_in_the_china_regions(ec2: Any) -> None:
+    assert _gateway_services("cn-north-1") == ["cn.com.amazonaws.cn-north-1.s3", "com.amazonaws.cn-north-1.dynamodb"]
+    assert _gateway_services("cn-northwest-1") == [
+        "cn.com.amazonaws.cn-northwest-1.s3",
+        "com.amazonaws.cn-northwest-1.dynamodb",
+    ]
+    # other partitions keep com.amazonaws.<region>.<svc>
+    assert _gateway_services(REGION) == ["com.amazonaws.us-east-1.dynamodb", "com.amazonaws.us-east-1.s3"]
+
+
+def test_a_vpc_endpoint_to_a_service_name_ec2_does_not_list_is_invalid_service_name(ec2: Any) -> None:
+    cn = boto3.client("ec2", region_name="cn-north-1", config=NO_RETRIES)
+    vpc_id = cn.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    table = cn.create_route_table(VpcId=vpc_id)["RouteTable"]["RouteTableId"]
+
+    for bogus in ("com.amazonaws.cn-north-1.s3", "com.amazonaws.cn-north-1.nothing"):
+        with pytest.raises(ClientError) as exc:
+            cn.create_vpc_endpoint(VpcId=vpc_id, ServiceName=bogus, VpcEndpointType="Gateway", RouteTableIds=[table])
+        assert error_code(exc) == "InvalidServiceName"
+        assert bogus in exc.value.response["Error"]["Message"]
+
+    created = cn.create_vpc_endpoint(
+        VpcId=vpc_id, ServiceName="cn.com.amazonaws.cn-north-1.s3", VpcEndpointType="Gateway", RouteTableIds=[table]
+    )
+    assert created["VpcEndpoint"]["ServiceName"] == "cn.com.amazonaws.cn-north-1.s3"

@@ -4,8 +4,9 @@ built on the emulator (routes, attributes, tags), not only the execution status.
 from __future__ import annotations
 
 import ipaddress
+import json
 
-from tests.workflow.owned import execution_name, tagged_with_execution
+from tests.workflow.owned import execution_name, s3_delivery_policy, tagged_with_execution
 from vpcfactory.tags import TAG_LOGICAL_ID, tag_dict
 
 
@@ -116,6 +117,10 @@ def test_a_rollback_of_a_full_featured_build_removes_endpoints_flow_logs_and_its
 
 def test_flow_logs_can_go_to_s3_and_endpoints_can_be_opted_out_per_service(emu, production_spec):
     emu.client("s3").create_bucket(Bucket="central-flow-logs")
+    # as a real user must: the bucket lets the log delivery service write (README, flow logs to S3)
+    emu.client("s3").put_bucket_policy(
+        Bucket="central-flow-logs", Policy=json.dumps(s3_delivery_policy("central-flow-logs", "123456789012"))
+    )
     spec = {
         **production_spec,
         "flowLogs": {"destination": "s3", "bucketArn": "arn:aws:s3:::central-flow-logs", "prefix": "vpcs"},
@@ -129,6 +134,7 @@ def test_flow_logs_can_go_to_s3_and_endpoints_can_be_opted_out_per_service(emu, 
     (flow,) = ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [result.vpc_id]}])["FlowLogs"]
     assert flow["LogDestinationType"] == "s3"
     assert flow["LogDestination"].startswith("arn:aws:s3:::central-flow-logs/vpcs")
+    assert flow["DeliverLogsStatus"] == "SUCCESS"
     endpoints = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [result.vpc_id]}])["VpcEndpoints"]
     assert [e["ServiceName"] for e in endpoints] == ["com.amazonaws.us-east-1.s3"]
 

@@ -23,6 +23,7 @@ import contextlib
 import hashlib
 import importlib
 import inspect
+import ipaddress
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ from moto.ec2.models.vpcs import VPC, VPCBackend
 from moto.ec2.responses.nat_gateways import NatGateways
 from moto.ec2.utils import tag_filter_matches
 
+from . import fidelity_services
 from .settings import clock, current
 
 MOTO_VERSION = "5.2.5"
@@ -80,6 +82,12 @@ PINNED_SOURCES: dict[str, str] = {
     "moto.ec2.models.internet_gateways:EgressOnlyInternetGatewayBackend.delete_egress_only_internet_gateway": "2c501c7e173ca33e",  # noqa: E501
     "moto.ec2.models.flow_logs:FlowLogsBackend.delete_flow_logs": "19fa059fedd3a38f",
     "moto.ec2.models.elastic_ip_addresses:ElasticAddressBackend.address_by_ip": "06f81b98e25be513",
+    # the Amazon-provided IPv6 /56 is associated asynchronously
+    "moto.ec2.models.vpcs:VPC.associate_vpc_cidr_block": "7c7972ef993e2c36",
+    "moto.ec2.models.vpcs:VPC.ipv6_cidr_block_association_set.fget": "aec2de8b3d756499",
+    "moto.ec2.models.subnets:SubnetBackend.create_subnet": "82496fb64997dcbd",
+    # flow-log delivery to S3, endpoint service names (fidelity_services.py)
+    **fidelity_services.PINNED_SOURCES,
 }
 
 
@@ -170,6 +178,14 @@ class AddressInUseError(EC2ClientError):
         )
 
 
+class InvalidSubnetIpv6RangeError(EC2ClientError):
+    # AWS documents no error for "the VPC's IPv6 block is still associating"; a subnet IPv6 CIDR
+    # outside the VPC's (associated) IPv6 blocks is ``InvalidSubnet.Range`` ("The CIDR block you
+    # specified for the subnet is not valid"), the closest documented code, used for both.
+    def __init__(self, cidr_block: str) -> None:
+        super().__init__("InvalidSubnet.Range", f"The IPv6 CIDR '{cidr_block}' is invalid.")
+
+
 class ResourceAlreadyAssociatedWithVpcError(EC2ClientError):
     def __init__(self, vpc_id: str, internet_gateway_id: str) -> None:
         super().__init__(
@@ -185,6 +201,7 @@ _LOCK = threading.RLock()
 _NAT = "_vpcfactory_nat"  # NatGateway.__dict__ key of its _NatLifecycle
 _VPC_PENDING_UNTIL = "_vpcfactory_pending_until"  # VPC.__dict__ key (simulated seconds)
 _NAT_TOKENS = "_vpcfactory_nat_client_tokens"  # EC2Backend.__dict__ key
+_IPV6_ASSOCIATED_AT = "_vpcfactory_associated_at"  # key in a VPC's IPv6 association dict
 
 
 def _igw_attached(backend: Any, vpc_id: str) -> bool:
@@ -332,6 +349,84 @@ def _add_default_sg_self_reference(backend: Any, vpc: Any) -> None:
     backend.authorize_security_group_ingress(
         group.id, "-1", None, None, [], source_groups=[{"GroupId": group.id}], vpc_id=vpc.id
     )
+
+
+def _patch_ipv6_associating(original: Callable[..., Any]) -> Callable[..., Any]:
+    """A VPC's Amazon-provided IPv6 /56 is ``associating`` for a while, then ``associated``.
+
+    AWS: the association is asynchronous: CreateVpc (or AssociateVpcCidrBlock) with
+    ``AmazonProvidedIpv6CidrBlock`` answers an ``Ipv6CidrBlockAssociationSet`` entry in state
+    ``associating`` whose ``Ipv6CidrBlock`` is still empty (AWS CLI reference, create-vpc,
+    "To create a VPC with an Amazon-provided IPv6 CIDR block"; ``VpcCidrBlockStateCode`` in
+    botocore's EC2 model: associating | associated | disassociating | disassociated | failing |
+    failed). moto: ``associated``, with its CIDR, at once. Here: ``associating`` (no CIDR shown)
+    for ``ipv6_associating_seconds`` simulated seconds.
+    """
+
+    def associate_vpc_cidr_block(self: Any, *args: Any, **kwargs: Any) -> Any:
+        association = original(self, *args, **kwargs)
+        amazon = kwargs.get("amazon_provided_ipv6_cidr_block", args[1] if len(args) > 1 else False)
+        delay = current().ipv6_associating_seconds
+        if amazon and delay > 0:
+            association[_IPV6_ASSOCIATED_AT] = clock().now() + delay
+        return association
+
+    return associate_vpc_cidr_block
+
+
+def _ipv6_associating(association: dict[str, Any]) -> bool:
+    at = association.get(_IPV6_ASSOCIATED_AT)
+    return (
+        at is not None and association.get("cidr_block_state", {}).get("state") == "associated" and clock().now() < at
+    )
+
+
+def _make_ipv6_association_set(original_get: Callable[[Any], list[dict[str, Any]]]) -> Callable[[Any], Any]:
+    def ipv6_cidr_block_association_set(vpc: Any) -> list[dict[str, Any]]:
+        out = []
+        for association in original_get(vpc):  # copies of the stored associations
+            if _ipv6_associating(association):
+                association["ipv6CidrBlock"] = ""
+                association["ipv6CidrBlockState"] = {"state": "associating", "StatusMessage": None}
+            out.append(association)
+        return out
+
+    ipv6_cidr_block_association_set.__wrapped__ = original_get  # type: ignore[attr-defined]
+    return ipv6_cidr_block_association_set
+
+
+def _associated_ipv6_blocks(vpc: Any) -> list[ipaddress.IPv6Network]:
+    return [
+        ipaddress.IPv6Network(a["cidr_block"])
+        for a in vpc.get_cidr_block_association_set(ipv6=True)
+        if a.get("cidr_block_state", {}).get("state") == "associated" and not _ipv6_associating(a)
+    ]
+
+
+def _patch_subnet_ipv6_in_vpc_block(original: Callable[..., Any]) -> Callable[..., Any]:
+    """CreateSubnet with an ``Ipv6CidrBlock`` needs it inside an *associated* IPv6 block of the VPC.
+
+    AWS: "The IPv6 CIDR block of the subnet must be within the IPv6 CIDR block of the VPC" (VPC
+    User Guide, subnet sizing); a block still ``associating`` cannot hold subnets yet. Error
+    code: ``InvalidSubnet.Range`` (see :class:`InvalidSubnetIpv6RangeError`). moto: accepts any
+    IPv6 CIDR, even in a VPC without IPv6.
+    """
+    signature = inspect.signature(original)
+
+    def create_subnet(self: Any, *args: Any, **kwargs: Any) -> Any:
+        arguments = signature.bind(self, *args, **kwargs).arguments
+        ipv6_cidr_block = arguments.get("ipv6_cidr_block")
+        if ipv6_cidr_block:
+            vpc = self.get_vpc(arguments["vpc_id"])
+            try:
+                wanted = ipaddress.IPv6Network(ipv6_cidr_block)
+            except ValueError:
+                raise InvalidSubnetIpv6RangeError(ipv6_cidr_block) from None
+            if not any(wanted.subnet_of(block) for block in _associated_ipv6_blocks(vpc)):
+                raise InvalidSubnetIpv6RangeError(ipv6_cidr_block)
+        return original(self, *args, **kwargs)
+
+    return create_subnet
 
 
 def _patch_nat_lifecycle_create(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -711,11 +806,14 @@ _BACKEND_PATCHES: list[tuple[type, str, Callable[[Callable[..., Any]], Callable[
     (NatGatewayBackend, "delete_nat_gateway", _patch_nat_lifecycle_delete),
     (NatGatewayBackend, "describe_nat_gateways", _patch_nat_tag_filters),
     (FlowLogsBackend, "create_flow_logs", _patch_flow_logs_to_an_s3_prefix),
+    (FlowLogsBackend, "create_flow_logs", fidelity_services.patch_flow_logs_s3_delivery),
+    (VPCBackend, "create_vpc_endpoint", fidelity_services.patch_vpc_endpoint_unknown_service),
     (NatGateways, "create_nat_gateway", _patch_nat_client_token),
     (InternetGatewayBackend, "detach_internet_gateway", _patch_detach_igw_with_mapped_addresses),
     (InternetGatewayBackend, "attach_internet_gateway", _patch_attach_second_igw),
     (ElasticAddressBackend, "release_address", _patch_release_address_in_use),
     (SubnetBackend, "delete_subnet", _patch_delete_subnet_with_nat),
+    (SubnetBackend, "create_subnet", _patch_subnet_ipv6_in_vpc_block),
     (RouteBackend, "create_route", _patch_route_to_unknown_nat),
     (RouteBackend, "replace_route", _patch_route_to_unknown_nat),
     (VPCBackend, "delete_vpc", _forgets_tags(_first_arg)),
@@ -747,10 +845,27 @@ def install() -> None:
             replacement.__wrapped__ = original  # type: ignore[attr-defined]
             _patcher.set(owner, name, replacement)
         _patcher.set(VPC, "state", property(_vpc_state_get, _state_set))
+        associate = VPC.__dict__["associate_vpc_cidr_block"]
+        patched_associate = _patch_ipv6_associating(associate)
+        patched_associate.__doc__ = _patch_ipv6_associating.__doc__
+        patched_associate.__wrapped__ = associate  # type: ignore[attr-defined]
+        _patcher.set(VPC, "associate_vpc_cidr_block", patched_associate)
+        association_set = VPC.__dict__["ipv6_cidr_block_association_set"]
+        _patcher.set(
+            VPC,
+            "ipv6_cidr_block_association_set",
+            property(_make_ipv6_association_set(association_set.fget), doc=_patch_ipv6_associating.__doc__),
+        )
         _patcher.set(NatGateway, "state", property(_nat_state, _state_set))
         _patcher.set(NatGateway, "failure_code", property(_nat_failure_code))
         _patcher.set(NatGateway, "failure_message", property(_nat_failure_message))
         _patcher.set(NatGateway, "delete_time", property(_nat_delete_time))
+        # a staticmethod: wrapped and set back as one (the loop above patches plain methods)
+        collect = VPCBackend.__dict__["_collect_default_endpoint_services"].__func__
+        renamed = fidelity_services.patch_partition_service_names(collect)
+        renamed.__doc__ = fidelity_services.patch_partition_service_names.__doc__
+        renamed.__wrapped__ = collect  # type: ignore[attr-defined]
+        _patcher.set(VPCBackend, "_collect_default_endpoint_services", staticmethod(renamed))
 
 
 def uninstall() -> None:
