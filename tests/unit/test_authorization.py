@@ -32,6 +32,9 @@ class FakeWorld:
     def role_exists(self, caller: Caller, arn: str) -> bool:
         return True
 
+    def organization_of(self, account: str, partition: str) -> str | None:
+        return "o-example12345" if account == "111111111111" else None
+
 
 def by_resource(found: list) -> dict[str, Any]:
     return {f"{a.action} {a.resource}": dict(a.context) for a in found}
@@ -130,3 +133,18 @@ def test_an_action_the_mapping_does_not_know_is_refused_loudly():
         authorizations("ec2", "CreateSubnetz", {}, CALLER, FakeWorld())
     with pytest.raises(UnknownAction, match="add it to authorization.py"):
         authorizations("sqs", "SendMessage", {"QueueUrl": "q"}, CALLER, FakeWorld())
+
+
+def test_assume_role_carries_the_organization_of_the_roles_account():
+    role = "arn:aws:iam::111111111111:role/AWSControlTowerExecution"
+    (found,) = authorizations("sts", "AssumeRole", {"RoleArn": role, "RoleSessionName": "b"}, CALLER, FakeWorld())
+    assert found.resource == role
+    assert found.context == {"sts:RoleSessionName": "b", "aws:ResourceOrgID": "o-example12345"}
+    (outside,) = authorizations(
+        "sts",
+        "AssumeRole",
+        {"RoleArn": role.replace("111111111111", "222222222222"), "RoleSessionName": "b"},
+        CALLER,
+        FakeWorld(),
+    )
+    assert "aws:ResourceOrgID" not in outside.context

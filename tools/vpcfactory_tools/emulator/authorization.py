@@ -87,6 +87,9 @@ class World(Protocol):
 
     def role_exists(self, caller: Caller, arn: str) -> bool: ...
 
+    def organization_of(self, account: str, partition: str) -> str | None:
+        """The id of the AWS Organizations organization the account is in, or None."""
+
 
 # -- the SAR data ------------------------------------------------------------------------------
 
@@ -339,7 +342,7 @@ def _ssm_authorizations(
 
 
 def _other_authorizations(
-    service: str, operation: str, params: Mapping[str, Any], caller: Caller
+    service: str, operation: str, params: Mapping[str, Any], caller: Caller, world: World
 ) -> Iterator[Authorization]:
     action = f"{service}:{operation}"
     if service == "events" and operation == "PutEvents":
@@ -354,10 +357,13 @@ def _other_authorizations(
         yield Authorization(action, str(arn) if arn else "*", {}, "the state machine")
         return
     if service == "sts" and operation == "AssumeRole":
+        role = str(params["RoleArn"])
         context = {"sts:RoleSessionName": params.get("RoleSessionName")}
         if params.get("ExternalId"):
             context["sts:ExternalId"] = params["ExternalId"]
-        yield Authorization(action, str(params["RoleArn"]), {k: v for k, v in context.items() if v}, "the role")
+        # aws:ResourceOrgID: the organization of the account that owns the role (a global key).
+        context["aws:ResourceOrgID"] = world.organization_of(role.split(":")[4], caller.partition)
+        yield Authorization(action, role, {k: v for k, v in context.items() if v}, "the role")
         return
     if service == "iam" and params.get("RoleName"):
         arn = f"arn:{caller.partition}:iam::{caller.account}:role{params.get('Path') or '/'}{params['RoleName']}"
@@ -385,4 +391,4 @@ def authorizations(
         return list(_logs_authorizations(operation, params, caller, world))
     if prefix == "ssm":
         return list(_ssm_authorizations(operation, params, caller, world))
-    return list(_other_authorizations(prefix, operation, params, caller))
+    return list(_other_authorizations(prefix, operation, params, caller, world))

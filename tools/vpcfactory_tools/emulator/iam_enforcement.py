@@ -144,6 +144,13 @@ class MotoWorld:
     def role_exists(self, caller: Caller, arn: str) -> bool:
         return _role(arn) is not None
 
+    def organization_of(self, account: str, partition: str) -> str | None:
+        from moto.organizations.models import organizations_backends
+
+        management, org_partition = organizations_backends.master_accounts.get(account, (account, partition))
+        organization = organizations_backends[management][org_partition].org
+        return organization.id if organization is not None else None
+
 
 def _role(arn: str) -> Any:
     from moto.iam.models import iam_backends
@@ -255,17 +262,17 @@ def _authorize(model: Any, request_signer: Any, context: dict[str, Any], **_: An
             counter["authorizations"] += len(wanted)
             if denied is not None:
                 counter["denied"] += 1
-            if len(_denials) < _MAX_DENIALS:
-                _denials.append(
-                    {
-                        "function": running.function_name,
-                        "execution": running.execution,
-                        "action": denied.authorization.action,
-                        "resource": denied.authorization.resource,
-                        "why": denied.authorization.why,
-                        "decision": denied.decision,
-                    }
-                )
+        if denied is not None and len(_denials) < _MAX_DENIALS:
+            _denials.append(
+                {
+                    "function": running.function_name,
+                    "execution": running.execution,
+                    "action": denied.authorization.action,
+                    "resource": denied.authorization.resource,
+                    "why": denied.authorization.why,
+                    "decision": denied.decision,
+                }
+            )
     if denied is None:
         return None
     return _denied_response(service, denied)
