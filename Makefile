@@ -10,7 +10,7 @@ SPEC   ?= examples/production.yaml
 export AWS_DEFAULT_REGION ?= us-east-1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv graphviz iam-simulator run test test-fast reliability lint build validate bench deploy clean diagrams
+.PHONY: help venv graphviz iam-simulator run test test-fast reliability lint build validate bench deploy smoke clean diagrams
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -92,6 +92,9 @@ build: $(STAMP) ## sam build (python3.13, arm64; offline: no requirements.txt)
 
 deploy: build ## sam deploy --config-env $(ENV) (needs AWS credentials)
 	$(BIN)/sam deploy --config-env $(or $(ENV),dev)
+
+smoke: $(STAMP) ## on a real account (your credentials): deploy ENV, build examples/seed.yaml, verify, destroy, delete -> smoke/report.json
+	$(BIN)/python -m vpcfactory_tools.smoke --env $(or $(ENV),dev)
 
 clean: ## remove build outputs and the venv
 	rm -rf $(VENV) .aws-sam .pytest_cache
