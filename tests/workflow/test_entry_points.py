@@ -552,3 +552,29 @@ def test_deleting_a_custom_resource_whose_create_left_resources_behind_removes_e
     assert forged["Status"] == "SUCCESS"
     assert ec2.describe_vpcs(VpcIds=[other["PhysicalResourceId"]])["Vpcs"]
     assert ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [other["PhysicalResourceId"]]}])["Subnets"]
+
+
+def test_a_create_stopped_midway_is_answered_by_the_rule_and_its_delete_removes_what_it_built(emu, catcher, seed_spec):
+    # Given a custom-resource Create stopped while it waits for its NAT gateway: no rollback ran
+    ec2, sfn = emu.client("ec2"), emu.client("stepfunctions")
+    request_id = send(emu, catcher, "Create", seed_spec)
+    arn = execution_arn(emu, request_id)
+    by_execution = [{"Name": "tag:vpcfactory:execution", "Values": [f"cfn-{request_id}"]}]
+    deadline = time.monotonic() + 30
+    while not ec2.describe_nat_gateways(Filter=by_execution)["NatGateways"] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    sfn.stop_execution(executionArn=arn, error="Operator", cause="stopped by hand")
+    while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+        time.sleep(0.01)
+    assert ec2.describe_vpcs(Filters=by_execution)["Vpcs"], "the stopped build left its VPC"
+
+    # When EventBridge delivers its ABORTED status change to the rule
+    deliver_to_report_failure(emu, status_change(emu, arn))
+    failed = catcher.wait(request_id, timeout=5)
+    assert failed["Status"] == "FAILED"
+
+    # Then CloudFormation's Delete of the failed resource tears down exactly what it built
+    deleted = catcher.wait(send(emu, catcher, "Delete", seed_spec, physical_id=failed["PhysicalResourceId"]))
+    assert deleted["Status"] == "SUCCESS", deleted.get("Reason")
+    assert ec2.describe_vpcs(Filters=by_execution)["Vpcs"] == []
+    assert [n for n in ec2.describe_nat_gateways(Filter=by_execution)["NatGateways"] if n["State"] != "deleted"] == []

@@ -62,6 +62,12 @@ def _ended_early(detail):
     reason = _reason(error["Error"], error["Cause"])
     cfn = _cfn(state, state)
     if cfn.get("requestId"):
+        if cfn.get("requestType") == "Create":
+            # Ended before (or while) rolling back: whatever it created may still be there. The
+            # FAILED answer's physical id names this execution; the record lets CloudFormation's
+            # Delete of it tear down exactly what the execution created (a no-op if nothing is
+            # left, or if the failure path had already answered and recorded it itself).
+            outcomes.record_rollback(execution, state.get("target"), None)
         answered = outcomes.respond(cfn["requestId"], "FAILED", reason=reason)
         if not answered:
             logger.info("already reported by the failure path", extra={"execution": execution, "status": status})
