@@ -57,7 +57,8 @@ class Ipv6AssociationFailed(VpcFactoryError):
 
 
 class ResourceInUse(VpcFactoryError):
-    """DependencyViolation (or an EIP still mapped) while tearing down: retried with backoff."""
+    """DependencyViolation (or an EIP still mapped) while tearing down, or something of ours still
+    listed after a teardown attempt (a NotFound that did not mean gone): retried with backoff."""
 
 
 class NatGatewayFailed(VpcFactoryError):

@@ -266,6 +266,13 @@ class Teardown:
                 attempt("vpc", vpc["VpcId"], "DeleteVpc", self.ec2.delete_vpc, VpcId=vpc["VpcId"])
         if blocked:
             raise ResourceInUse("; ".join(blocked))
+        # "NotFound" counted a delete as done; make sure it meant gone. EC2 is eventually
+        # consistent: a resource created a moment ago can answer NotFound by id while it is still
+        # listed, and a handler of a cancelled Parallel branch may create one after the first
+        # sweep. Anything of ours still listed fails this attempt; the workflow retries it.
+        still = [f"{item['type']} {item['id']}" for item in self.leftovers()]
+        if still:
+            raise ResourceInUse(f"still there after this teardown attempt (retried): {', '.join(still)}")
         return deleted
 
     def _detach(self, igw_id: str, vpc_id: str, blocked: list[str]) -> bool:

@@ -840,3 +840,45 @@ def test_a_vpc_endpoint_to_a_service_name_ec2_does_not_list_is_invalid_service_n
         VpcId=vpc_id, ServiceName="cn.com.amazonaws.cn-north-1.s3", VpcEndpointType="Gateway", RouteTableIds=[table]
     )
     assert created["VpcEndpoint"]["ServiceName"] == "cn.com.amazonaws.cn-north-1.s3"
+
+
+# --- DeleteVpcEndpoints deletes a gateway endpoint whose route is already gone --------------
+
+
+def _gateway_endpoint_with_a_table_without_its_route(ec2: Any) -> str:
+    vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    tables = [ec2.create_route_table(VpcId=vpc_id)["RouteTable"]["RouteTableId"] for _ in range(2)]
+    endpoint = ec2.create_vpc_endpoint(
+        VpcEndpointType="Gateway", VpcId=vpc_id, ServiceName="com.amazonaws.us-east-1.s3", RouteTableIds=tables
+    )["VpcEndpoint"]
+    # someone removed the endpoint's route from the first table
+    prefix_list = next(
+        r["DestinationPrefixListId"]
+        for r in ec2.describe_route_tables(RouteTableIds=[tables[0]])["RouteTables"][0]["Routes"]
+        if r.get("DestinationPrefixListId")
+    )
+    ec2.delete_route(RouteTableId=tables[0], DestinationPrefixListId=prefix_list)
+    return endpoint["VpcEndpointId"]
+
+
+def test_a_gateway_endpoint_missing_one_of_its_routes_is_still_deleted(ec2: Any) -> None:
+    endpoint_id = _gateway_endpoint_with_a_table_without_its_route(ec2)
+
+    ec2.delete_vpc_endpoints(VpcEndpointIds=[endpoint_id])
+
+    endpoint = ec2.describe_vpc_endpoints(VpcEndpointIds=[endpoint_id])["VpcEndpoints"][0]
+    assert endpoint["State"].lower() == "deleted"
+
+
+def test_on_plain_moto_that_delete_fails_with_invalid_route_not_found() -> None:
+    # What the patch changes (moto 5.2.5): the whole call fails and the endpoint stays.
+    fidelity.uninstall()
+    try:
+        with mock_aws(config=MOCK_CONFIG):
+            ec2 = boto3.client("ec2", config=NO_RETRIES)
+            endpoint_id = _gateway_endpoint_with_a_table_without_its_route(ec2)
+            with pytest.raises(ClientError) as exc:
+                ec2.delete_vpc_endpoints(VpcEndpointIds=[endpoint_id])
+            assert error_code(exc) == "InvalidRoute.NotFound"
+    finally:
+        fidelity.install()
