@@ -21,6 +21,10 @@ from vpcfactory.errors import InvalidSpec
 from vpcfactory.plan import allocate, ipv6_blocks
 
 NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")
+# Names under /vpcfactory/ that the factory keeps for itself (outcomes.py: stored custom-resource
+# requests, failed-Create records; the default spec's parameter): a network of one of these names
+# would publish its outputs there, and its destroy would delete them.
+RESERVED_NAMES = frozenset({"cfn-requests", "cfn-rollbacks", "default-spec"})
 TIER_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 ZONE_NAME_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+[a-z]$")  # us-east-1a, us-gov-west-1b
 ZONE_ID_RE = re.compile(r"^[a-z]+\d+-az\d+$")  # use1-az1, usgw1-az2
@@ -214,6 +218,8 @@ def parse_spec(raw: Any) -> Spec:
         raise InvalidSpec(
             "name", f"{name!r}: use 1-32 lowercase letters, digits and '-', not starting or ending with '-'"
         )
+    if name in RESERVED_NAMES:
+        raise InvalidSpec("name", f"{name!r} is reserved: the factory keeps /vpcfactory/{name} for itself")
     vpc = _network(_required_str(raw, "cidr", "cidr"), "cidr")
     azs = _availability_zones(raw.get("availabilityZones"))
     az_count = azs if isinstance(azs, int) else len(azs)

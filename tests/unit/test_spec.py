@@ -651,3 +651,14 @@ def test_a_spec_with_every_feature_survives_to_dict():
     spec = parse_spec(raw)
     assert parse_spec(spec.to_dict()) == spec
     assert parse_spec(spec.to_dict()).to_dict() == spec.to_dict()
+
+
+@pytest.mark.parametrize("name", ["cfn-requests", "cfn-rollbacks", "default-spec"])
+def test_a_name_the_factory_keeps_under_vpcfactory_for_itself_is_refused(name):
+    # Outputs live at /vpcfactory/<name>/: these would collide with stored custom-resource
+    # requests, failed-Create records and the default spec, and a destroy would delete them.
+    with pytest.raises(InvalidSpec) as exc:
+        parse_spec(
+            {"name": name, "cidr": "10.0.0.0/16", "tiers": [{"name": "a", "type": "private", "prefixLength": 24}]}
+        )
+    assert exc.value.field == "name" and "reserved" in str(exc.value)
