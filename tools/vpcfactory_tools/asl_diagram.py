@@ -323,8 +323,9 @@ def function_name(body: dict[str, Any]) -> str:
     resource = str(body.get("Resource", ""))
     params = body.get("Parameters") or body.get("Arguments")
     params = params if isinstance(params, dict) else {}
-    if resource.startswith("arn:aws:states:::"):
-        integration = resource.removeprefix("arn:aws:states:::")
+    integration_arn = re.match(r"arn:(?:aws[\w-]*|\$\{Partition\}):states:::", resource)
+    if integration_arn:  # any partition, or the ${Partition} our definitions substitute
+        integration = resource[integration_arn.end() :]
         if not integration.startswith("lambda:invoke"):
             return integration
         if "FunctionName.$" in params:
