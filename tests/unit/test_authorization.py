@@ -148,3 +148,22 @@ def test_assume_role_carries_the_organization_of_the_roles_account():
         FakeWorld(),
     )
     assert "aws:ResourceOrgID" not in outside.context
+
+
+def test_deleting_a_flow_log_to_s3_also_deletes_its_log_delivery():
+    world = FakeWorld(
+        {"fl-1": {"destinationType": "s3", "tags": OURS}, "fl-2": {"destinationType": "cloud-watch-logs", "tags": OURS}}
+    )
+    to_s3 = by_resource(authorizations("ec2", "DeleteFlowLogs", {"FlowLogIds": ["fl-1"]}, CALLER, world))
+    to_logs = by_resource(authorizations("ec2", "DeleteFlowLogs", {"FlowLogIds": ["fl-2"]}, CALLER, world))
+    assert "logs:DeleteLogDelivery *" in to_s3
+    assert "logs:DeleteLogDelivery *" not in to_logs
+
+
+def test_a_role_created_with_tags_is_also_authorized_as_tag_role():
+    params = {"RoleName": "delivery", "Tags": [{"Key": "vpcfactory:managed", "Value": "true"}]}
+    found = authorizations("iam", "CreateRole", params, CALLER, FakeWorld())
+    assert [(a.action, a.context.get("aws:RequestTag/vpcfactory:managed")) for a in found] == [
+        ("iam:CreateRole", "true"),
+        ("iam:TagRole", "true"),
+    ]

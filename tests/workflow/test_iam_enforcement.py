@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -163,3 +164,26 @@ def test_with_iam_off_the_same_denial_does_not_happen(emu, seed_spec):
         result = emu.build(seed_spec)
     assert result.status == "SUCCEEDED", result.cause
     assert emu.destroy(result.vpc_id).status == "SUCCEEDED"
+
+
+def test_flow_logs_to_s3_need_log_delivery_permissions_to_create_and_to_delete_defect_4(emu, seed_spec):
+    from tests.workflow.owned import s3_delivery_policy
+
+    bucket = f"flow-logs-{uuid.uuid4().hex[:8]}"
+    emu.client("s3").create_bucket(Bucket=bucket)
+    emu.client("s3").put_bucket_policy(Bucket=bucket, Policy=json.dumps(s3_delivery_policy(bucket, "123456789012")))
+    spec = {**seed_spec, "flowLogs": {"destination": "s3", "bucketArn": f"arn:aws:s3:::{bucket}"}}
+
+    # Without logs:CreateLogDelivery, CreateFlowLogs to S3 is refused and the build rolls back
+    with statement_replaced(emu, "BuildNetworkPolicy", "FlowLogsToS3AreVendedLogs", None):
+        refused = emu.build(spec)
+    _assert_denied_and_rolled_back(emu, refused, "logs:CreateLogDelivery")
+
+    # Without logs:DeleteLogDelivery, a destroy cannot delete the flow log
+    built = emu.build(spec)
+    assert built.status == "SUCCEEDED", built.cause
+    with statement_replaced(emu, "TeardownNetworkPolicy", "DeleteFlowLogsToS3", None):
+        stuck = emu.destroy(built.vpc_id)
+    assert stuck.status == "FAILED"
+    assert "not authorized to perform: logs:DeleteLogDelivery" in stuck.cause
+    assert emu.destroy(built.vpc_id).status == "SUCCEEDED"

@@ -272,6 +272,12 @@ def _ec2_authorizations(
             f"{kind} {resource_id} named by {parameter}",
         )
 
+    if operation == "DeleteFlowLogs":
+        for flow_log in _as_list(params.get("FlowLogIds")):
+            found = world.ec2_resource(caller, "vpc-flow-log", flow_log)
+            if found is not None and found.get("destinationType") == "s3":
+                yield Authorization("logs:DeleteLogDelivery", "*", {}, f"flow log {flow_log} to S3 is vended logs")
+                break
     if operation == "CreateFlowLogs":
         if params.get("DeliverLogsPermissionArn"):
             yield Authorization(
@@ -369,6 +375,8 @@ def _other_authorizations(
         arn = f"arn:{caller.partition}:iam::{caller.account}:role{params.get('Path') or '/'}{params['RoleName']}"
         context = _tag_context({t["Key"]: t["Value"] for t in params.get("Tags") or []}, "aws:RequestTag")
         yield Authorization(action, arn, context if params.get("Tags") else {}, f"role {params['RoleName']}")
+        if operation == "CreateRole" and params.get("Tags"):  # IAM: tagging at creation needs iam:TagRole too
+            yield Authorization("iam:TagRole", arn, context, f"tagging the new role {params['RoleName']}")
         return
     details = action_details(action)
     if not details["resourceTypes"]:
