@@ -144,7 +144,10 @@ class Build:
         ipv6_block = (
             self.vpc_ipv6_block(vpc_id) if any(s["logicalId"] not in found for s in self.plan["subnets"]) else None
         )
-        out: dict[str, dict[str, Any]] = {}
+        # Every subnet first, then their attributes: a subnet just created may be unknown by id for
+        # a moment (eventual consistency), so modifying it at once would fail the stage once per
+        # subnet; this way one retry of the stage finds them all.
+        items: dict[str, dict[str, Any]] = {}
         for sub in self.plan["subnets"]:
             item = found.get(sub["logicalId"])
             if item is None:
@@ -167,6 +170,10 @@ class Build:
                 )["Subnet"]
             # Found by our tags (a retry of this stage) or just created: EC2 may not know it by id yet.
             aws.expect_fresh(item["SubnetId"])
+            items[sub["logicalId"]] = item
+        out: dict[str, dict[str, Any]] = {}
+        for sub in self.plan["subnets"]:
+            item = items[sub["logicalId"]]
             # One attribute per ModifySubnetAttribute call (an API rule); only when it differs.
             for attribute, wanted in (
                 ("MapPublicIpOnLaunch", bool(sub.get("mapPublicIpOnLaunch"))),
@@ -307,7 +314,10 @@ class Build:
         """
         eigw_id = self.create_egress_only_internet_gateway(vpc_id)
         found = self.existing("DescribeRouteTables", "RouteTables")
-        out: dict[str, dict] = {}
+        # Every table first, then their associations and routes: a table just created may be
+        # unknown by id for a moment (eventual consistency), so wiring it at once would fail the
+        # stage once per table; this way one retry of the stage finds them all.
+        tables: dict[str, dict[str, Any]] = {}
         for rt in self.plan["routeTables"]:
             item = found.get(rt["logicalId"])
             if item is None:
@@ -324,6 +334,10 @@ class Build:
                     ),
                 )["RouteTable"]
             aws.expect_fresh(item["RouteTableId"])  # created now, or by this stage's earlier attempt
+            tables[rt["logicalId"]] = item
+        out: dict[str, dict] = {}
+        for rt in self.plan["routeTables"]:
+            item = tables[rt["logicalId"]]
             rt_id = item["RouteTableId"]
             associated = {a.get("SubnetId") for a in item.get("Associations", [])}
             for logical in rt["subnets"]:

@@ -115,6 +115,7 @@ _NOT_IDS = re.compile(r"^(Filter|TagSpecification|Tag|ClientToken|Action|Version
 
 _lock = threading.Lock()
 _visible_at: dict[str, float] = {}  # id -> simulated second from which other requests see it
+_answered = {"notFound": 0}  # NotFound answers given for hidden ids since the last reset
 _patcher = Patcher()
 
 
@@ -151,6 +152,13 @@ def reset() -> None:
     """Forget every recorded creation (everything is visible)."""
     with _lock:
         _visible_at.clear()
+        _answered["notFound"] = 0
+
+
+def hidden_answers() -> int:
+    """How many requests were answered NotFound for an id not visible yet, since the last reset."""
+    with _lock:
+        return _answered["notFound"]
 
 
 def _hidden_id(querystring: dict[str, list[str]]) -> str | None:
@@ -172,6 +180,8 @@ def _make_call_action(original: Any) -> Any:
             return original(self)
         hidden = _hidden_id(self.querystring) if _visible_at else None
         if hidden is not None:
+            with _lock:
+                _answered["notFound"] += 1
             kind = _BY_PREFIX[hidden.split("-", 1)[0]]
             _, headers, body = self.serialized(ActionResult(kind.error(hidden, operation)))
             headers["status"] = "400"
