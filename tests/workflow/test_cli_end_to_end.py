@@ -8,6 +8,7 @@ import json
 import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -61,21 +62,26 @@ def _free_port() -> int:
 @contextlib.contextmanager
 def serve_emulator(time_scale: str, env: dict[str, str] | None = None) -> Iterator[dict]:
     """`vpcfactory emulator` on a free port, as a user starts it; yields its ready line."""
-    proc = subprocess.Popen(
-        [*CLI, "emulator", "--port", str(_free_port()), "--time-scale", time_scale],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    try:
-        line = proc.stdout.readline()
-        assert line, proc.stderr.read()[-3000:]
-        yield json.loads(line)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    # stderr goes to a file: the server logs every request there, and a pipe nobody reads fills
+    # up (64 KiB) and blocks the server mid-request.
+    with tempfile.TemporaryFile("w+") as stderr:
+        proc = subprocess.Popen(
+            [*CLI, "emulator", "--port", str(_free_port()), "--time-scale", time_scale],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            env=env,
+        )
+        try:
+            line = proc.stdout.readline()
+            if not line:
+                stderr.seek(0)
+                raise AssertionError(stderr.read()[-3000:])
+            yield json.loads(line)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
 
 
 @pytest.fixture
