@@ -554,24 +554,47 @@ def test_deleting_a_custom_resource_whose_create_left_resources_behind_removes_e
     assert ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [other["PhysicalResourceId"]]}])["Subnets"]
 
 
-def test_a_create_stopped_midway_is_answered_by_the_rule_and_its_delete_removes_what_it_built(emu, catcher, seed_spec):
-    # Given a custom-resource Create stopped while it waits for its NAT gateway: no rollback ran
-    ec2, sfn = emu.client("ec2"), emu.client("stepfunctions")
-    request_id = send(emu, catcher, "Create", seed_spec)
-    arn = execution_arn(emu, request_id)
-    by_execution = [{"Name": "tag:vpcfactory:execution", "Values": [f"cfn-{request_id}"]}]
-    deadline = time.monotonic() + 30
-    while not ec2.describe_nat_gateways(Filter=by_execution)["NatGateways"] and time.monotonic() < deadline:
-        time.sleep(0.01)
-    sfn.stop_execution(executionArn=arn, error="Operator", cause="stopped by hand")
-    while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
-        time.sleep(0.01)
-    assert ec2.describe_vpcs(Filters=by_execution)["Vpcs"], "the stopped build left its VPC"
+def test_a_create_that_ended_early_is_answered_by_the_rule_and_its_delete_removes_what_it_built(
+    emu, catcher, seed_spec
+):
+    from pathlib import Path
+
+    from vpcfactory import outcomes
+
+    # Given a custom-resource Create whose execution created a network and then ended without
+    # its failure path (stopped, timed out, States.Runtime): no rollback ran, the request is
+    # unanswered. (The network is built under the Create's execution name; the execution's end is
+    # the status-change event EventBridge delivers.)
+    ec2 = emu.client("ec2")
+    request_id = str(uuid.uuid4())
+    outcomes.store_request(
+        {
+            "RequestType": "Create",
+            "ResponseURL": catcher.url(request_id),
+            "StackId": STACK_ID,
+            "RequestId": request_id,
+            "LogicalResourceId": "Network",
+        }
+    )
+    execution = f"cfn-{request_id}"
+    built = emu.build(seed_spec, name=execution)
+    assert built.status == "SUCCEEDED", built.cause
+    by_execution = [{"Name": "tag:vpcfactory:execution", "Values": [execution]}]
+    event = json.loads((Path(__file__).parents[2] / "events" / "step-functions-execution-failed.json").read_text())
+    event["detail"].update(
+        executionArn=execution_arn(emu, request_id),
+        stateMachineArn=emu.stack.build_arn,
+        name=execution,
+        status="ABORTED",
+        error=None,
+        cause=None,
+        input=json.dumps({"spec": seed_spec, "cfn": {"requestId": request_id, "requestType": "Create"}}),
+    )
 
     # When EventBridge delivers its ABORTED status change to the rule
-    deliver_to_report_failure(emu, status_change(emu, arn))
+    deliver_to_report_failure(emu, event)
     failed = catcher.wait(request_id, timeout=5)
-    assert failed["Status"] == "FAILED"
+    assert failed["Status"] == "FAILED" and failed["Reason"].startswith("ExecutionAborted")
 
     # Then CloudFormation's Delete of the failed resource tears down exactly what it built
     deleted = catcher.wait(send(emu, catcher, "Delete", seed_spec, physical_id=failed["PhysicalResourceId"]))
