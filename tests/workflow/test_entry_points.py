@@ -386,6 +386,23 @@ def deliver_to_report_failure(emu, event: dict) -> dict:
     return json.loads(answer["Payload"].read())
 
 
+def pending_create(catcher) -> str:
+    """A Create request the provider stored and nothing has answered yet; its request id."""
+    from vpcfactory import outcomes
+
+    request_id = str(uuid.uuid4())
+    outcomes.store_request(
+        {
+            "RequestType": "Create",
+            "ResponseURL": catcher.url(request_id),
+            "StackId": STACK_ID,
+            "RequestId": request_id,
+            "LogicalResourceId": "Network",
+        }
+    )
+    return request_id
+
+
 def execution_arn(emu, request_id: str) -> str:
     return f"{emu.stack.build_arn.replace(':stateMachine:', ':execution:')}:cfn-{request_id}"
 
@@ -445,21 +462,10 @@ def test_a_failed_execution_that_skipped_its_failure_path_is_answered_failed_and
 ):
     from pathlib import Path
 
-    from vpcfactory import outcomes
-
     # Given a custom-resource Create whose build died of States.Runtime before answering
     # (the provider stored the request; nothing answered it)
     announced = listen(emu, "VPC Build Failed")
-    request_id = str(uuid.uuid4())
-    outcomes.store_request(
-        {
-            "RequestType": "Create",
-            "ResponseURL": catcher.url(request_id),
-            "StackId": STACK_ID,
-            "RequestId": request_id,
-            "LogicalResourceId": "Network",
-        }
-    )
+    request_id = pending_create(catcher)
     arn = execution_arn(emu, request_id)
     event = json.loads((Path(__file__).parents[2] / "events" / "step-functions-execution-failed.json").read_text())
     event["resources"] = [arn]
@@ -559,23 +565,12 @@ def test_a_create_that_ended_early_is_answered_by_the_rule_and_its_delete_remove
 ):
     from pathlib import Path
 
-    from vpcfactory import outcomes
-
     # Given a custom-resource Create whose execution created a network and then ended without
     # its failure path (stopped, timed out, States.Runtime): no rollback ran, the request is
     # unanswered. (The network is built under the Create's execution name; the execution's end is
     # the status-change event EventBridge delivers.)
     ec2 = emu.client("ec2")
-    request_id = str(uuid.uuid4())
-    outcomes.store_request(
-        {
-            "RequestType": "Create",
-            "ResponseURL": catcher.url(request_id),
-            "StackId": STACK_ID,
-            "RequestId": request_id,
-            "LogicalResourceId": "Network",
-        }
-    )
+    request_id = pending_create(catcher)
     execution = f"cfn-{request_id}"
     built = emu.build(seed_spec, name=execution)
     assert built.status == "SUCCEEDED", built.cause
