@@ -23,3 +23,62 @@ def test_install_is_idempotent_and_uninstall_gives_moto_back():
     assert StateTaskServiceSfn._eval_service_task is not patched
     if was:
         engine_integrations.install()
+
+
+def _destroy_machine(sfn):
+    """A state machine that ends at once (a Pass state) in the running mock."""
+    role = "arn:aws:iam::123456789012:role/sfn"
+    definition = '{"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": true}}}'
+    return sfn.create_state_machine(name="quick", definition=definition, roleArn=role)["stateMachineArn"]
+
+
+def _engine():
+    import boto3
+    from moto import mock_aws
+
+    engine_integrations.install()  # as the emulator does (idempotent)
+    return mock_aws(config={"stepfunctions": {"execute_state_machine": True}}), boto3
+
+
+def test_an_unnamed_execution_gets_a_unique_name_as_on_aws():
+    # AWS generates a UUID; moto's engine named every unnamed execution "None", so the AWS CLI's
+    # start-execution without --name (the README's example) worked once, then ExecutionAlreadyExists.
+    mock, boto3 = _engine()
+    with mock:
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        arn = _destroy_machine(sfn)
+        first = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+        second = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    assert first != second
+    assert not first.endswith(":None")
+
+
+def test_an_execution_name_aws_would_refuse_is_invalid_name_and_bad_input_is_invalid_execution_input():
+    import pytest
+    from botocore.exceptions import ClientError
+
+    mock, boto3 = _engine()
+    with mock:
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        arn = _destroy_machine(sfn)
+        with pytest.raises(ClientError) as spaced:
+            sfn.start_execution(stateMachineArn=arn, name="two words")
+        with pytest.raises(ClientError) as not_json:
+            sfn.start_execution(stateMachineArn=arn, name="ok", input="not json")
+    assert spaced.value.response["Error"]["Code"] == "InvalidName"
+    assert not_json.value.response["Error"]["Code"] == "InvalidExecutionInput"
+
+
+def test_on_plain_moto_an_unnamed_execution_is_named_none():
+    import boto3
+    from moto import mock_aws
+
+    was = engine_integrations.installed()
+    engine_integrations.uninstall()
+    try:
+        with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+            sfn = boto3.client("stepfunctions", region_name="us-east-1")
+            assert sfn.start_execution(stateMachineArn=_destroy_machine(sfn))["executionArn"].endswith(":None")
+    finally:
+        if was:
+            engine_integrations.install()

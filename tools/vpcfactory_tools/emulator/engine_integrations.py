@@ -11,12 +11,16 @@ This is what account-vending pipelines (AFT) use to call the factory, so the emu
 
 from __future__ import annotations
 
+import json
 import threading
+import uuid
 from typing import Any
 
+from moto.stepfunctions.exceptions import InvalidExecutionInput
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
     StateTaskServiceSfn,
 )
+from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 from .fidelity import Patcher, check_moto_version
 
@@ -25,6 +29,8 @@ PINNED_SOURCES: dict[str, str] = {
     "StateTaskServiceSfn._eval_service_task": "dc94f9e92201e833",
     "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn:"
     "StateTaskServiceSfn._build_sync2_resolver": "fbbf50b684b90a7e",
+    "moto.stepfunctions.parser.models:StepFunctionsParserBackend.start_execution": "0f8d9dd57baf0c28",
+    "moto.stepfunctions.models:StepFunctionBackend._validate_name": "806d9e79745ec339",
 }
 
 _patcher = Patcher()
@@ -56,6 +62,36 @@ def _normalise_response(self, response: Any, boto_service_name=None, service_act
         response.update(pascal)
 
 
+def _make_start_execution(original: Any) -> Any:
+    """StartExecution as AWS answers it, with the engine on.
+
+    AWS (Step Functions API reference, StartExecution): ``name`` is optional -- "If you don't
+    provide a name for the execution, Step Functions automatically generates a universally unique
+    identifier (UUID)" -- and must be 1-80 characters without whitespace, brackets, wildcards,
+    special or control characters (``InvalidName``); an ``input`` that is not JSON is
+    ``InvalidExecutionInput``. moto 5.2.5's engine backend names an unnamed execution ``None``
+    (so the AWS CLI's ``start-execution`` without ``--name`` builds once, then answers
+    ``ExecutionAlreadyExists``), accepts any name, and raises an input error its responses cannot
+    serialize (the client sees ``UnknownError``). Here: a UUID when no name is given, the name
+    rules of moto's own non-engine backend, and the documented error for bad input.
+    """
+
+    def start_execution(self, state_machine_arn, name=None, execution_input=None, trace_header=None):  # noqa: ANN001
+        if name:
+            self._validate_name(name)
+        else:
+            name = str(uuid.uuid4())
+        if execution_input is not None:
+            try:
+                json.loads(execution_input)
+            except ValueError as exc:
+                raise InvalidExecutionInput(f"Invalid State Machine Execution Input: '{exc}'") from exc
+        return original(self, state_machine_arn, name, execution_input, trace_header)
+
+    start_execution.__wrapped__ = original  # type: ignore[attr-defined]
+    return start_execution
+
+
 def installed() -> bool:
     return _patcher.active
 
@@ -67,6 +103,11 @@ def install() -> None:
             return
         _patcher.set(StateTaskServiceSfn, "_eval_service_task", _make_eval(StateTaskServiceSfn._eval_service_task))
         _patcher.set(StateTaskServiceSfn, "_normalise_response", _normalise_response)
+        _patcher.set(
+            StepFunctionsParserBackend,
+            "start_execution",
+            _make_start_execution(StepFunctionsParserBackend.start_execution),
+        )
 
 
 def uninstall() -> None:
