@@ -99,3 +99,39 @@ def test_executions_of_one_definition_share_its_parse_and_keep_their_own_state()
             assert output["wait"] == n and output["error"]["Error"] == "Boom"
             history = sfn.get_execution_history(executionArn=result["executionArn"])["events"]
             assert sum(e["type"] == "ParallelStateStarted" for e in history) == 3  # 1 try + 2 retries
+
+
+def test_a_shared_program_has_every_heap_key_before_an_execution_runs_it() -> None:
+    # Executions sharing a parsed program keep their own state in their heaps under each
+    # component's heap_key, which moto creates on first read: created lazily, two executions
+    # racing on it lost a Retry's attempt count (4 tries where MaxAttempts 2 allows 3).
+    from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+
+    definition = {
+        "StartAt": "Try",
+        "States": {
+            "Try": {
+                "Type": "Parallel",
+                "Branches": [{"StartAt": "Boom", "States": {"Boom": {"Type": "Fail", "Error": "Boom"}}}],
+                "Retry": [{"ErrorEquals": ["Boom"], "MaxAttempts": 2}],
+                "End": True,
+            }
+        },
+    }
+    program = engine_time._program(json.dumps(definition))
+    components, stack, seen = [], [program], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, EvalComponent):
+            components.append(node)
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, (list, tuple)):
+            stack.extend(node)
+        elif hasattr(node, "__dict__") and type(node).__module__.startswith("moto.stepfunctions.parser"):
+            stack.extend(vars(node).values())
+    assert len(components) > 5
+    assert all(vars(c).get("_EvalComponent__heap_key") for c in components)

@@ -46,6 +46,7 @@ from botocore import endpoint as botocore_endpoint
 from moto.ec2.models.core import TaggedEC2Resource
 from moto.ec2.utils import EC2_PREFIX_TO_RESOURCE, get_prefix
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
     WaitFunction,
 )
@@ -149,7 +150,34 @@ def _own_tags(self: Any) -> list[dict[str, str]]:
 
 @functools.lru_cache(maxsize=64)
 def _program(definition: str) -> Any:
-    return AmazonStateLanguageParser.parse(definition)[0]
+    program = AmazonStateLanguageParser.parse(definition)[0]
+    _assign_heap_keys(program)
+    return program
+
+
+def _assign_heap_keys(root: Any) -> None:
+    """Give every component of a shared program its ``heap_key`` before any execution runs it.
+
+    moto's engine keeps per-execution state (a Retry's attempt number, a Map's counters) in the
+    execution's heap under the component's ``heap_key``, which the component creates the first
+    time it is read. Executions sharing one parsed program would race on that first read: two
+    keys, and one execution's attempt counter lost (a Retry with MaxAttempts 2 ran 3 times).
+    """
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, EvalComponent):
+            _ = node.heap_key
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, (list, tuple, set, frozenset)):
+            stack.extend(node)
+        elif hasattr(node, "__dict__") and type(node).__module__.startswith("moto.stepfunctions.parser"):
+            stack.extend(vars(node).values())
 
 
 # lru_cache does not hold a lock while it computes: executions started together would each miss
