@@ -119,19 +119,6 @@ def test_a_shared_program_has_every_heap_key_before_an_execution_runs_it() -> No
         },
     }
     program = engine_time._program(json.dumps(definition))
-    components, stack, seen = [], [program], set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, EvalComponent):
-            components.append(node)
-        if isinstance(node, dict):
-            stack.extend(node.values())
-        elif isinstance(node, (list, tuple)):
-            stack.extend(node)
-        elif hasattr(node, "__dict__") and type(node).__module__.startswith("moto.stepfunctions.parser"):
-            stack.extend(vars(node).values())
+    components = [c for c in engine_time.components(program) if isinstance(c, EvalComponent)]
     assert len(components) > 5
     assert all(vars(c).get("_EvalComponent__heap_key") for c in components)

@@ -153,11 +153,6 @@ EC2_ID_PARAMETERS: dict[str, str] = {
 }
 # CreateFlowLogs names what it watches by ResourceType + ResourceIds.
 FLOW_LOG_RESOURCE_TYPES = {"VPC": "vpc", "Subnet": "subnet", "NetworkInterface": "network-interface"}
-# Parameters whose resources are targets, not authorized resources, of these actions.
-EC2_TARGET_PARAMETERS = {
-    "CreateRoute": {"NatGatewayId", "EgressOnlyInternetGatewayId"},
-    "ReplaceRoute": {"NatGatewayId", "EgressOnlyInternetGatewayId"},
-}
 # The SAR id keys of each resource type, from what World returns.
 EC2_ID_KEYS = {
     "vpc": "ec2:VpcID",
@@ -242,10 +237,9 @@ def _ec2_authorizations(
 
     # Existing resources the request names.
     named: list[tuple[str, str, str]] = []  # (resource type, id, parameter)
-    skip = EC2_TARGET_PARAMETERS.get(operation, set())
+    # (A parameter whose type the action does not list, e.g. CreateRoute's NatGatewayId, is a
+    # target, not an authorized resource: skipped below.)
     for parameter, kind in EC2_ID_PARAMETERS.items():
-        if parameter in skip:
-            continue
         for resource_id in _as_list(params.get(parameter)):
             named.append((kind, resource_id, parameter))
     if operation == "CreateFlowLogs":

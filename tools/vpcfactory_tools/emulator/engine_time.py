@@ -38,7 +38,7 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
 
@@ -155,6 +155,24 @@ def _program(definition: str) -> Any:
     return program
 
 
+def components(root: Any) -> Iterator[Any]:
+    """Every object of a parsed program: its components and what they hold, each once."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        yield node
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, (list, tuple, set, frozenset)):
+            stack.extend(node)
+        elif hasattr(node, "__dict__") and type(node).__module__.startswith("moto.stepfunctions.parser"):
+            stack.extend(vars(node).values())
+
+
 def _assign_heap_keys(root: Any) -> None:
     """Give every component of a shared program its ``heap_key`` before any execution runs it.
 
@@ -163,21 +181,9 @@ def _assign_heap_keys(root: Any) -> None:
     time it is read. Executions sharing one parsed program would race on that first read: two
     keys, and one execution's attempt counter lost (a Retry with MaxAttempts 2 ran 3 times).
     """
-    seen: set[int] = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
+    for node in components(root):
         if isinstance(node, EvalComponent):
             _ = node.heap_key
-        if isinstance(node, dict):
-            stack.extend(node.values())
-        elif isinstance(node, (list, tuple, set, frozenset)):
-            stack.extend(node)
-        elif hasattr(node, "__dict__") and type(node).__module__.startswith("moto.stepfunctions.parser"):
-            stack.extend(vars(node).values())
 
 
 # lru_cache does not hold a lock while it computes: executions started together would each miss
