@@ -52,6 +52,7 @@ def _make_eval(original: Any) -> Any:
         response = env.stack.pop()
         env.stack.append({_pascal(k): v for k, v in response.items()})
 
+    _eval_service_task.__wrapped__ = original  # type: ignore[attr-defined]
     return _eval_service_task
 
 

@@ -106,6 +106,12 @@ def _record_sdk(seconds: float) -> None:
         _sdk_slept += seconds
 
 
+# moto signals a stop by pulsing ``env.program_state_event`` (set, then clear at once): a wait
+# that starts just after the pulse misses it. So a wait re-checks whether the run still runs at
+# least this often (real seconds).
+STOP_CHECK_SECONDS = 0.05
+
+
 def _scaled_wait_interval(self: WaitFunction, env: Any, wait_seconds: int) -> None:
     """A Wait state of ``wait_seconds`` simulated seconds, cut short if the run stops."""
     if wait_seconds <= 0:
@@ -116,7 +122,7 @@ def _scaled_wait_interval(self: WaitFunction, env: Any, wait_seconds: int) -> No
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return
-        env.program_state_event.wait(remaining)
+        env.program_state_event.wait(min(remaining, STOP_CHECK_SECONDS))
 
 
 class _ScaledTime(ModuleType):

@@ -1,0 +1,347 @@
+"""The Step Functions API as AWS answers it, with moto's engine running the executions.
+
+Operators drive the served emulator with the AWS CLI (the runbook, docs/operations.md): every
+call it makes must be answered as AWS answers it, or a script that works here breaks on AWS (or
+the reverse). Checked against botocore's model (``stepfunctions/2016-11-23``) and the API
+reference; moto 5.2.5 differs in these ways, each closed here:
+
+GetExecutionHistory
+    AWS pages the events: ``maxResults`` "The default is 100 and the maximum allowed page size
+    is 1000. A value of 0 uses the default", with a ``nextToken`` while more remain (an expired or
+    foreign token is ``InvalidToken``); ``reverseOrder`` lists the latest events first;
+    ``includeExecutionData: false`` leaves out "execution data (input or output of a history
+    event)". moto ignores all three and returns every event, oldest first, in one page. Here the
+    events come in pages, the token names the next event by id (stable while a running
+    execution adds events), and without execution data every event's details lose ``input``,
+    ``inputDetails``, ``output`` and ``outputDetails`` (the same four keys Step Functions leaves out
+    of its CloudWatch Logs events when a state machine's ``includeExecutionData`` is false; a
+    task's ``parameters`` stay, as the API reference names only input and output).
+
+StopExecution
+    AWS ends the execution at once: ``StopExecution`` answers ``stopDate`` (a required member),
+    ``DescribeExecution`` shows ``ABORTED`` with that ``stopDate`` and the caller's ``error`` and
+    ``cause`` (omitted when not given), the history's last event is ``ExecutionAborted``
+    (``previousEventId`` 0; ``executionAbortedEventDetails`` holds the ``error`` and ``cause``
+    given, ``{}`` without them) and nothing a state still in flight does afterwards is recorded or
+    starts another state (a Lambda invoked before the stop still runs to its end, its result
+    unused). (The history's shape is AWS's as recorded in LocalStack's AWS-validated snapshot of a
+    stopped Wait; ``error``/``cause`` in DescribeExecution as measured on AWS in floci-io/floci#2734.)
+    moto drops ``error`` and ``cause`` (its event carries empty strings), answers without
+    ``stopDate``, and only marks the execution once its engine thread ends: an execution stopped
+    while a Parallel branch runs a Lambda task stays ``RUNNING`` until that task returns, and the
+    Parallel's completion is recorded after the stop. Here the stop interrupts the engine as moto
+    does (waits end, no next state starts) and, in the same step, records ``ExecutionAborted``,
+    seals the history and marks the execution ``ABORTED``; the engine thread's own end then
+    changes nothing.
+
+DescribeStateMachineForExecution
+    AWS answers the state machine as the execution ran it, with ``updateDate`` (required), and
+    ``ExecutionDoesNotExist`` for an unknown execution. moto answers the state machine's current
+    version without ``updateDate``, and ``ResourceNotFound`` (not an error of this operation).
+
+ListExecutions, ListStateMachines
+    AWS refuses ``maxResults`` above 1000 and a ``statusFilter`` outside the enum
+    (``ValidationException``; the AWS CLI does not check either), and a ``PENDING_REDRIVE`` filter
+    with a ``stateMachineArn``. moto accepts them (an unknown status lists nothing).
+
+DescribeExecution, ListExecutions
+    ``stopDate`` is "the date the execution stopped" whenever it ended; moto leaves it out for
+    ``TIMED_OUT`` (a build that ran past its ``TimeoutSeconds``). Here every ended execution has it.
+
+StartExecution is made AWS-like in :mod:`engine_integrations`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime
+import json
+import threading
+import time
+from typing import Any, cast
+
+from moto.core.responses import ActionResult
+from moto.core.utils import iso_8601_datetime_with_milliseconds
+from moto.stepfunctions.exceptions import InvalidToken, ValidationException
+from moto.stepfunctions.parser.api import (
+    ExecutionAbortedEventDetails,
+    ExecutionStatus,
+    HistoryEventType,
+)
+from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
+from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+from moto.stepfunctions.responses import StepFunctionResponse
+
+from .fidelity import Patcher, check_moto_version
+
+PINNED_SOURCES: dict[str, str] = {
+    # the answers replaced here
+    "moto.stepfunctions.responses:StepFunctionResponse.get_execution_history": "3889cc6224ac2f76",
+    "moto.stepfunctions.responses:StepFunctionResponse.stop_execution": "633c8a544aacfd14",
+    "moto.stepfunctions.responses:StepFunctionResponse.describe_state_machine_for_execution": "6ea2c887b4ce3e5e",
+    "moto.stepfunctions.responses:StepFunctionResponse.list_executions": "6fec14cfc5afd6b8",
+    "moto.stepfunctions.responses:StepFunctionResponse.list_state_machines": "eae80c26e1cab515",
+    "moto.stepfunctions.responses:StepFunctionResponse.describe_execution": "c3953bdc9ce21fda",
+    # what the stop relies on: how the engine stops, records events and reports its end
+    "moto.stepfunctions.parser.asl.eval.environment:Environment.set_stop": "163c10d46b1cb9b5",
+    "moto.stepfunctions.parser.asl.eval.event.event_manager:EventManager.add_event": "cb430fa2e3fed3e8",
+    "moto.stepfunctions.parser.backend.execution_worker:ExecutionWorker._execution_logic": "baa3e2a48fd228d9",
+    "moto.stepfunctions.parser.backend.execution:BaseExecutionWorkerCommunication._reflect_execution_status": (
+        "038a396107afe59b"
+    ),
+}
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+EXECUTION_DATA = ("input", "inputDetails", "output", "outputDetails")
+STATUSES = tuple(status.value for status in ExecutionStatus)
+# How long a stop waits for an execution's engine thread to record ExecutionStarted (it does so
+# right after StartExecution answers; the wait only matters for a stop sent at that moment).
+STARTED_WITHIN_SECONDS = 10.0
+
+_patcher = Patcher()
+_lock = threading.Lock()
+_stop_lock = threading.Lock()
+
+
+# -- GetExecutionHistory ------------------------------------------------------------------------
+def _page_size(value: int | None) -> int:
+    if value is not None and value > MAX_PAGE_SIZE:
+        raise ValidationException(
+            f"1 validation error detected: Value '{value}' at 'maxResults' failed to satisfy "
+            f"constraint: Member must have value less than or equal to {MAX_PAGE_SIZE}"
+        )
+    return value or DEFAULT_PAGE_SIZE
+
+
+def _token(execution_arn: str, reverse: bool, next_event_id: int) -> str:
+    body = json.dumps({"executionArn": execution_arn, "reverseOrder": reverse, "nextEventId": next_event_id})
+    return base64.urlsafe_b64encode(body.encode()).decode()
+
+
+def _next_event_id(token: str, execution_arn: str, reverse: bool) -> int:
+    """The event a page starts at; a token from another call (or none of ours) is InvalidToken."""
+    try:
+        body = json.loads(base64.urlsafe_b64decode(token.encode()))
+        matches = body["executionArn"] == execution_arn and body["reverseOrder"] == reverse
+        next_event_id = body["nextEventId"]
+    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
+        raise InvalidToken() from exc
+    if not matches or not isinstance(next_event_id, int):
+        raise InvalidToken()
+    return next_event_id
+
+
+def _without_execution_data(event: dict[str, Any]) -> dict[str, Any]:
+    for key, details in event.items():
+        if key.endswith("EventDetails") and isinstance(details, dict):
+            event[key] = {k: v for k, v in details.items() if k not in EXECUTION_DATA}
+    return event
+
+
+def history_page(
+    events: list[dict[str, Any]],
+    execution_arn: str,
+    *,
+    max_results: int | None = None,
+    reverse: bool = False,
+    next_token: str | None = None,
+    include_execution_data: bool = True,
+) -> dict[str, Any]:
+    """One GetExecutionHistory page of ``events`` (the whole history, oldest first)."""
+    size = _page_size(max_results)
+    ordered = list(reversed(events)) if reverse else list(events)
+    if next_token:
+        start = _next_event_id(next_token, execution_arn, reverse)
+        ordered = [e for e in ordered if (e["id"] <= start if reverse else e["id"] >= start)]
+    page, rest = ordered[:size], ordered[size:]
+    if not include_execution_data:
+        page = [_without_execution_data(event) for event in page]
+    answer: dict[str, Any] = {"events": page}
+    if rest:
+        answer["nextToken"] = _token(execution_arn, reverse, rest[0]["id"])
+    return answer
+
+
+def _get_execution_history(self: StepFunctionResponse) -> ActionResult:
+    execution_arn = self._get_param("executionArn")
+    include = self._get_param("includeExecutionData")
+    max_results = self._get_int_param("maxResults")
+    _page_size(max_results)  # refused before the lookup, as AWS validates the request first
+    events = self.stepfunction_backend.get_execution_history(execution_arn)["events"]
+    return ActionResult(
+        history_page(
+            events,
+            execution_arn,
+            max_results=max_results,
+            reverse=bool(self._get_param("reverseOrder")),
+            next_token=self._get_param("nextToken"),
+            include_execution_data=include is None or bool(include),
+        )
+    )
+
+
+# -- StopExecution ------------------------------------------------------------------------------
+def _started_environment(execution: Any) -> Any:
+    """The execution's engine environment once ExecutionStarted is recorded (None if it never is)."""
+    deadline = time.monotonic() + STARTED_WITHIN_SECONDS
+    while True:
+        worker = execution.exec_worker
+        env = worker.env if worker is not None else None
+        if env is not None and env.event_manager._history_event_list:
+            return env
+        if time.monotonic() > deadline:
+            return env
+        time.sleep(0.001)
+
+
+def _seal_history(manager: Any, error: str | None, cause: str | None, stop_date: datetime.datetime) -> None:
+    """Record ExecutionAborted as the history's last event: later events are dropped.
+
+    Under the manager's own lock, so an event being added right now lands before ours and any
+    added later (a state still in flight) is not recorded."""
+
+    def _dropped(**_: Any) -> None:
+        return None
+
+    details = ExecutionAbortedEventDetails(
+        **{key: value for key, value in (("error", error), ("cause", cause)) if value is not None}
+    )
+    with manager._mutex:
+        event = {
+            "event_id": manager._event_id_gen.get(),
+            "source_event_id": 0,
+            "event_type": HistoryEventType.ExecutionAborted,
+            "timestamp": iso_8601_datetime_with_milliseconds(stop_date),
+            "event_details": EventDetails(executionAbortedEventDetails=details),
+        }
+        manager._publish_history_event(**event)
+        manager._publish_history_log(**event)
+        manager._publish_history_event = _dropped
+        manager._publish_history_log = _dropped
+
+
+def stop(execution: Any, error: str | None = None, cause: str | None = None) -> datetime.datetime:
+    """Stop a running engine execution as StopExecution does on AWS; returns the stop date.
+
+    An execution that is not running keeps its status and answers its own stop date."""
+    env = _started_environment(execution)
+    with _stop_lock:
+        if execution.exec_status != ExecutionStatus.RUNNING or env is None:
+            return execution.stop_date or datetime.datetime.now(tz=datetime.UTC)
+        stop_date = datetime.datetime.now(tz=datetime.UTC)
+        # The engine's own stop: every frame (Parallel branches, Map iterations) stops running,
+        # waits end, and no state starts after the one in flight.
+        env.set_stop(stop_date=stop_date, cause=cause, error=error)
+        state = env.program_state()
+        if not isinstance(state, ProgramStopped) or state.stop_date != stop_date:
+            return execution.stop_date or stop_date  # it ended on its own a moment ago
+        _seal_history(env.event_manager, error, cause, stop_date)
+        # The engine thread reports its end when its last state in flight returns: nothing to
+        # report by then (a failure of that state would otherwise turn ABORTED into FAILED).
+        execution.exec_worker._execution_communication.terminated = lambda: None
+        execution.error, execution.cause = error, cause
+        execution.stop_date = stop_date
+        execution.exec_status = ExecutionStatus.ABORTED
+        return stop_date
+
+
+def _make_stop_execution(original: Any) -> Any:
+    def stop_execution(self: StepFunctionResponse) -> ActionResult:
+        backend = self.stepfunction_backend
+        if not isinstance(backend, StepFunctionsParserBackend):
+            return original(self)
+        execution = backend.describe_execution(self._get_param("executionArn"))
+        return ActionResult({"stopDate": stop(execution, self._get_param("error"), self._get_param("cause"))})
+
+    stop_execution.__wrapped__ = original  # type: ignore[attr-defined]
+    return stop_execution
+
+
+# -- DescribeStateMachineForExecution -----------------------------------------------------------
+def _describe_state_machine_for_execution(self: StepFunctionResponse) -> ActionResult:
+    backend = self.stepfunction_backend
+    execution = backend.describe_execution(self._get_param("executionArn"))  # InvalidArn, ExecutionDoesNotExist
+    # The engine keeps the state machine as it was when the execution started.
+    machine = getattr(execution, "state_machine", None) or backend.describe_state_machine(execution.state_machine_arn)
+    answer = {
+        "stateMachineArn": getattr(machine, "source_arn", machine.arn),
+        "name": machine.name,
+        "definition": machine.definition,
+        "roleArn": machine.roleArn,
+        "updateDate": machine.update_date,
+        "loggingConfiguration": machine.loggingConfiguration,
+        "tracingConfiguration": machine.tracingConfiguration,
+        "encryptionConfiguration": machine.encryptionConfiguration,
+    }
+    return ActionResult(answer)
+
+
+# -- ListExecutions, ListStateMachines ----------------------------------------------------------
+def _make_listing(original: Any, *, of_executions: bool) -> Any:
+    def listing(self: StepFunctionResponse) -> ActionResult:
+        _page_size(self._get_int_param("maxResults"))
+        if of_executions:
+            status = self._get_param("statusFilter")
+            if status is not None and status not in STATUSES:
+                raise ValidationException(
+                    f"1 validation error detected: Value '{status}' at 'statusFilter' failed to satisfy "
+                    f"constraint: Member must satisfy enum value set: [{', '.join(STATUSES)}]"
+                )
+            if status == ExecutionStatus.PENDING_REDRIVE.value and self._get_param("stateMachineArn"):
+                raise ValidationException("A PENDING_REDRIVE statusFilter requires a mapRunArn")
+        answer = original(self)
+        if of_executions:
+            _with_stop_dates(self, cast(dict[str, Any], answer.result)["executions"])
+        return answer
+
+    listing.__wrapped__ = original  # type: ignore[attr-defined]
+    return listing
+
+
+# -- DescribeExecution, ListExecutions: stopDate ------------------------------------------------
+def _with_stop_dates(self: StepFunctionResponse, items: list[dict[str, Any]]) -> None:
+    for item in items:
+        if item.get("status") not in (None, ExecutionStatus.RUNNING.value) and "stopDate" not in item:
+            stop_date = self.stepfunction_backend.describe_execution(item["executionArn"]).stop_date
+            if stop_date is not None:
+                item["stopDate"] = stop_date
+
+
+def _make_describe_execution(original: Any) -> Any:
+    def describe_execution(self: StepFunctionResponse) -> ActionResult:
+        answer = original(self)
+        _with_stop_dates(self, [cast(dict[str, Any], answer.result)])
+        return answer
+
+    describe_execution.__wrapped__ = original  # type: ignore[attr-defined]
+    return describe_execution
+
+
+def installed() -> bool:
+    return _patcher.active
+
+
+def install() -> None:
+    check_moto_version()
+    with _lock:
+        if _patcher.active:
+            return
+        response = StepFunctionResponse
+        _get_execution_history.__wrapped__ = response.get_execution_history  # type: ignore[attr-defined]
+        _describe_state_machine_for_execution.__wrapped__ = (  # type: ignore[attr-defined]
+            response.describe_state_machine_for_execution
+        )
+        _patcher.set(response, "get_execution_history", _get_execution_history)
+        _patcher.set(response, "stop_execution", _make_stop_execution(response.stop_execution))
+        _patcher.set(response, "describe_state_machine_for_execution", _describe_state_machine_for_execution)
+        _patcher.set(response, "list_executions", _make_listing(response.list_executions, of_executions=True))
+        _patcher.set(response, "describe_execution", _make_describe_execution(response.describe_execution))
+        _patcher.set(response, "list_state_machines", _make_listing(response.list_state_machines, of_executions=False))
+
+
+def uninstall() -> None:
+    with _lock:
+        _patcher.undo()
