@@ -64,19 +64,22 @@ def normalize_target(raw: Any, default_role_name: str | None = None) -> dict[str
 
     Raises InvalidSpec naming the field: a target is input like the spec, checked before any call.
     """
+    from vpcfactory.spec import shown  # every message that echoes input cuts it (spec.shown)
+
     if raw in (None, {}):
         return None
     if not isinstance(raw, dict):
-        raise InvalidSpec("target", f"must be a mapping, not {type(raw).__name__}")
-    unknown = sorted(set(raw) - {"accountId", "region", "roleName", "externalId"})
+        raise InvalidSpec("target", f"must be a mapping, not {shown(raw)}")
+    unknown = sorted(str(key) for key in set(raw) - {"accountId", "region", "roleName", "externalId"})
     if unknown:
         raise InvalidSpec(f"target.{unknown[0]}", "unknown key (accountId, region, roleName, externalId)")
-    account = str(raw.get("accountId") or "")
+    given = raw.get("accountId") or ""
+    account = given if isinstance(given, str) else str(given) if isinstance(given, int) and given < 10**12 else ""
     if not re.fullmatch(r"\d{12}", account):
-        raise InvalidSpec("target.accountId", f"{account!r} is not a 12-digit AWS account id")
+        raise InvalidSpec("target.accountId", f"{shown(given)} is not a 12-digit AWS account id")
     role = raw.get("roleName") or default_role_name or "AWSControlTowerExecution"
     if not isinstance(role, str) or not ROLE_NAME_PATTERN.fullmatch(role):
-        raise InvalidSpec("target.roleName", f"{role!r} is not an IAM role name")
+        raise InvalidSpec("target.roleName", f"{shown(role)} is not an IAM role name")
     if default_role_name and role != default_role_name:
         # The functions may assume only the stack's DefaultTargetRoleName (CrossAccountPolicy):
         # any other name would be denied at AssumeRole, after the build had started.
@@ -87,7 +90,7 @@ def normalize_target(raw: Any, default_role_name: str | None = None) -> dict[str
         )
     target_region = raw.get("region") or region()
     if not isinstance(target_region, str) or not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", target_region):
-        raise InvalidSpec("target.region", f"{target_region!r} is not an AWS region")
+        raise InvalidSpec("target.region", f"{shown(target_region)} is not an AWS region")
     out = {"accountId": account, "region": target_region, "roleName": role}
     if raw.get("externalId"):
         out["externalId"] = str(raw["externalId"])
@@ -185,7 +188,8 @@ def expect_fresh(*values: Any) -> None:
     an earlier task of the execution) or just given to it (a bring-your-own Elastic IP). An
     `Invalid*ID.NotFound` that names one of them becomes ResourceNotYetVisible, which the workflow
     retries with backoff. Accepts ids, and lists/dicts holding ids (walked); anything else is
-    ignored. Never declare ids in teardown paths: there NotFound means gone (`missing_ok`)."""
+    ignored. Never declare ids in teardown paths: there the NotFound of the deleted resource means
+    gone (`missing_ok`, GONE_CODES)."""
     found = {s for s in _strings(values) if RESOURCE_ID.fullmatch(s)}
     if found:
         _fresh.set(_fresh.get() | found)
@@ -210,34 +214,110 @@ def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", "Unknown"))
 
 
-def is_not_found(exc: ClientError) -> bool:
-    code = error_code(exc)
-    return code.endswith(".NotFound") or code.endswith("NotFound") or code == "InvalidAllocationID.NotFound"
+# What "already gone" is, per operation: only the codes that say *the resource this operation acts
+# on* does not exist. Any other NotFound -- a route (InvalidRoute.NotFound from a gateway endpoint's
+# DeleteVpcEndpoints), a prefix list, another resource the request names -- is a failure, never
+# success. EC2 codes from the EC2 API Reference, "Error codes" (errors-overview.html), which lists
+# more than one spelling for some (NatGatewayNotFound and InvalidNatGatewayID.NotFound,
+# InvalidSubnetID/InvalidSubnetId, InvalidAllocationID and InvalidAddressID for a release); for an
+# egress-only IGW also InvalidGatewayID.NotFound ("the specified gateway does not exist": what
+# moto answers, and what Terraform's AWS provider treats as gone on this delete). SSM:
+# ParameterNotFound (GetParameter, DeleteParameter API reference); CloudWatch Logs:
+# ResourceNotFoundException (DeleteLogGroup API reference).
+GONE_CODES: dict[str, frozenset[str]] = {
+    "DeleteVpcEndpoints": frozenset({"InvalidVpcEndpointId.NotFound", "InvalidVpcEndpoint.NotFound"}),
+    "DeleteFlowLogs": frozenset({"InvalidFlowLogId.NotFound"}),
+    "DeleteNatGateway": frozenset({"NatGatewayNotFound", "InvalidNatGatewayID.NotFound"}),
+    "ReleaseAddress": frozenset({"InvalidAllocationID.NotFound", "InvalidAddressID.NotFound"}),
+    "DisassociateRouteTable": frozenset({"InvalidAssociationID.NotFound"}),
+    "DeleteRouteTable": frozenset({"InvalidRouteTableID.NotFound", "InvalidRouteTableId.NotFound"}),
+    # the attachment is what a detach deletes: a gateway that is gone, or not attached, has none
+    "DetachInternetGateway": frozenset({"InvalidInternetGatewayID.NotFound", "Gateway.NotAttached"}),
+    "DeleteInternetGateway": frozenset({"InvalidInternetGatewayID.NotFound"}),
+    "DeleteEgressOnlyInternetGateway": frozenset(
+        {"InvalidEgressOnlyInternetGatewayId.NotFound", "InvalidGatewayID.NotFound"}
+    ),
+    "DeleteSubnet": frozenset({"InvalidSubnetID.NotFound", "InvalidSubnetId.NotFound"}),
+    "DeleteVpc": frozenset({"InvalidVpcID.NotFound"}),
+    "DescribeVpcs": frozenset({"InvalidVpcID.NotFound"}),  # Resolve VPC: is the VPC to destroy there?
+    "DeleteLogGroup": frozenset({"ResourceNotFoundException"}),
+    "GetParameter": frozenset({"ParameterNotFound"}),
+    "DeleteParameter": frozenset({"ParameterNotFound"}),
+}
+
+
+def is_gone(operation: str, exc: ClientError, kwargs: dict[str, Any]) -> bool:
+    """True only if this answer says the resource `operation` acts on does not exist: its code is
+    one GONE_CODES lists for the operation and, when the message names resource ids, one of them
+    is an id the request named (a NotFound about some other id is not about ours)."""
+    if error_code(exc) not in GONE_CODES.get(operation, frozenset()):
+        return False
+    named = set(RESOURCE_ID.findall(str(exc.response.get("Error", {}).get("Message", ""))))
+    if not named:
+        return True
+    requested = set(_strings(kwargs))
+    requested |= {token for value in requested for token in RESOURCE_ID.findall(value)}  # ids inside names
+    return bool(named & requested)
 
 
 def call(operation: str, fn: Callable[..., Any], /, *, missing_ok: bool = False, **kwargs: Any) -> Any:
     """Call one boto3 operation and translate its errors into the classes the ASL matches.
 
-    With missing_ok, a `*.NotFound` answer returns None: deleting what is already gone is success
-    (the same path serves rollback, destroy and CloudFormation Delete). Without it, an
-    `Invalid*ID.NotFound` about an id declared new (expect_fresh) raises ResourceNotYetVisible.
+    With missing_ok, an answer that the resource being deleted is already gone (is_gone: a code
+    GONE_CODES lists for this operation, about an id of this request) returns None: deleting what
+    is already gone is success (the same path serves rollback, destroy and CloudFormation Delete).
+    Any other NotFound is an error like any other. Without missing_ok, an `Invalid*ID.NotFound`
+    about an id declared new (expect_fresh) raises ResourceNotYetVisible.
     """
     try:
         return fn(**kwargs)
     except ClientError as exc:
-        if missing_ok and is_not_found(exc):
+        if missing_ok and is_gone(operation, exc, kwargs):
             return None
-        code = error_code(exc)
         message = str(exc.response.get("Error", {}).get("Message", exc))
-        if code in THROTTLING_CODES:
-            raise Ec2Throttled(f"{operation}: {code}: {message}") from exc
-        if code in IN_USE_CODES:
-            raise ResourceInUse(f"{operation}: {code}: {message}") from exc
-        if NOT_YET_VISIBLE_CODES.match(code):
-            resource_id = _fresh_id_named(message, kwargs)
-            if resource_id is not None:
-                raise ResourceNotYetVisible(operation, code, message, resource_id) from exc
-        raise Ec2CallFailed(operation, code, message) from exc
+        raise translate(operation, error_code(exc), message, kwargs) from exc
+
+
+def translate(operation: str, code: str, message: str, kwargs: dict[str, Any]) -> Exception:
+    """The exception class the ASL matches for an AWS error code."""
+    if code in THROTTLING_CODES:
+        return Ec2Throttled(f"{operation}: {code}: {message}")
+    if code in IN_USE_CODES:
+        return ResourceInUse(f"{operation}: {code}: {message}")
+    if NOT_YET_VISIBLE_CODES.match(code):
+        resource_id = _fresh_id_named(message, kwargs)
+        if resource_id is not None:
+            return ResourceNotYetVisible(operation, code, message, resource_id)
+    return Ec2CallFailed(operation, code, message)
+
+
+def delete_batch(operation: str, fn: Callable[..., Any], id_param: str, ids: list[str]) -> None:
+    """A batch delete whose answer lists per-item failures instead of raising (DeleteVpcEndpoints,
+    DeleteFlowLogs: `Unsuccessful`, botocore's UnsuccessfulItemSet). An id counts as done only if
+    it is not listed, or its entry says that very id is gone (a GONE_CODES code for the
+    operation); any other entry raises, naming the id and EC2's code and message. A whole-call
+    error saying one id is gone says nothing of the others: each id is then deleted on its own."""
+    if not ids:
+        return
+    try:
+        result = call(operation, fn, missing_ok=len(ids) == 1, **{id_param: ids})
+    except Ec2CallFailed as exc:
+        if len(ids) > 1 and exc.code in GONE_CODES.get(operation, frozenset()):
+            for one in ids:
+                delete_batch(operation, fn, id_param, [one])
+            return
+        raise
+    gone = GONE_CODES.get(operation, frozenset())
+    failed: list[tuple[str, str]] = []
+    for item in (result or {}).get("Unsuccessful") or []:
+        error = item.get("Error") or {}
+        code = str(error.get("Code") or "Unsuccessful")
+        if code in gone and item.get("ResourceId") in ids:
+            continue  # that very id is already gone
+        failed.append((code, f"{item.get('ResourceId') or '?'}: {code}: {error.get('Message', '')}"))
+    if failed:
+        message = "not deleted: " + "; ".join(text for _, text in failed)
+        raise translate(operation, failed[0][0], message, {id_param: ids})
 
 
 def describe_all(ec2: Any, operation: str, key: str, filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -247,6 +327,20 @@ def describe_all(ec2: Any, operation: str, key: str, filters: list[dict[str, Any
         pages = call(operation, lambda **kw: list(ec2.get_paginator(method).paginate(**kw)), Filters=filters)
         return [item for page in pages for item in page.get(key, [])]
     return call(operation, getattr(ec2, method), Filters=filters).get(key, [])
+
+
+def bucket_status(bucket: str) -> int:
+    """The HTTP status S3 HeadBucket answers for `bucket`, asked in this invocation's account (the
+    target's role for a cross-account build). HeadBucket has no error body, so the status is all
+    there is (S3 API reference): 200 the bucket exists and we may list it (HeadBucket is authorized
+    as s3:ListBucket); 403 it exists but is not ours to read, e.g. another account's log archive
+    (or we are denied); 404 no such bucket; 400 or 5xx otherwise. botocore follows a bucket in
+    another Region itself (the x-amz-bucket-region header of a 301/400 answer)."""
+    try:
+        client("s3").head_bucket(Bucket=bucket)
+    except ClientError as exc:
+        return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+    return 200
 
 
 def snake_case(operation: str) -> str:

@@ -17,8 +17,11 @@ Two scopes:
 Order (DESIGN.md): VPC endpoints and flow logs, NAT gateways -> wait `deleted` -> EIPs we
 allocated -> route table associations and tables -> detach + delete IGW, egress-only IGW ->
 subnets -> VPC -> (rollback only) the flow logs' log group if this execution created it.
-`*.NotFound` counts as done. Destroy keeps the flow-log group: it is the network's audit trail
-and expires by its retention.
+A delete counts as done when EC2 answers that *the resource it deletes* is gone (the operation's
+own NotFound code about that id, aws.GONE_CODES); any other NotFound (a route of a gateway
+endpoint, say) fails the step, and the teardown reports what is left. Whatever a step counted
+as done is checked at the end (`leftovers`). Destroy keeps the flow-log group: it is the
+network's audit trail and expires by its retention.
 """
 
 from __future__ import annotations
@@ -26,11 +29,10 @@ from __future__ import annotations
 from typing import Any
 
 from vpcfactory import aws, outcomes
-from vpcfactory.errors import Ec2CallFailed, NotOwnedByFactory, ResourceInUse
+from vpcfactory.errors import NotOwnedByFactory, ResourceInUse
 from vpcfactory.tags import TAG_EXECUTION, TAG_LOGICAL_ID, TAG_VPC, tag_dict
 
 LIVE_NAT_STATES = ("pending", "available", "failed", "deleting")
-ALREADY_DETACHED = frozenset({"Gateway.NotAttached", "InvalidInternetGatewayID.NotFound"})
 
 
 class Teardown:
@@ -165,19 +167,13 @@ class Teardown:
         return pending
 
     def _delete_endpoints_and_flow_logs(self) -> None:
+        # Both answer per-endpoint / per-flow-log failures in `Unsuccessful` instead of raising.
         endpoints = [e["VpcEndpointId"] for e in self.vpc_endpoints()]
-        if endpoints:
-            aws.call("DeleteVpcEndpoints", self.ec2.delete_vpc_endpoints, missing_ok=True, VpcEndpointIds=endpoints)
+        aws.delete_batch("DeleteVpcEndpoints", self.ec2.delete_vpc_endpoints, "VpcEndpointIds", endpoints)
         flow_logs = self.flow_logs()
         if self.scope.get("execution"):
             self._delete_log_groups(flow_logs)
-        if flow_logs:
-            aws.call(
-                "DeleteFlowLogs",
-                self.ec2.delete_flow_logs,
-                missing_ok=True,
-                FlowLogIds=[f["FlowLogId"] for f in flow_logs],
-            )
+        aws.delete_batch("DeleteFlowLogs", self.ec2.delete_flow_logs, "FlowLogIds", [f["FlowLogId"] for f in flow_logs])
 
     def nats_deleted(self, nat_ids: list[str]) -> bool:
         if not nat_ids:
@@ -266,16 +262,17 @@ class Teardown:
                 attempt("vpc", vpc["VpcId"], "DeleteVpc", self.ec2.delete_vpc, VpcId=vpc["VpcId"])
         if blocked:
             raise ResourceInUse("; ".join(blocked))
-        # "NotFound" counted a delete as done; make sure it meant gone. EC2 is eventually
-        # consistent: a resource created a moment ago can answer NotFound by id while it is still
-        # listed, and a handler of a cancelled Parallel branch may create one after the first
-        # sweep. Anything of ours still listed fails this attempt; the workflow retries it.
+        # A NotFound about the deleted id counted a delete as done; make sure it meant gone. EC2 is
+        # eventually consistent: a resource created a moment ago can answer NotFound by id while it
+        # is still listed, and a handler of a cancelled Parallel branch may create one after the
+        # first sweep. Anything of ours still listed fails this attempt; the workflow retries it.
         still = [f"{item['type']} {item['id']}" for item in self.leftovers()]
         if still:
             raise ResourceInUse(f"still there after this teardown attempt (retried): {', '.join(still)}")
         return deleted
 
     def _detach(self, igw_id: str, vpc_id: str, blocked: list[str]) -> bool:
+        """Detach; already detached (Gateway.NotAttached) or gone is done (aws.GONE_CODES)."""
         try:
             aws.call(
                 "DetachInternetGateway",
@@ -287,9 +284,6 @@ class Teardown:
         except ResourceInUse as exc:
             blocked.append(f"internet-gateway {igw_id}: {exc}")
             return False
-        except Ec2CallFailed as exc:
-            if exc.code not in ALREADY_DETACHED:
-                raise
         return True
 
     def _disassociate_our_subnets_from_other_tables(self, subnet_ids: set[str], subnets: list[dict]) -> None:

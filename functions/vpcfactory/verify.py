@@ -2,13 +2,15 @@
 
 The execution's output is the network as EC2 reports it, not as the plan hoped it would be, and
 a build whose result differs from its intent (a subnet routed to the wrong place, an isolated
-tier with a way out, a default security group that still allows traffic, flow logs that are not
-active) fails and rolls back. The output carries a short compliance summary of the Security Hub
-controls a new VPC should pass: EC2.2, EC2.6, EC2.15.
+tier with a way out, a gateway endpoint missing from a private or isolated route table, a default
+security group that still allows traffic, flow logs that are not active) fails and rolls back.
+The output carries a short compliance summary of the Security Hub controls a new VPC should pass:
+EC2.2, EC2.6, EC2.15.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from vpcfactory import aws
@@ -72,6 +74,8 @@ def verify_network(plan: dict[str, Any], execution: str, vpc_id: str, ec2: Any |
         if ipv6:
             entry["ipv6Cidr"] = ipv6[0]
         tiers.setdefault(sub["tier"], []).append(entry)
+
+    problems += _gateway_endpoint_problems(plan, by_logical, tables, ec2, vpc_id)
 
     compliance: dict[str, str] = {}
     group = default_security_group(ec2, vpc_id)
@@ -141,6 +145,59 @@ def verify_network(plan: dict[str, Any], execution: str, vpc_id: str, ec2: Any |
         "changes": plan.get("changes") or {"mode": "create"},
         "execution": execution,
     }
+
+
+ENDPOINT_GONE_STATES = ("deleting", "deleted", "failed", "rejected", "expired")
+
+
+def _gateway_endpoint_problems(
+    plan: dict[str, Any],
+    by_logical: Callable[[list[dict[str, Any]]], dict[str, dict[str, Any]]],
+    tables: dict[str, dict[str, Any]],
+    ec2: Any,
+    vpc_id: str,
+) -> list[str]:
+    """Each planned gateway endpoint exists, serves exactly its planned route tables (the
+    private and isolated ones), and each of those has the endpoint's route: destination the
+    service's prefix list, target the endpoint (Amazon VPC User Guide, gateway endpoint routing).
+    A table the endpoint lists without that route sends the service's traffic elsewhere."""
+    planned = plan.get("gatewayEndpoints") or []
+    if not planned:
+        return []
+    in_vpc = [{"Name": "vpc-id", "Values": [vpc_id]}]
+    endpoints = {
+        logical: item
+        for logical, item in by_logical(aws.describe_all(ec2, "DescribeVpcEndpoints", "VpcEndpoints", in_vpc)).items()
+        if str(item.get("State", "")).lower() not in ENDPOINT_GONE_STATES
+    }
+    problems: list[str] = []
+    for endpoint in planned:
+        item = endpoints.get(endpoint["logicalId"])
+        if item is None:
+            problems.append(f"gateway endpoint {endpoint['logicalId']} ({endpoint['service']}) is missing")
+            continue
+        where = f"gateway endpoint {endpoint['logicalId']} ({item['VpcEndpointId']})"
+        listed = set(item.get("RouteTableIds") or [])
+        wanted: set[str] = set()
+        for logical in endpoint["routeTables"]:
+            table = tables.get(logical)
+            if table is None:
+                problems.append(f"{where}: route table {logical} is missing")
+                continue
+            table_id = table["RouteTableId"]
+            wanted.add(table_id)
+            if table_id not in listed:
+                problems.append(f"{where} is not associated with route table {logical} ({table_id})")
+            has_route = any(
+                r.get("GatewayId") == item["VpcEndpointId"] and r.get("DestinationPrefixListId")
+                for r in table.get("Routes", [])
+            )
+            if not has_route:
+                problems.append(f"route table {logical} ({table_id}) has no route to {where}")
+        extra = sorted(listed - wanted)
+        if extra:
+            problems.append(f"{where} also serves route tables the plan does not give it: {', '.join(extra)}")
+    return problems
 
 
 def _delivery_problem(flow_log: dict[str, Any]) -> str:

@@ -614,9 +614,14 @@ def test_a_deleted_resource_takes_its_tags_with_it(ec2: Any) -> None:
 
 
 def test_the_moto_code_the_emulator_patches_is_unchanged_since_it_was_pinned() -> None:
-    from vpcfactory_tools.emulator import faults
+    from vpcfactory_tools.emulator import faults, server
 
-    pinned = {**fidelity.PINNED_SOURCES, **faults.PINNED_SOURCES, **engine_time.PINNED_SOURCES}
+    pinned = {
+        **fidelity.PINNED_SOURCES,
+        **faults.PINNED_SOURCES,
+        **engine_time.PINNED_SOURCES,
+        **server.PINNED_SOURCES,
+    }
 
     assert moto.__version__ == fidelity.MOTO_VERSION
     assert fidelity.source_fingerprints(pinned) == pinned
@@ -842,6 +847,28 @@ def test_a_vpc_endpoint_to_a_service_name_ec2_does_not_list_is_invalid_service_n
     assert created["VpcEndpoint"]["ServiceName"] == "cn.com.amazonaws.cn-north-1.s3"
 
 
+def test_a_gateway_endpoint_to_s3_in_a_china_region_routes_its_tables_to_the_s3_prefix_list(ec2: Any) -> None:
+    cn = boto3.client("ec2", region_name="cn-north-1", config=NO_RETRIES)
+    vpc_id = cn.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    tables = [cn.create_route_table(VpcId=vpc_id)["RouteTable"]["RouteTableId"] for _ in range(2)]
+
+    endpoint_id = cn.create_vpc_endpoint(
+        VpcId=vpc_id, ServiceName="cn.com.amazonaws.cn-north-1.s3", VpcEndpointType="Gateway", RouteTableIds=tables
+    )["VpcEndpoint"]["VpcEndpointId"]
+
+    s3_list = cn.describe_prefix_lists(
+        Filters=[{"Name": "prefix-list-name", "Values": ["com.amazonaws.cn-north-1.s3"]}]
+    )
+    [prefix_list] = s3_list["PrefixLists"]
+    for table in cn.describe_route_tables(RouteTableIds=tables)["RouteTables"]:
+        routes = [r for r in table["Routes"] if r.get("GatewayId") == endpoint_id]
+        assert [r["DestinationPrefixListId"] for r in routes] == [prefix_list["PrefixListId"]], table["RouteTableId"]
+    # and deleting it takes those routes with it
+    cn.delete_vpc_endpoints(VpcEndpointIds=[endpoint_id])
+    for table in cn.describe_route_tables(RouteTableIds=tables)["RouteTables"]:
+        assert [r for r in table["Routes"] if r.get("GatewayId") == endpoint_id] == []
+
+
 # --- DeleteVpcEndpoints deletes a gateway endpoint whose route is already gone --------------
 
 
@@ -880,5 +907,80 @@ def test_on_plain_moto_that_delete_fails_with_invalid_route_not_found() -> None:
             with pytest.raises(ClientError) as exc:
                 ec2.delete_vpc_endpoints(VpcEndpointIds=[endpoint_id])
             assert error_code(exc) == "InvalidRoute.NotFound"
+    finally:
+        fidelity.install()
+
+
+# --- ModifyVpcEndpoint adds and removes a gateway endpoint's routes with its route tables ---------
+
+
+def _endpoint_routes(ec2: Any, table_id: str, endpoint_id: str) -> list[dict[str, Any]]:
+    routes = ec2.describe_route_tables(RouteTableIds=[table_id])["RouteTables"][0]["Routes"]
+    return [r for r in routes if r.get("GatewayId") == endpoint_id]
+
+
+def _gateway_endpoint_on_one_of_two_tables(ec2: Any) -> tuple[str, list[str]]:
+    vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    tables = [ec2.create_route_table(VpcId=vpc_id)["RouteTable"]["RouteTableId"] for _ in range(2)]
+    endpoint = ec2.create_vpc_endpoint(
+        VpcEndpointType="Gateway", VpcId=vpc_id, ServiceName="com.amazonaws.us-east-1.s3", RouteTableIds=tables[:1]
+    )["VpcEndpoint"]
+    return endpoint["VpcEndpointId"], tables
+
+
+def test_adding_a_route_table_to_a_gateway_endpoint_adds_the_endpoints_route_to_it(ec2: Any) -> None:
+    endpoint_id, tables = _gateway_endpoint_on_one_of_two_tables(ec2)
+
+    ec2.modify_vpc_endpoint(VpcEndpointId=endpoint_id, AddRouteTableIds=[tables[1]])
+
+    [route] = _endpoint_routes(ec2, tables[1], endpoint_id)
+    assert (
+        route["DestinationPrefixListId"] == _endpoint_routes(ec2, tables[0], endpoint_id)[0]["DestinationPrefixListId"]
+    )
+    assert route["State"] == "active"
+    endpoint = ec2.describe_vpc_endpoints(VpcEndpointIds=[endpoint_id])["VpcEndpoints"][0]
+    assert sorted(endpoint["RouteTableIds"]) == sorted(tables)
+
+
+def test_adding_a_route_table_the_endpoint_already_has_changes_nothing(ec2: Any) -> None:
+    endpoint_id, tables = _gateway_endpoint_on_one_of_two_tables(ec2)
+
+    ec2.modify_vpc_endpoint(VpcEndpointId=endpoint_id, AddRouteTableIds=[tables[0]])
+
+    assert len(_endpoint_routes(ec2, tables[0], endpoint_id)) == 1
+
+
+def test_removing_a_route_table_from_a_gateway_endpoint_removes_the_endpoints_route(ec2: Any) -> None:
+    endpoint_id, tables = _gateway_endpoint_on_one_of_two_tables(ec2)
+
+    ec2.modify_vpc_endpoint(VpcEndpointId=endpoint_id, RemoveRouteTableIds=[tables[0]])
+
+    assert _endpoint_routes(ec2, tables[0], endpoint_id) == []
+    assert ec2.describe_vpc_endpoints(VpcEndpointIds=[endpoint_id])["VpcEndpoints"][0]["RouteTableIds"] == []
+
+
+def test_adding_an_unknown_route_table_to_a_gateway_endpoint_is_refused_and_changes_nothing(ec2: Any) -> None:
+    endpoint_id, tables = _gateway_endpoint_on_one_of_two_tables(ec2)
+
+    with pytest.raises(ClientError) as exc:
+        ec2.modify_vpc_endpoint(VpcEndpointId=endpoint_id, AddRouteTableIds=["rtb-0123456789abcdef0"])
+
+    assert error_code(exc) == "InvalidRouteTableID.NotFound"
+    assert ec2.describe_vpc_endpoints(VpcEndpointIds=[endpoint_id])["VpcEndpoints"][0]["RouteTableIds"] == tables[:1]
+
+
+def test_on_plain_moto_an_added_route_table_gets_no_endpoint_route() -> None:
+    # What the patch changes (moto 5.2.5): the table is listed, but has no route to the service.
+    fidelity.uninstall()
+    try:
+        with mock_aws(config=MOCK_CONFIG):
+            ec2 = boto3.client("ec2", config=NO_RETRIES)
+            endpoint_id, tables = _gateway_endpoint_on_one_of_two_tables(ec2)
+            ec2.modify_vpc_endpoint(VpcEndpointId=endpoint_id, AddRouteTableIds=[tables[1]])
+            assert (
+                tables[1]
+                in ec2.describe_vpc_endpoints(VpcEndpointIds=[endpoint_id])["VpcEndpoints"][0]["RouteTableIds"]
+            )
+            assert _endpoint_routes(ec2, tables[1], endpoint_id) == []
     finally:
         fidelity.install()

@@ -78,6 +78,10 @@ PINNED_SOURCES: dict[str, str] = {
     # patched so a deleted resource's tags go with it
     "moto.ec2.models.vpcs:VPCBackend.delete_vpc": "e1bdbc7e6a295336",
     "moto.ec2.models.vpcs:VPCBackend.delete_vpc_endpoints": "addebd7ab4598f5e",
+    # ModifyVpcEndpoint adds/removes a gateway endpoint's routes with its route tables
+    "moto.ec2.models.vpcs:VPCBackend.modify_vpc_endpoint": "5bd357c135635ae5",
+    "moto.ec2.models.vpcs:VPCEndPoint.modify": "2592485da3866b8f",
+    "moto.ec2.models.route_tables:RouteBackend.get_route_table": "e6a519c5fc230899",
     "moto.ec2.models.route_tables:RouteBackend.delete_route": "731f24945db4c1a8",
     "moto.ec2.models.route_tables:RouteBackend.delete_route_table": "282178c3f7cacc2b",
     "moto.ec2.models.internet_gateways:InternetGatewayBackend.delete_internet_gateway": "85b920f20dd86ceb",
@@ -785,6 +789,65 @@ def _patch_delete_gateway_endpoint_routes(original: Callable[..., Any]) -> Calla
     return delete_vpc_endpoints
 
 
+def _patch_modify_gateway_endpoint_routes(original: Callable[..., Any]) -> Callable[..., Any]:
+    """ModifyVpcEndpoint adds a gateway endpoint's route to each route table it adds, and removes
+    it from each it removes.
+
+    AWS: "When you create or modify an endpoint, you specify the VPC route tables that are used to
+    access the service via the endpoint. A route is automatically added to each of the route
+    tables with a destination that specifies the prefix list ID of the service and a target with
+    the endpoint ID" (Amazon VPC User Guide, "Gateway endpoints", routing); botocore's model:
+    AddRouteTableIds / RemoveRouteTableIds "(Gateway endpoint) The IDs of the route tables to
+    associate with / disassociate from the endpoint". An unknown route table is refused
+    (InvalidRouteTableID.NotFound) before anything changes. moto 5.2.5: only lists the table in
+    the endpoint's RouteTableIds, with no route -- so a VPC grown by a zone showed the new zone's
+    private table "associated" with S3 and DynamoDB while it had no route to either (issue 12).
+    """
+
+    def modify_vpc_endpoint(
+        self: Any,
+        vpc_id: str,
+        policy_doc: str,
+        add_subnets: list[str] | None,
+        remove_subnets: list[str] | None,
+        remove_route_tables: list[str] | None,
+        add_route_tables: list[str] | None,
+        add_security_groups: list[str] | None,
+        remove_security_groups: list[str] | None,
+    ) -> Any:
+        endpoint = self.describe_vpc_endpoints(vpc_end_point_ids=[vpc_id])[0]
+        prefix_list = getattr(endpoint, "destination_prefix_list_id", None)
+        gateway = str(endpoint.vpc_endpoint_type).lower() == "gateway" and bool(prefix_list)
+        before = set(endpoint.route_table_ids or [])
+        if gateway:
+            for route_table_id in add_route_tables or []:
+                self.get_route_table(route_table_id)  # InvalidRouteTableID.NotFound, nothing changed yet
+        result = original(
+            self,
+            vpc_id,
+            policy_doc,
+            add_subnets,
+            remove_subnets,
+            remove_route_tables,
+            add_route_tables,
+            add_security_groups,
+            remove_security_groups,
+        )
+        if gateway:
+            for route_table_id in dict.fromkeys(add_route_tables or []):
+                if route_table_id not in before:
+                    self.create_route(
+                        route_table_id, None, gateway_id=endpoint.id, destination_prefix_list_id=prefix_list
+                    )
+            for route_table_id in dict.fromkeys(remove_route_tables or []):
+                if route_table_id in before:
+                    with contextlib.suppress(EC2ClientError):
+                        self.delete_route(route_table_id, None, destination_prefix_list_id=prefix_list)
+        return result
+
+    return modify_vpc_endpoint
+
+
 def _forgets_tags(ids_of: Callable[..., list[str]]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """A deleted resource's tags go with it.
 
@@ -838,6 +901,7 @@ _BACKEND_PATCHES: list[tuple[type, str, Callable[[Callable[..., Any]], Callable[
     (FlowLogsBackend, "create_flow_logs", _patch_flow_logs_to_an_s3_prefix),
     (FlowLogsBackend, "create_flow_logs", fidelity_services.patch_flow_logs_s3_delivery),
     (VPCBackend, "create_vpc_endpoint", fidelity_services.patch_vpc_endpoint_unknown_service),
+    (VPCBackend, "create_vpc_endpoint", fidelity_services.patch_partition_gateway_endpoint_routes),
     (NatGateways, "create_nat_gateway", _patch_nat_client_token),
     (InternetGatewayBackend, "detach_internet_gateway", _patch_detach_igw_with_mapped_addresses),
     (InternetGatewayBackend, "attach_internet_gateway", _patch_attach_second_igw),
@@ -847,6 +911,7 @@ _BACKEND_PATCHES: list[tuple[type, str, Callable[[Callable[..., Any]], Callable[
     (RouteBackend, "create_route", _patch_route_to_unknown_nat),
     (RouteBackend, "replace_route", _patch_route_to_unknown_nat),
     (VPCBackend, "delete_vpc_endpoints", _patch_delete_gateway_endpoint_routes),
+    (VPCBackend, "modify_vpc_endpoint", _patch_modify_gateway_endpoint_routes),
     (VPCBackend, "delete_vpc", _forgets_tags(_first_arg)),
     (SubnetBackend, "delete_subnet", _forgets_tags(_first_arg)),
     (RouteBackend, "delete_route_table", _forgets_tags(_first_arg)),

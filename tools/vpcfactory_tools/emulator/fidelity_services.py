@@ -9,6 +9,8 @@ the AWS services a VPC endpoint can reach. Installed (and pinned) by :mod:`.fide
   ``cn.com.amazonaws.<region>.s3`` (DynamoDB stays ``com.amazonaws.<region>.dynamodb``); moto lists
   ``com.amazonaws.<region>.s3`` there. And CreateVpcEndpoint refuses a service name that
   DescribeVpcEndpointServices does not list (``InvalidServiceName``); moto accepts any string.
+  A gateway endpoint to such a ``cn.`` service routes to the service's prefix list as anywhere
+  else; moto finds a prefix list only by the exact service name, so it added no route at all.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ PINNED_SOURCES: dict[str, str] = {
     # patched (wrapped)
     "moto.ec2.models.vpcs:VPCBackend.create_vpc_endpoint": "1aee19202a6094e7",
     "moto.ec2.models.vpcs:VPCBackend._collect_default_endpoint_services": "bcaf5d279ad95f87",
+    # relied on: the Region's AWS-managed prefix lists (named com.amazonaws.<region>.<svc>)
+    "moto.ec2.models.managed_prefixes:ManagedPrefixListBackend.create_default_pls": "f05bebac59269c6e",
     # relied on: the callers and attributes the patches read
     "moto.ec2.models.vpcs:VPCBackend.describe_vpc_endpoint_services": "1cafcafe3fcb8fb2",
     "moto.ec2.models.vpc_service_configuration:VPCServiceConfiguration.__init__": "a863286901f08192",
@@ -172,5 +176,34 @@ def patch_vpc_endpoint_unknown_service(original: Callable[..., Any]) -> Callable
         if service_name not in listed_service_names(self):
             raise InvalidServiceName(service_name)
         return original(self, vpc_id, service_name, *args, **kwargs)
+
+    return create_vpc_endpoint
+
+
+def patch_partition_gateway_endpoint_routes(original: Callable[..., Any]) -> Callable[..., Any]:
+    """A gateway endpoint to a ``cn.``-named service routes to that service's prefix list.
+
+    AWS: creating a gateway endpoint adds, to each of its route tables, a route whose destination
+    is the service's prefix list and whose target is the endpoint (Amazon VPC User Guide, "Gateway
+    endpoints", routing) -- in the China Regions too, where S3's service is
+    ``cn.com.amazonaws.<region>.s3``. moto 5.2.5 looks the prefix list up by the exact service
+    name, and its S3 list is ``com.amazonaws.<region>.s3``: the endpoint got no prefix list and
+    its route tables no route (Verify reports exactly that). Here such an endpoint takes the list
+    of the same service without the ``cn.`` prefix, and its routes are added as moto adds them.
+    """
+
+    def create_vpc_endpoint(self: Any, vpc_id: str, service_name: str, *args: Any, **kwargs: Any) -> Any:
+        endpoint = original(self, vpc_id, service_name, *args, **kwargs)
+        interface = str(endpoint.vpc_endpoint_type or "").lower() == "interface"
+        if interface or endpoint.destination_prefix_list_id or not service_name.startswith("cn."):
+            return endpoint
+        plain = service_name.removeprefix("cn.")
+        prefix_list = next((p for p in self.managed_prefix_lists.values() if p.prefix_list_name == plain), None)
+        if prefix_list is None:
+            return endpoint
+        endpoint.destination_prefix_list_id = prefix_list.id
+        for route_table_id in endpoint.route_table_ids or []:
+            self.create_route(route_table_id, None, gateway_id=endpoint.id, destination_prefix_list_id=prefix_list.id)
+        return endpoint
 
     return create_vpc_endpoint
