@@ -13,12 +13,23 @@ class VpcFactoryError(Exception):
 
 
 class InvalidSpec(VpcFactoryError):
-    """The spec is wrong. Raised before any AWS call; names the offending field."""
+    """The spec is wrong. Raised before any AWS call; names the offending field.
+
+    `field` is the exact path into the input; the message shows at most MAX_FIELD characters of
+    it (a path holds the input's keys, and a key can be 200 KB long)."""
+
+    MAX_FIELD = 200
 
     def __init__(self, field: str, reason: str) -> None:
         self.field = field
         self.reason = reason
-        super().__init__(f"{field}: {reason}")
+        shown = field if len(field) <= self.MAX_FIELD else f"{field[: self.MAX_FIELD]}…"
+        super().__init__(f"{shown}: {reason}")
+
+
+class VpcNotFound(VpcFactoryError):
+    """Destroy was asked for a VPC that does not exist (in the target account and Region): nothing
+    was deleted. A CloudFormation Delete of a VPC already gone is a success instead, never this."""
 
 
 class Ec2Throttled(VpcFactoryError):
@@ -86,3 +97,15 @@ class AdoptionRefused(VpcFactoryError):
     """A custom-resource Create found a VPC of the same spec name that it did not build: taking it
     over would let deleting the stack destroy a network the stack never created. Refused unless the
     resource sets AdoptExisting: "true"."""
+
+
+class BuildInProgress(VpcFactoryError):
+    """Another execution is building a network of the same spec name in the same account and Region
+    (it holds the build lock, build_lock.py). Raised by Validate And Plan before anything is created;
+    the message names that execution. Two builds of one name would reconcile into each other's
+    half-built VPC."""
+
+
+class BuildLockFailed(VpcFactoryError):
+    """The build-lock table (or Step Functions, asked about the lock's holder) answered an error that
+    is not "held by another build": the build did not start. The message names the call and code."""

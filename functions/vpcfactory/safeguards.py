@@ -19,8 +19,10 @@ import json
 from typing import Any
 
 from vpcfactory import aws
-from vpcfactory.errors import Ec2CallFailed
+from vpcfactory.errors import Ec2CallFailed, InvalidSpec
 from vpcfactory.network import Build
+from vpcfactory.observability import logger
+from vpcfactory.spec import FlowLogs
 
 
 def configure_vpc(
@@ -124,6 +126,43 @@ def ensure_flow_logs(build: Build, vpc_id: str, role_arn: str | None) -> str:
         error = result["Unsuccessful"][0].get("Error", {})
         raise Ec2CallFailed("CreateFlowLogs", error.get("Code", "Unsuccessful"), error.get("Message", ""))
     return result["FlowLogIds"][0]
+
+
+FLOW_LOGS_S3_BUCKET_POLICY_DOC = "https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-s3-permissions.html"
+CREATE_BUCKET_DOC = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/create-bucket-overview.html"
+
+
+def check_flow_log_bucket(flow: FlowLogs | None) -> None:
+    """Flow logs to S3: refuse a bucket that does not exist before anything is created.
+
+    AWS creates no flow log to a missing bucket (CreateFlowLogs answers `Unsuccessful`), and Configure
+    VPC runs during the NAT wait, so without this the build would fail after its NATs and EIPs were
+    made. Asked with S3 HeadBucket in this invocation's account (the target's role, for a cross-account
+    build): only 404 refuses. 403 means the bucket exists but is not ours to read (another account's
+    log archive, whose policy lets us deliver but not list) and the build goes on, as it does on any
+    other answer: whether delivery works is Verify's to say (DeliverLogsStatus).
+    """
+    if flow is None or flow.destination != "s3" or not flow.bucket_arn:
+        return
+    bucket = flow.bucket_arn.split(":::", 1)[1].split("/", 1)[0]
+    status = aws.bucket_status(bucket)
+    if status != 404:
+        if status not in (200, 403):
+            logger.warning("flow-log bucket not checked", extra={"bucket": bucket, "headBucketStatus": status})
+        return
+    target = aws.current_target()
+    where = f"account {target['accountId']}, as {target['roleName']}" if target else "the factory's account"
+    raise InvalidSpec(
+        "flowLogs.bucketArn",
+        f"S3 bucket {bucket} does not exist (HeadBucket answered 404 Not Found in {where}); nothing was "
+        f"created. Create it (aws s3 mb s3://{bucket}; {CREATE_BUCKET_DOC}) and give it the bucket policy "
+        f"that lets delivery.logs.amazonaws.com write flow logs (README, Flow logs to S3; "
+        f"{FLOW_LOGS_S3_BUCKET_POLICY_DOC}), or use destination cloud-watch-logs. The embedded emulator "
+        "starts empty, so no bucket exists there: serve one with `vpcfactory emulator` (it prints its "
+        f"endpoint), create the bucket with `aws s3 mb s3://{bucket} --endpoint-url ENDPOINT` and its policy "
+        f"with `aws s3api put-bucket-policy --bucket {bucket} --policy file://policy.json --endpoint-url "
+        "ENDPOINT`, then run `vpcfactory apply SPEC --endpoint-url ENDPOINT`",
+    )
 
 
 FLOW_LOGS_DELIVERY_ROLE = "vpcfactory-flow-logs-delivery"

@@ -167,3 +167,30 @@ def test_a_role_created_with_tags_is_also_authorized_as_tag_role():
         ("iam:CreateRole", "true"),
         ("iam:TagRole", "true"),
     ]
+
+
+@pytest.mark.parametrize("operation", ["PutItem", "GetItem", "DeleteItem", "UpdateItem"])
+def test_a_dynamodb_item_operation_is_authorized_on_its_table(operation):
+    (found,) = authorizations("dynamodb", operation, {"TableName": "locks", "Key": {}}, CALLER, FakeWorld())
+    assert (found.action, found.resource) == (
+        f"dynamodb:{operation}",
+        "arn:aws:dynamodb:us-east-1:123456789012:table/locks",
+    )
+
+
+def test_a_dynamodb_table_named_by_its_arn_is_authorized_on_that_arn():
+    arn = "arn:aws-cn:dynamodb:cn-north-1:123456789012:table/locks"
+    cn = Caller(account="123456789012", region="cn-north-1")
+    (found,) = authorizations("dynamodb", "PutItem", {"TableName": arn, "Item": {}}, cn, FakeWorld())
+    assert found.resource == arn
+
+
+def test_a_dynamodb_operation_on_no_table_is_refused_loudly():
+    with pytest.raises(UnknownAction):
+        authorizations("dynamodb", "ListTables", {}, CALLER, FakeWorld())
+
+
+def test_describe_execution_is_authorized_on_the_execution():
+    arn = "arn:aws:states:us-east-1:123456789012:execution:vpcfactory-build-vpc:build-1"
+    (found,) = authorizations("stepfunctions", "DescribeExecution", {"executionArn": arn}, CALLER, FakeWorld())
+    assert (found.action, found.resource) == ("states:DescribeExecution", arn)

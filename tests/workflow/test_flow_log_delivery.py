@@ -115,3 +115,40 @@ def test_flow_logs_to_a_bucket_that_does_not_allow_delivery_fail_the_build_namin
     fixed = emu.build(spec)
     assert fixed.status == "SUCCEEDED", fixed.cause
     assert _flow_log(emu.client("ec2"), fixed.vpc_id)["DeliverLogsStatus"] == "SUCCESS"
+
+
+def test_flow_logs_to_a_bucket_that_does_not_exist_fail_in_validate_and_plan_before_anything_is_created(emu, seed_spec):
+    from vpcfactory_tools.emulator import faults
+
+    # Given flow logs to S3 and an emulator that, like every fresh one, holds no bucket
+    faults.reset()
+    bucket = f"{seed_spec['name']}-missing-logs"
+    spec = {**seed_spec, "flowLogs": {"destination": "s3", "bucketArn": f"arn:aws:s3:::{bucket}", "prefix": "vpcs"}}
+
+    result = emu.build(spec)
+
+    # Then Validate And Plan refuses the spec, naming the field and how to make the bucket
+    assert result.status == "FAILED"
+    assert result.error == "InvalidSpec", result.cause
+    cause = json.loads(result.cause)["errorMessage"]
+    assert cause.startswith("flowLogs.bucketArn: ") and f"S3 bucket {bucket} does not exist" in cause
+    assert "nothing was created" in cause and "the factory's account" in cause
+    assert f"aws s3 mb s3://{bucket}" in cause and "delivery.logs.amazonaws.com" in cause
+    assert "https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-s3-permissions.html" in cause
+    assert "`vpcfactory emulator`" in cause and f"aws s3 mb s3://{bucket} --endpoint-url ENDPOINT" in cause
+    # and the only EC2 call of the run was Validate And Plan's zone lookup: no NAT, no EIP, nothing
+    assert [op for _, op in faults.call_sequence(execution_name(result))] == ["DescribeAvailabilityZones"]
+    assert tagged_with_execution(emu.client("ec2"), execution_name(result)) == []
+
+
+def test_a_cross_account_build_checks_the_flow_log_bucket_as_the_target_role(emu, seed_spec):
+    bucket = f"{seed_spec['name']}-missing-there"
+    spec = {**seed_spec, "flowLogs": {"destination": "s3", "bucketArn": f"arn:aws:s3:::{bucket}"}}
+
+    result = emu.build({"spec": spec, "target": {"accountId": TARGET}})
+
+    assert result.status == "FAILED"
+    assert result.error == "InvalidSpec", result.cause
+    assert f"in account {TARGET}, as AWSControlTowerExecution" in result.cause
+    there = _in_target(emu).client("ec2")
+    assert tagged_with_execution(there, execution_name(result)) == []  # nothing made in the target account

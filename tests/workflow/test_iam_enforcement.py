@@ -187,3 +187,30 @@ def test_flow_logs_to_s3_need_log_delivery_permissions_to_create_and_to_delete_d
     assert stuck.status == "FAILED"
     assert "not authorized to perform: logs:DeleteLogDelivery" in stuck.cause
     assert emu.destroy(built.vpc_id).status == "SUCCEEDED"
+
+
+def test_validate_and_plan_needs_s3_list_bucket_to_tell_a_missing_flow_log_bucket(emu, seed_spec):
+    # HeadBucket is authorized as s3:ListBucket. Denied, S3 answers 403, which the check must read
+    # as "exists, not ours to read": the missing bucket then fails the build only after NATs exist.
+    iam = emu.client("iam")
+    role = emu.stack.function_roles["ValidateSpecFunction"].rsplit("/", 1)[-1]
+    spec = {**seed_spec, "flowLogs": {"destination": "s3", "bucketArn": f"arn:aws:s3:::gone-{uuid.uuid4().hex[:8]}"}}
+
+    refused = emu.build(spec)
+    assert refused.error == "InvalidSpec" and "flowLogs.bucketArn" in refused.cause, refused.cause
+
+    (name,) = [
+        n
+        for n in iam.list_role_policies(RoleName=role)["PolicyNames"]
+        if "s3:ListBucket" in json.dumps(iam.get_role_policy(RoleName=role, PolicyName=n)["PolicyDocument"])
+    ]
+    document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+    document = document if isinstance(document, str) else json.dumps(document)
+    iam.delete_role_policy(RoleName=role, PolicyName=name)
+    try:
+        late = emu.build(spec)
+    finally:
+        iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=document)
+    assert late.status == "FAILED" and late.error != "InvalidSpec"
+    assert "CreateFlowLogs" in late.cause  # found out at Configure VPC, after the NAT was created
+    assert tagged_with_execution(emu.client("ec2"), execution_name(late)) == []  # and rolled back

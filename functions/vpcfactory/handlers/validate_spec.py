@@ -1,11 +1,13 @@
-"""Validate And Plan: reject a bad spec or target before anything is created, plan the network,
-and decide whether this build creates a VPC or grows the one it built before (same name)."""
+"""Validate And Plan: reject a bad spec or target before anything is created, take the build lock of
+the network (build_lock.py: one build per account, Region and spec name), plan the network, and
+decide whether this build creates a VPC or grows the one it built before (same name)."""
 
-from vpcfactory import aws
+from vpcfactory import aws, build_lock
 from vpcfactory.errors import AdoptionRefused
 from vpcfactory.growth import detect_changes
 from vpcfactory.observability import lambda_handler, logger
 from vpcfactory.plan import plan_network
+from vpcfactory.safeguards import check_flow_log_bucket
 from vpcfactory.spec import parse_spec, split_input
 
 # Execution-input keys that are not part of the spec wrapper: how the build was asked for.
@@ -28,6 +30,18 @@ def _refuse_unasked_adoption(plan, cfn):
     )
 
 
+def _release_after_refusal(lock):
+    """Planning failed after the lock was taken: nothing was created, so let the next build start
+    now (the failure path, which releases locks, follows only a successful plan). A release that
+    fails leaves the lock to the stale-holder check of the next build (build_lock.py)."""
+    if lock is None:
+        return
+    try:
+        build_lock.release(lock)
+    except Exception:  # the planning error is the one to report
+        logger.exception("could not release the build lock", extra={"lockKey": lock["key"]})
+
+
 @lambda_handler
 def handler(event, context):
     raw = event["input"]
@@ -38,11 +52,19 @@ def handler(event, context):
     spec = parse_spec(spec_raw)  # pure: raises InvalidSpec(field, reason) with no AWS call made
     target = aws.normalize_target(target_raw, event.get("defaultRoleName"))  # pure too
     aws.use_target(target, event["execution"])
-    ec2 = aws.client("ec2")
-    zones = aws.call("DescribeAvailabilityZones", ec2.describe_availability_zones, AllAvailabilityZones=False)
-    plan = plan_network(spec, zones["AvailabilityZones"])
-    plan["changes"] = detect_changes(plan, ec2, allow_replace=control.get("allowReplace") is True)
-    _refuse_unasked_adoption(plan, control.get("cfn") or {})
+    # One build per network: before anything is read or created. BuildInProgress if another
+    # execution builds this name; a direct invocation (no execution) takes no lock.
+    lock = build_lock.acquire(spec.name, target, event["executionArn"]) if event.get("executionArn") else None
+    try:
+        ec2 = aws.client("ec2")
+        zones = aws.call("DescribeAvailabilityZones", ec2.describe_availability_zones, AllAvailabilityZones=False)
+        plan = plan_network(spec, zones["AvailabilityZones"])
+        check_flow_log_bucket(spec.flow_logs)  # S3 HeadBucket: a missing bucket is InvalidSpec, nothing created
+        plan["changes"] = detect_changes(plan, ec2, allow_replace=control.get("allowReplace") is True)
+        _refuse_unasked_adoption(plan, control.get("cfn") or {})
+    except Exception:
+        _release_after_refusal(lock)
+        raise
     logger.info(
         "planned",
         extra={
@@ -52,4 +74,4 @@ def handler(event, context):
             "targetAccount": (target or {}).get("accountId"),
         },
     )
-    return {"spec": spec.to_dict(), "plan": plan, "target": target, "cfn": control.get("cfn")}
+    return {"spec": spec.to_dict(), "plan": plan, "target": target, "cfn": control.get("cfn"), "lock": lock}

@@ -15,10 +15,13 @@ module follows, all read from the SAR data that the evaluator itself uses
   lists (``ec2:Vpc``, ``ec2:SubnetID``, ``ec2:AvailabilityZone``...); a resource that does not
   exist is left to the service, which answers ``*.NotFound`` (teardowns count on that);
 - actions without resource types (``ec2:Describe*``) are authorized on ``*``;
+- a DynamoDB item operation (``PutItem``, ``GetItem``, ``DeleteItem``...) on the table it names;
+  ``states:DescribeExecution`` on the execution's ARN;
 - what AWS authorizes besides the action itself: ``ec2:CreateTags`` with ``ec2:CreateAction`` for a
   create that carries TagSpecifications; ``logs:TagResource`` for a log group created with tags;
   ``iam:PassRole`` (``iam:PassedToService``) for the role a flow log delivers with;
-  ``logs:CreateLogDelivery`` / ``logs:DeleteLogDelivery`` for flow logs to S3 (vended logs).
+  ``logs:CreateLogDelivery`` / ``logs:DeleteLogDelivery`` for flow logs to S3 (vended logs);
+- an API operation authorized under another action's name: S3 ``HeadBucket`` is ``s3:ListBucket``.
 
 The state a condition needs (a resource's tags, its VPC, an association's table) is read from
 moto's backends through :class:`World`, so this module never calls AWS itself.
@@ -365,6 +368,11 @@ def _other_authorizations(
         context["aws:ResourceOrgID"] = world.organization_of(role.split(":")[4], caller.partition)
         yield Authorization(action, role, {k: v for k, v in context.items() if v}, "the role")
         return
+    if service == "s3" and operation == "HeadBucket":
+        # S3 authorizes HeadBucket as s3:ListBucket on the bucket (S3 API reference, HeadBucket, Permissions).
+        bucket = str(params["Bucket"])
+        yield Authorization("s3:ListBucket", f"arn:{caller.partition}:s3:::{bucket}", {}, f"bucket {bucket}")
+        return
     if service == "iam" and params.get("RoleName"):
         arn = f"arn:{caller.partition}:iam::{caller.account}:role{params.get('Path') or '/'}{params['RoleName']}"
         context = _tag_context({t["Key"]: t["Value"] for t in params.get("Tags") or []}, "aws:RequestTag")
@@ -381,6 +389,18 @@ def _other_authorizations(
     )
 
 
+def _dynamodb_authorizations(operation: str, params: Mapping[str, Any], caller: Caller) -> Iterator[Authorization]:
+    """An item operation is authorized on its table (SAR: resource type ``table``, required); the
+    table is named by TableName, its name or its ARN (botocore model). The factory's policies use no
+    DynamoDB condition key, so none is put in the context."""
+    action = f"dynamodb:{operation}"
+    table = str(params.get("TableName") or "")
+    if not table or not any(r["name"] == "table" for r in action_details(action)["resourceTypes"]):
+        raise UnknownAction(f"the emulator does not know which table {action} is authorized on: add it here")
+    arn = table if table.startswith("arn:") else caller.arn("dynamodb", f"table/{table}")
+    yield Authorization(action, arn, {}, f"table {table}")
+
+
 def authorizations(
     service: str, operation: str, params: Mapping[str, Any], caller: Caller, world: World
 ) -> list[Authorization]:
@@ -393,4 +413,6 @@ def authorizations(
         return list(_logs_authorizations(operation, params, caller, world))
     if prefix == "ssm":
         return list(_ssm_authorizations(operation, params, caller, world))
+    if prefix == "dynamodb":
+        return list(_dynamodb_authorizations(operation, params, caller))
     return list(_other_authorizations(prefix, operation, params, caller, world))

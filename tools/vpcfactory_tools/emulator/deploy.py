@@ -7,6 +7,8 @@ Created in moto, fully resolved:
   attached managed policies, AWS managed ones by ARN, inline policies): what an IAM evaluator
   reads from moto's IAM backend;
 - every AWS::SQS::Queue (the functions' dead-letter queue);
+- every AWS::DynamoDB::Table (the build locks): key schema, billing mode, encryption, TTL; a table
+  property the emulator does not deploy is refused rather than ignored;
 - every AWS::Lambda::Function, named `<stack>-<LogicalId>`, with its own role, its Handler (run in
   this process by lambda_runtime), Runtime, Timeout, MemorySize, Architectures, Environment;
 - every AWS::StepFunctions::StateMachine from its local definition file with its
@@ -66,6 +68,7 @@ class Stack:
     function_roles: dict[str, str] = field(default_factory=dict)  # function logical id -> its role's ARN
     policies: dict[str, str] = field(default_factory=dict)  # logical id -> customer managed policy ARN
     queues: dict[str, str] = field(default_factory=dict)  # logical id -> queue URL
+    tables: dict[str, str] = field(default_factory=dict)  # logical id -> DynamoDB table name
     resources: dict[str, Any] = field(default_factory=dict)  # logical id -> what Ref returns (deployed ones)
     not_created: list[str] = field(default_factory=list)  # deployed by name only (see NOT_CREATED)
     account_id: str = ""
@@ -110,6 +113,7 @@ class PhysicalIds:
         "AWS::IAM::ManagedPolicy": ("ManagedPolicyName", 128),
         "AWS::StepFunctions::StateMachine": ("StateMachineName", 80),
         "AWS::SQS::Queue": ("QueueName", 80),
+        "AWS::DynamoDB::Table": ("TableName", 255),
         "AWS::Logs::LogGroup": ("LogGroupName", 512),
         "AWS::Events::Rule": ("Name", 64),
         "AWS::Lambda::Permission": (None, 256),
@@ -164,6 +168,7 @@ class PhysicalIds:
             "AWS::IAM::ManagedPolicy": f"arn:{p}:iam::{a}:policy{self._path(logical_id)}{name}",
             "AWS::StepFunctions::StateMachine": f"arn:{p}:states:{r}:{a}:stateMachine:{name}",
             "AWS::SQS::Queue": f"arn:{p}:sqs:{r}:{a}:{name}",
+            "AWS::DynamoDB::Table": f"arn:{p}:dynamodb:{r}:{a}:table/{name}",
             "AWS::Logs::LogGroup": f"arn:{p}:logs:{r}:{a}:log-group:{name}:*",
             "AWS::Events::Rule": f"arn:{p}:events:{r}:{a}:rule/{name}",
         }
@@ -187,6 +192,7 @@ class PhysicalIds:
             "AWS::IAM::ManagedPolicy": {"PolicyArn"},
             "AWS::StepFunctions::StateMachine": {"Arn", "Name"},
             "AWS::SQS::Queue": {"Arn", "QueueName", "QueueUrl"},
+            "AWS::DynamoDB::Table": {"Arn"},
             "AWS::Logs::LogGroup": {"Arn"},
             "AWS::Events::Rule": {"Arn"},
         }
@@ -317,6 +323,12 @@ def deploy_translation(
             url = sqs.create_queue(QueueName=physical.name(logical_id), Attributes=attributes)["QueueUrl"]
             stack.queues[logical_id] = url
 
+    tables = of_type("AWS::DynamoDB::Table")
+    if tables:
+        dynamodb = session.client("dynamodb", endpoint_url=endpoint_url)
+        for logical_id in tables:
+            stack.tables[logical_id] = _create_table(dynamodb, physical.name(logical_id), props[logical_id], logical_id)
+
     lam = session.client("lambda", endpoint_url=endpoint_url)
     code = _placeholder_zip()
     for logical_id in of_type("AWS::Lambda::Function"):
@@ -363,6 +375,7 @@ def deploy_translation(
         stack.state_machines[logical_id] = expect(logical_id, created["stateMachineArn"])
 
     handled = {"AWS::IAM::ManagedPolicy", "AWS::IAM::Role", "AWS::IAM::Policy", "AWS::SQS::Queue"}
+    handled |= {"AWS::DynamoDB::Table"}
     handled |= {"AWS::Lambda::Function", "AWS::StepFunctions::StateMachine"}
     stack.not_created = [logical_id for logical_id in props if resources[logical_id]["Type"] not in handled]
 
@@ -370,6 +383,48 @@ def deploy_translation(
     # The handlers run in this process: their environment is this process's.
     os.environ.update({k: v for k, v in stack.environment.items() if not k.startswith("POWERTOOLS_")})
     return stack
+
+
+# AWS::DynamoDB::Table properties the emulator deploys; TableName is the physical name.
+TABLE_PROPERTIES = {
+    "TableName",
+    "AttributeDefinitions",
+    "KeySchema",
+    "BillingMode",
+    "ProvisionedThroughput",
+    "SSESpecification",
+    "TimeToLiveSpecification",
+    "DeletionProtectionEnabled",
+    "Tags",
+}
+
+
+def _create_table(dynamodb: Any, name: str, p: dict[str, Any], logical_id: str) -> str:
+    """CreateTable (and UpdateTimeToLive) from the resource's properties, as CloudFormation makes
+    them: its SSESpecification.SSEEnabled is the API's SSESpecification.Enabled."""
+    unknown = sorted(set(p) - TABLE_PROPERTIES)
+    if unknown:
+        raise IntrinsicError(f"Resources.{logical_id}.Properties", f"the emulator does not deploy {unknown}")
+    extra: dict[str, Any] = {}
+    for key in ("BillingMode", "ProvisionedThroughput", "Tags", "DeletionProtectionEnabled"):
+        if key in p:
+            extra[key] = p[key]
+    if "SSESpecification" in p:
+        sse = p["SSESpecification"]
+        extra["SSESpecification"] = {
+            "Enabled": sse.get("SSEEnabled") in (True, "true"),
+            **{k: sse[k] for k in ("SSEType", "KMSMasterKeyId") if k in sse},
+        }
+    dynamodb.create_table(
+        TableName=name, AttributeDefinitions=p["AttributeDefinitions"], KeySchema=p["KeySchema"], **extra
+    )
+    ttl = p.get("TimeToLiveSpecification")
+    if ttl:
+        enabled = ttl["Enabled"] in (True, "true")
+        dynamodb.update_time_to_live(
+            TableName=name, TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": enabled}
+        )
+    return name
 
 
 def _document(document: Any) -> str:

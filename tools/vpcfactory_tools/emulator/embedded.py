@@ -24,6 +24,7 @@ from moto import mock_aws
 
 from vpcfactory import aws as factory_aws
 from vpcfactory_tools.emulator import (
+    conditional_writes,
     consistency,
     engine_integrations,
     engine_time,
@@ -31,6 +32,7 @@ from vpcfactory_tools.emulator import (
     fidelity,
     iam_enforcement,
     lambda_runtime,
+    sfn_api,
 )
 from vpcfactory_tools.emulator.deploy import Stack, deploy
 from vpcfactory_tools.emulator.settings import EmulatorSettings, configure
@@ -57,11 +59,13 @@ def install_patches() -> None:
     EC2 requests pass one hook chain on ``EC2Response.call_action``, outermost first: faults
     (count the call, inject a fault or throttle) -> consistency (NotFound for ids not visible
     yet) -> moto, whose backends carry the fidelity patches. Order matters: each hook wraps
-    what is there when it installs."""
+    what is there when it installs. DynamoDB item writes are serialized (conditional_writes)."""
     lambda_runtime.install()
     engine_time.install()
     engine_integrations.install()
+    sfn_api.install()
     fidelity.install()
+    conditional_writes.install()
     consistency.install()
     faults.install()
     iam_enforcement.install()
@@ -83,13 +87,21 @@ class ExecutionResult:
         return None
 
     def as_contract(self) -> dict[str, Any]:
-        """The object `vpcfactory apply --json` prints (DESIGN.md, CLI)."""
+        """The object `vpcfactory apply --json` prints (DESIGN.md, CLI; docs/operations.md lists it).
+
+        `cause` is the execution's cause as Step Functions has it (a Lambda error's JSON, stack
+        trace included); `message` is the one line a person reads: the Lambda error's message,
+        or the summary of a teardown report (null when the execution succeeded)."""
+        from vpcfactory_tools.progress import cause_message
+
+        message = " ".join(cause_message(self.cause).split()) if self.cause else ""
         return {
             "status": self.status,
             "executionArn": self.execution_arn,
             "vpcId": self.vpc_id,
             "output": self.output,
             "error": self.error,
+            "message": message or (self.error if self.status != "SUCCEEDED" else None),
             "cause": self.cause,
         }
 
@@ -144,6 +156,11 @@ class EmbeddedEmulator:
         for key, value in env.items():
             self._saved_env[key] = os.environ.get(key)
             os.environ[key] = value
+        # Everything runs in this process behind the mock, which only sees requests to AWS's own
+        # endpoints: an endpoint in the environment (a served emulator's, LocalStack's) would send
+        # the deployment's and the handlers' calls there instead.
+        for key in [k for k in os.environ if k == "AWS_ENDPOINT_URL" or k.startswith("AWS_ENDPOINT_URL_")]:
+            self._saved_env[key] = os.environ.pop(key)
         iam_enforcement.require_evaluator(self.settings.iam)
         install_patches()
         configure(self.settings)

@@ -1,0 +1,16 @@
+"""Release Build Lock: the build has ended (built and reported, or rolled back as far as it could):
+another build of the same name may start. Deletes the lock only if this execution still holds it
+(build_lock.release); the answer is the same whether it did or not, so a re-run answers alike."""
+
+from vpcfactory import build_lock
+from vpcfactory.observability import lambda_handler, logger
+
+
+@lambda_handler
+def handler(event, context):
+    lock = event.get("lock")
+    if not lock:  # a build started without an execution ARN holds no lock
+        return {"released": None}
+    released = build_lock.release(build_lock.Lock(key=lock["key"], holder=event["executionArn"]))
+    logger.info("build lock", extra={"lockKey": lock["key"], "released": released})
+    return {"released": lock["key"]}
