@@ -146,9 +146,13 @@ def ha_spec(azs: int) -> dict[str, Any]:
 
 
 def growth_spec(azs: int, tiers: int) -> dict[str, Any]:
-    """examples/production.yaml (NAT per AZ, default features) with ``azs`` zones and ``tiers`` tiers."""
+    """examples/production.yaml (NAT per AZ, default features) with ``azs`` zones and ``tiers`` tiers.
+    One tier is the public tier alone: no tier would route through a NAT, so it has none (a spec
+    asking for NATs there is refused)."""
     spec = load_example("production.yaml")
-    return {**spec, "name": f"g{azs}az{tiers}t", "availabilityZones": azs, "tiers": list(GROWTH_TIERS[:tiers])}
+    chosen = list(GROWTH_TIERS[:tiers])
+    nat = spec.get("natGateways") if any(t["type"] == "private" for t in chosen) else "none"
+    return {**spec, "name": f"g{azs}az{tiers}t", "availabilityZones": azs, "tiers": chosen, "natGateways": nat}
 
 
 def seed_minimal_spec() -> dict[str, Any]:

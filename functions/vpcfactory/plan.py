@@ -44,7 +44,8 @@ NAT gateways go in the first N zones (single: N = 1, per-az: every zone, natGate
 private route table in zone k uses the NAT in its own zone when there is one, else NAT k mod N
 (round-robin), so adding a zone never moves an existing route.
 
-Costs come from data/prices.json (one region's list prices, with the date they were read): NAT
+Costs come from data/prices.json (one region's list prices, with the date they were read, used
+whatever Region the plan is for: price_basis says which, and `plan` prints it): NAT
 gateway hours and the public IPv4 address of each Elastic IP the run allocates. A brought-your-own
 EIP is not counted (it is already paid for, and never released by us). Per-GB charges (NAT data
 processing, data transfer, flow log ingestion) depend on traffic and are not estimated.
@@ -64,6 +65,7 @@ if TYPE_CHECKING:  # spec.py imports this module at runtime (parse_spec calls al
     from vpcfactory.spec import Spec, Tier
 
 PRICES_FILE = Path(__file__).resolve().parent / "data" / "prices.json"
+
 IPV6_SUBNETS_PER_VPC = 256  # /64s in the Amazon-provided /56
 NAT_MODE_COMPARISON = ("none", "single", "per-az")
 
@@ -78,6 +80,28 @@ def _load_prices() -> dict[str, Any]:
 def prices() -> dict[str, Any]:
     """The price table (data/prices.json): asOf, source, region, currency, hoursPerMonth, hourly rates."""
     return dict(_load_prices())
+
+
+PRICING_PAGE = "https://aws.amazon.com/vpc/pricing/"
+
+
+def price_basis(plan: dict[str, Any]) -> dict[str, Any]:
+    """What the plan's costs are: one Region's on-demand list prices (data/prices.json), whatever
+    Region the plan is for. {priceRegion, planRegion, basis, asOf, currency, note}."""
+    table = _load_prices()
+    zones = [{"ZoneName": z["name"]} for z in plan.get("availabilityZones") or []]
+    plan_region = _region(zones) if zones else None
+    note = f"{table['region']} on-demand list prices as of {table['asOf']}, in {table['currency']}"
+    if plan_region and plan_region != table["region"]:
+        note += f"; this plan is for {plan_region}, whose prices differ: see {PRICING_PAGE}"
+    return {
+        "priceRegion": table["region"],
+        "planRegion": plan_region,
+        "basis": "on-demand list prices",
+        "asOf": table["asOf"],
+        "currency": table["currency"],
+        "note": note,
+    }
 
 
 def monthly_cost(nat_gateways: int, byo_eips: int = 0) -> dict[str, float]:
@@ -326,7 +350,7 @@ def summarize(plan: dict[str, Any]) -> str:
         nat_line = "NAT gateways: none"
 
     lines = [
-        f"VPC {plan['name']} {plan['cidr']}: {len(azs)} zones, room reserved for {plan['azReservation']}",
+        f"VPC {plan['name']} {plan['cidr']}: {_zones(len(azs))}, room reserved for {plan['azReservation']}",
         *table,
         nat_line,
         *_feature_lines(plan, tiers),
@@ -393,7 +417,6 @@ def _feature_lines(plan: dict[str, Any], tiers: dict[str, list[dict[str, Any]]])
 
 
 def _cost_lines(plan: dict[str, Any]) -> list[str]:
-    table = prices()
     cost, compare = plan["monthlyCostUsd"], plan["costComparison"]
     options = ", ".join(f"{mode} ${compare[mode]['total']:.2f}" for mode in NAT_MODE_COMPARISON)
     count = len(plan["natGateways"])
@@ -408,7 +431,7 @@ def _cost_lines(plan: dict[str, Any]) -> list[str]:
         f"Monthly fixed cost: ${cost['total']:.2f} (NAT gateways ${cost['natGateways']:.2f}, "
         f"Elastic IPs ${cost['elasticIps']:.2f}; per-GB data processing and flow log ingestion extra)",
         f"NAT modes per month: {options}; chosen {label}: {', '.join(versus)}",
-        f"Prices: {table['region']} list prices as of {table['asOf']} (functions/vpcfactory/data/prices.json)",
+        f"Prices: {price_basis(plan)['note']} (functions/vpcfactory/data/prices.json)",
     ]
 
 
@@ -435,7 +458,7 @@ def _select_zones(spec: Spec, zones: list[dict[str, Any]]) -> list[dict[str, str
         if wanted > len(usable):
             raise InvalidSpec(
                 "availabilityZones",
-                f"the spec asks for {wanted} zones but {region} has {len(usable)} available",
+                f"the spec asks for {_zones(wanted)} but {region} has {len(usable)} available",
             )
         chosen = usable[:wanted]
     else:
@@ -472,6 +495,13 @@ def _route_table(
         "defaultRoute": route,
         "ipv6DefaultRoute": ipv6_route,
     }
+
+
+def _zones(count: int) -> str:
+    """'1 zone', '3 zones' (spec.plural; imported here late: spec.py imports this module)."""
+    from vpcfactory.spec import plural
+
+    return plural(count, "zone")
 
 
 def _region(zones: list[dict[str, Any]]) -> str:

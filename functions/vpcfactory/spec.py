@@ -18,7 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from vpcfactory.errors import InvalidSpec
-from vpcfactory.plan import allocate, ipv6_blocks
+from vpcfactory.plan import allocate, ipv6_blocks, monthly_cost, prices
 
 NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")
 # Names under /vpcfactory/ that the factory keeps for itself (outcomes.py: stored custom-resource
@@ -29,6 +29,7 @@ TIER_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 ZONE_NAME_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+[a-z]$")  # us-east-1a, us-gov-west-1b
 ZONE_ID_RE = re.compile(r"^[a-z]+\d+-az\d+$")  # use1-az1, usgw1-az2
 EIP_ALLOCATION_RE = re.compile(r"^eipalloc-[0-9a-f]{8,17}$")
+VPC_ID_RE = re.compile(r"^vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})$")  # EC2's short (8) and long (17) ids
 LOG_GROUP_NAME_RE = re.compile(r"^[A-Za-z0-9_\-/.#]{1,512}$")  # CreateLogGroup's naming rules
 # arn:aws:s3:::bucket or arn:aws-us-gov:s3:::bucket/folder/: S3 bucket naming rules, optional folder.
 BUCKET_ARN_RE = re.compile(r"^arn:aws[-a-z]*:s3:::([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(/.*)?$")
@@ -52,6 +53,9 @@ MAX_AZ_RESERVATION = 16
 # EC2 allows 50 tags per resource; we add Name, three ownership tags and vpcfactory:tier.
 MAX_USER_TAGS = 40
 RESERVED_TAG_PREFIXES = ("aws:", "vpcfactory:")
+MAX_SHOWN = 64  # characters of a value from the input that an error message repeats (see shown)
+MAX_ZONE_LENGTH = 32  # longer than any zone name or zone ID AWS has (us-gov-west-1a, usgw1-az1)
+MAX_CIDR_LENGTH = 18  # 255.255.255.255/32
 
 SPEC_KEYS = (
     "name",
@@ -216,10 +220,10 @@ def parse_spec(raw: Any) -> Spec:
     name = _required_str(raw, "name", "name")
     if not NAME_RE.fullmatch(name):
         raise InvalidSpec(
-            "name", f"{name!r}: use 1-32 lowercase letters, digits and '-', not starting or ending with '-'"
+            "name", f"{shown(name)}: use 1-32 lowercase letters, digits and '-', not starting or ending with '-'"
         )
     if name in RESERVED_NAMES:
-        raise InvalidSpec("name", f"{name!r} is reserved: the factory keeps /vpcfactory/{name} for itself")
+        raise InvalidSpec("name", f"{shown(name)} is reserved: the factory keeps /vpcfactory/{name} for itself")
     vpc = _network(_required_str(raw, "cidr", "cidr"), "cidr")
     azs = _availability_zones(raw.get("availabilityZones"))
     az_count = azs if isinstance(azs, int) else len(azs)
@@ -270,17 +274,17 @@ def _availability_zones(value: Any) -> int | tuple[str, ...]:
     kinds = set()
     for k, zone in enumerate(value):
         if not isinstance(zone, str):
-            raise InvalidSpec(f"{field_}[{k}]", f"must be a string, got {_kind(zone)}")
-        if ZONE_NAME_RE.fullmatch(zone):
+            raise InvalidSpec(f"{field_}[{k}]", f"must be a string, got {_kind_for_string(zone)}")
+        if len(zone) <= MAX_ZONE_LENGTH and ZONE_NAME_RE.fullmatch(zone):
             kinds.add("zone names")
-        elif ZONE_ID_RE.fullmatch(zone):
+        elif len(zone) <= MAX_ZONE_LENGTH and ZONE_ID_RE.fullmatch(zone):
             kinds.add("zone IDs")
         else:
             raise InvalidSpec(
-                f"{field_}[{k}]", f"{zone!r} is neither a zone name (us-east-1a) nor a zone ID (use1-az1)"
+                f"{field_}[{k}]", f"{shown(zone)} is neither a zone name (us-east-1a) nor a zone ID (use1-az1)"
             )
         if zone in value[:k]:
-            raise InvalidSpec(f"{field_}[{k}]", f"{zone!r} is listed twice")
+            raise InvalidSpec(f"{field_}[{k}]", f"{shown(zone)} is listed twice")
     if len(kinds) > 1:
         raise InvalidSpec(field_, "mixes zone names and zone IDs: use one or the other")
     return tuple(value)
@@ -299,7 +303,9 @@ def _tiers(
     for i, raw in enumerate(value):
         tier = _tier(raw, f"tiers[{i}]", vpc, az_count, spec_tags, ipv6)
         if any(t.name == tier.name for t in tiers):
-            raise InvalidSpec(f"tiers[{i}].name", f"{tier.name!r} is used by an earlier tier: names must be unique")
+            raise InvalidSpec(
+                f"tiers[{i}].name", f"{shown(tier.name)} is used by an earlier tier: names must be unique"
+            )
         tiers.append(tier)
     return tuple(tiers)
 
@@ -310,10 +316,10 @@ def _tier(raw: Any, at: str, vpc: ipaddress.IPv4Network, az_count: int, spec_tag
     _reject_unknown(raw, TIER_KEYS, at)
     name = _required_str(raw, "name", f"{at}.name")
     if not TIER_NAME_RE.fullmatch(name):
-        raise InvalidSpec(f"{at}.name", f"{name!r}: use a lowercase letter, then up to 19 letters, digits or '-'")
+        raise InvalidSpec(f"{at}.name", f"{shown(name)}: use a lowercase letter, then up to 19 letters, digits or '-'")
     type_ = _required_str(raw, "type", f"{at}.type")
     if type_ not in TIER_TYPES:
-        raise InvalidSpec(f"{at}.type", f"{type_!r} is not one of {', '.join(TIER_TYPES)}")
+        raise InvalidSpec(f"{at}.type", f"{shown(type_)} is not one of {', '.join(TIER_TYPES)}")
 
     prefix, cidrs = raw.get("prefixLength"), raw.get("cidrs")
     if prefix is not None and cidrs is not None:
@@ -371,7 +377,7 @@ def _explicit_cidrs(value: Any, at: str, vpc: ipaddress.IPv4Network, az_count: i
     out: list[str] = []
     for k, item in enumerate(value):
         if not isinstance(item, str):
-            raise InvalidSpec(f"{at}[{k}]", f"must be a CIDR string, got {_kind(item)}")
+            raise InvalidSpec(f"{at}[{k}]", f"must be a CIDR string, got {_kind_for_string(item)}")
         net = _network(item, f"{at}[{k}]")
         if not net.subnet_of(vpc):
             raise InvalidSpec(f"{at}[{k}]", f"{net} is outside the VPC's {vpc}")
@@ -385,8 +391,13 @@ def _nat_gateways(value: Any, tiers: tuple[Tier, ...], az_count: int) -> tuple[s
     `natGateways: single`, `natGateways: 2` and `natGateways: {mode|count, eipAllocationIds}`.
     A count normalizes to a mode where one means the same thing for ever: 0 is none and 1 is
     single. N >= 2 stays a count, even N = zones: per-az would add a NAT with every zone added.
+    Left out, it is single when a private tier routes through a NAT, else none; asking for NATs (or
+    NAT EIPs) with no private tier is refused: nothing would route through them.
     """
     has_public = any(t.type == "public" for t in tiers)
+    # Only private tiers route through a NAT (plan.plan_network): public tiers go to the internet
+    # gateway, isolated tiers nowhere. Without one, a NAT and its EIP are paid for and never used.
+    has_private = any(t.type == "private" for t in tiers)
     eips: list[Any] = []
     mode: Any = None
     count: Any = None
@@ -404,20 +415,22 @@ def _nat_gateways(value: Any, tiers: tuple[Tier, ...], az_count: int) -> tuple[s
     else:
         raise InvalidSpec(
             "natGateways",
-            f"must be one of {', '.join(NAT_MODES)}, a number of NAT gateways or a mapping, got {_kind(value)}",
+            f"must be one of {', '.join(NAT_MODES)}, a number of NAT gateways or a mapping, "
+            f"got {_kind_for_string(value)}",
         )
 
     mode_field = "natGateways.mode" if isinstance(value, Mapping) else "natGateways"
     allowed = (*NAT_MODES, "count") if isinstance(value, Mapping) else NAT_MODES
     if mode is not None and (not isinstance(mode, str) or mode not in allowed):
-        raise InvalidSpec(mode_field, f"{mode!r} is not one of {', '.join(NAT_MODES)}")
+        raise InvalidSpec(mode_field, f"{shown(mode)} is not one of {', '.join(NAT_MODES)}")
     if count is not None:
         if not _is_int(count):
             raise InvalidSpec(count_field, f"must be a whole number of NAT gateways, got {_kind(count)}")
         if not 0 <= count <= az_count:
             raise InvalidSpec(
                 count_field,
-                f"{count} NAT gateways for {az_count} zone(s): give 0 to {az_count} (at most one per zone)",
+                f"{plural(count, 'NAT gateway')} for {plural(az_count, 'zone')}: give 0 to {az_count} "
+                "(at most one per zone)",
             )
         # The normal form (Spec.to_dict) carries both; anything else giving both is a contradiction.
         implied = {"none": 0, "single": 1}.get(mode) if mode != "count" else count
@@ -431,24 +444,42 @@ def _nat_gateways(value: Any, tiers: tuple[Tier, ...], az_count: int) -> tuple[s
     elif mode == "count":
         raise InvalidSpec(count_field, "mode count needs count: the number of NAT gateways")
     if mode is None:
-        mode = "single" if has_public else "none"
+        mode = "single" if has_public and has_private else "none"
     nat_count = count if mode == "count" else None
     needed = nat_count if mode == "count" else {"none": 0, "single": 1, "per-az": az_count}[mode]
+    if (needed or eips) and not has_private:
+        asked = (
+            f"{plural(needed, 'NAT gateway')} (${monthly_cost(needed, len(eips))['total']:.2f} a month at "
+            f"{prices()['region']} list prices)"
+            if needed
+            else f"{plural(len(eips), 'Elastic IP')} for NAT gateways"
+        )
+        raise InvalidSpec(
+            "natGateways",
+            f"{asked} but no tier would route through them: only private tiers egress through a NAT "
+            "(public tiers use the internet gateway, isolated tiers have no internet route); "
+            "add a private tier, or use none (the default without one)",
+        )
     if needed and not has_public:
         raise InvalidSpec(
-            "natGateways", f"{needed} NAT gateway(s) need a public tier to hold them; add one or use none"
+            "natGateways",
+            f"{plural(needed, 'NAT gateway')} {'needs' if needed == 1 else 'need'} a public tier to hold "
+            f"{'it' if needed == 1 else 'them'}; add one or use none",
         )
 
+    seen: set[str] = set()  # not `eip in eips[:k]`: a list of 100,000 ids must not take minutes
     for k, eip in enumerate(eips):
+        at = f"natGateways.eipAllocationIds[{k}]"
         if not isinstance(eip, str) or not EIP_ALLOCATION_RE.fullmatch(eip):
-            raise InvalidSpec(f"natGateways.eipAllocationIds[{k}]", f"{eip!r} is not an allocation id (eipalloc-...)")
-        if eip in eips[:k]:
-            raise InvalidSpec(f"natGateways.eipAllocationIds[{k}]", f"{eip!r} is listed twice")
+            raise InvalidSpec(at, f"{shown(eip)} is not an allocation id (eipalloc-...)")
+        if eip in seen:
+            raise InvalidSpec(at, f"{shown(eip)} is listed twice")
+        seen.add(eip)
     if eips and len(eips) != needed:
         raise InvalidSpec(
             "natGateways.eipAllocationIds",
-            f"lists {len(eips)} allocation id(s) but natGateways ({mode}) with {az_count} zones makes "
-            f"{needed} NAT gateways: give one per NAT gateway, in zone order, or none to allocate them",
+            f"lists {plural(len(eips), 'allocation id')} but natGateways ({mode}) with {plural(az_count, 'zone')} "
+            f"makes {plural(needed, 'NAT gateway')}: give one per NAT gateway, in zone order, or none to allocate them",
         )
     return mode, nat_count, tuple(eips)
 
@@ -466,13 +497,13 @@ def _flow_logs(value: Any, spec_name: str) -> FlowLogs | None:
 
     destination = _default(value.get("destination"), "cloud-watch-logs")
     if destination not in FLOW_LOG_DESTINATIONS:
-        raise InvalidSpec(f"{at}.destination", f"{destination!r} is not one of {', '.join(FLOW_LOG_DESTINATIONS)}")
+        raise InvalidSpec(f"{at}.destination", f"{shown(destination)} is not one of {', '.join(FLOW_LOG_DESTINATIONS)}")
     traffic = _default(value.get("trafficType"), "ALL")
     if traffic not in FLOW_LOG_TRAFFIC_TYPES:
-        raise InvalidSpec(f"{at}.trafficType", f"{traffic!r} is not one of {', '.join(FLOW_LOG_TRAFFIC_TYPES)}")
+        raise InvalidSpec(f"{at}.trafficType", f"{shown(traffic)} is not one of {', '.join(FLOW_LOG_TRAFFIC_TYPES)}")
     interval = _default(value.get("maxAggregationInterval"), 600)
     if not _is_int(interval) or interval not in FLOW_LOG_AGGREGATION_INTERVALS:
-        raise InvalidSpec(f"{at}.maxAggregationInterval", f"{interval!r} seconds: use 60 or 600")
+        raise InvalidSpec(f"{at}.maxAggregationInterval", f"{shown(interval)} seconds: use 60 or 600")
 
     only_for = {"s3": ("retentionDays", "logGroupName"), "cloud-watch-logs": ("bucketArn", "prefix")}
     for key in only_for[destination]:
@@ -487,7 +518,7 @@ def _flow_logs(value: Any, spec_name: str) -> FlowLogs | None:
         match = BUCKET_ARN_RE.fullmatch(bucket_arn) if isinstance(bucket_arn, str) else None
         if not match or ".." in match.group(1):
             raise InvalidSpec(
-                f"{at}.bucketArn", f"{bucket_arn!r} is not an S3 bucket ARN (arn:aws:s3:::bucket[/folder/])"
+                f"{at}.bucketArn", f"{shown(bucket_arn)} is not an S3 bucket ARN (arn:aws:s3:::bucket[/folder/])"
             )
         folder = (match.group(2) or "").lstrip("/")
         if folder.startswith("AWSLogs"):
@@ -495,11 +526,11 @@ def _flow_logs(value: Any, spec_name: str) -> FlowLogs | None:
         prefix = value.get("prefix")
         if prefix is not None:
             if not isinstance(prefix, str) or not prefix:
-                raise InvalidSpec(f"{at}.prefix", f"must be a non-empty string, got {_kind(prefix)}")
+                raise InvalidSpec(f"{at}.prefix", f"must be a non-empty string, got {_kind_for_string(prefix)}")
             if prefix.startswith("/"):
-                raise InvalidSpec(f"{at}.prefix", f"{prefix!r} must not start with '/'")
+                raise InvalidSpec(f"{at}.prefix", f"{shown(prefix)} must not start with '/'")
             if prefix.startswith("AWSLogs"):
-                raise InvalidSpec(f"{at}.prefix", f"{prefix!r} may not start with AWSLogs (AWS reserves it)")
+                raise InvalidSpec(f"{at}.prefix", f"{shown(prefix)} may not start with AWSLogs (AWS reserves it)")
             if folder:
                 raise InvalidSpec(
                     f"{at}.prefix", "bucketArn already names a folder: give the folder there or as prefix"
@@ -516,16 +547,17 @@ def _flow_logs(value: Any, spec_name: str) -> FlowLogs | None:
     if not _is_int(retention) or retention not in LOG_RETENTION_DAYS:
         raise InvalidSpec(
             f"{at}.retentionDays",
-            f"{retention!r} is not a CloudWatch Logs retention: use one of {', '.join(map(str, LOG_RETENTION_DAYS))}",
+            f"{shown(retention)} is not a CloudWatch Logs retention: "
+            f"use one of {', '.join(map(str, LOG_RETENTION_DAYS))}",
         )
     group = _default(value.get("logGroupName"), f"/vpcfactory/{spec_name}/flow-logs")
     if not isinstance(group, str) or not LOG_GROUP_NAME_RE.fullmatch(group):
         raise InvalidSpec(
             f"{at}.logGroupName",
-            f"{group!r}: a log group name is 1 to 512 of a-z, A-Z, 0-9, '_', '-', '/', '.', '#'",
+            f"{shown(group)}: a log group name is 1 to 512 of a-z, A-Z, 0-9, '_', '-', '/', '.', '#'",
         )
     if group.startswith("aws/"):
-        raise InvalidSpec(f"{at}.logGroupName", f"{group!r}: names starting with aws/ are reserved by AWS")
+        raise InvalidSpec(f"{at}.logGroupName", f"{shown(group)}: names starting with aws/ are reserved by AWS")
     return FlowLogs(
         destination=destination,
         log_group_name=group,
@@ -570,9 +602,9 @@ def _tags(value: Any, at: str) -> dict[str, str]:
             at, f"{len(value)} tags: at most {MAX_USER_TAGS} (EC2 allows 50 and the factory adds its own)"
         )
     for key, val in value.items():
+        where = f"{at}.{_field_key(key, empty='')}"
         if not isinstance(key, str):
-            raise InvalidSpec(f"{at}.{key}", f"a tag key must be a string, got {_kind(key)}")
-        where = f"{at}.{key}"
+            raise InvalidSpec(where, f"a tag key must be a string, got {_kind_for_string(key)}")
         if not 1 <= len(key) <= 128:
             raise InvalidSpec(where, f"a tag key is 1 to 128 characters, this one is {len(key)}")
         if key.lower().startswith(RESERVED_TAG_PREFIXES):
@@ -580,14 +612,16 @@ def _tags(value: Any, at: str) -> dict[str, str]:
         if key == "Name":
             raise InvalidSpec(where, "the factory sets Name on every resource (<name>-<tier>-<zone>)")
         if not isinstance(val, str):
-            raise InvalidSpec(where, f"a tag value must be a string (quote it in YAML), got {_kind(val)}")
+            raise InvalidSpec(where, f"a tag value must be a string, got {_kind_for_string(val)}")
         if len(val) > 256:
             raise InvalidSpec(where, f"a tag value is at most 256 characters, this one is {len(val)}")
         bad = sorted({c for c in key + val if not _tag_char_ok(c)})
         if bad:
             # The flow-log group carries the spec's tags, and CloudWatch Logs (like most of AWS)
             # takes only letters, spaces, digits and _.:/=+-@ in tags.
-            raise InvalidSpec(where, f"tags may hold letters, spaces, digits and _.:/=+-@ only, not {''.join(bad)!r}")
+            raise InvalidSpec(
+                where, f"tags may hold letters, spaces, digits and _.:/=+-@ only, not {shown(''.join(bad))}"
+            )
     return dict(value)
 
 
@@ -599,15 +633,17 @@ def _tag_char_ok(char: str) -> bool:
 
 
 def _network(text: str, at: str) -> ipaddress.IPv4Network:
+    if len(text) > MAX_CIDR_LENGTH:
+        raise InvalidSpec(at, f"{shown(text)} is not an IPv4 CIDR like 10.0.0.0/16")
     if "/" not in text:
-        raise InvalidSpec(at, f"{text!r} needs a prefix length, like 10.0.0.0/16")
+        raise InvalidSpec(at, f"{shown(text)} needs a prefix length, like 10.0.0.0/16")
     try:
         net = ipaddress.ip_network(text, strict=True)
     except ValueError as exc:
         # "10.0.0.1/16 has host bits set" is the message a user needs; keep ipaddress's wording.
-        raise InvalidSpec(at, f"{text!r} is not a valid IPv4 network: {exc}") from None
+        raise InvalidSpec(at, f"{shown(text)} is not a valid IPv4 network: {exc}") from None
     if not isinstance(net, ipaddress.IPv4Network):
-        raise InvalidSpec(at, f"{text!r} is not an IPv4 network")
+        raise InvalidSpec(at, f"{shown(text)} is not an IPv4 network")
     if not MIN_PREFIX <= net.prefixlen <= MAX_PREFIX:
         raise InvalidSpec(at, f"/{net.prefixlen} is out of range: AWS accepts /16 to /28")
     if net.is_multicast or net.is_loopback or net.is_link_local or net.is_reserved or net.is_unspecified:
@@ -633,15 +669,15 @@ def _required_str(raw: Mapping[str, Any], key: str, at: str) -> str:
     if value is None:
         raise InvalidSpec(at, "required")
     if not isinstance(value, str):
-        raise InvalidSpec(at, f"must be a string, got {_kind(value)}")
+        raise InvalidSpec(at, f"must be a string, got {_kind_for_string(value)}")
     return value
 
 
 def _reject_unknown(raw: Mapping[str, Any], allowed: tuple[str, ...], at: str) -> None:
     for key in raw:
         if key not in allowed:
-            shown = str(key) if str(key) else '""'  # an empty key must still show in the field
-            where = f"{at}.{shown}" if at else shown
+            key_ = _field_key(key)
+            where = f"{at}.{key_}" if at else key_
             raise InvalidSpec(where, f"unknown field; expected one of {', '.join(allowed)}")
 
 
@@ -650,4 +686,65 @@ def _is_int(value: Any) -> bool:
 
 
 def _kind(value: Any) -> str:
-    return f"{type(value).__name__} {value!r}"
+    """What the input gave, in the words of YAML and JSON, for "got ..." in a message."""
+    if value is None:
+        return "null (no value)"
+    if isinstance(value, bool):
+        return f"the boolean {shown(value)}"
+    if isinstance(value, (int, float)):
+        return f"the number {shown(value)}"
+    if isinstance(value, str):
+        return f"the string {shown(value)}"
+    return shown(value)
+
+
+def _kind_for_string(value: Any) -> str:
+    """_kind where a string was expected: YAML 1.1 reads a bare yes/no/on/off as a boolean."""
+    if isinstance(value, bool):
+        return f"{_kind(value)} ({YAML_BOOLEAN_HINT})"
+    if isinstance(value, (int, float)):
+        return f"{_kind(value)} (quote it to make it a string)"
+    return _kind(value)
+
+
+YAML_BOOLEAN_HINT = "YAML reads an unquoted yes, no, on, off, true or false as a boolean: quote the value"
+
+
+def shown(value: Any, limit: int = MAX_SHOWN) -> str:
+    """A value from the input as an error message repeats it: a string quoted (escapes visible)
+    and cut after `limit` characters, a collection by its size, never whole. Every message that
+    echoes input goes through here, in the CLI and in the Lambda's validation alike, so no input
+    (a 200 KB name, a YAML alias bomb, an EventBridge event, CloudFormation properties) can make
+    a message bigger than a line."""
+    if isinstance(value, str):
+        if len(value) <= limit:
+            return repr(value)
+        return f"{value[:limit]!r}… ({len(value):,} characters)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, (int, float)):
+        if isinstance(value, int) and value.bit_length() > 200:  # str() of a huge int is slow, then refused
+            return f"<a number of about {int(value.bit_length() * 0.30103) + 1} digits>"
+        text = repr(value)
+        return text if len(text) <= limit else f"{text[:limit]}…"
+    if isinstance(value, Mapping):
+        return f"a mapping of {plural(len(value), 'key')}"
+    if isinstance(value, (list, tuple)):
+        return f"a list of {plural(len(value), 'item')}"
+    text = str(value)
+    return f"a {type(value).__name__} ({text if len(text) <= limit else text[:limit] + '…'})"
+
+
+def _field_key(key: Any, empty: str = '""') -> str:
+    """A mapping key as it appears in a field path (tiers[0].<key>). Whole: the field is a path
+    into the input (InvalidSpec cuts a long one where its message shows it)."""
+    huge = isinstance(key, int) and key.bit_length() > 200  # str() of a huge int is slow, then refused
+    text = shown(key) if huge else str(key)
+    return text or empty  # an unknown empty key must still show in the field
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """'1 zone', '2 zones', '0 NAT gateways': a count with its noun in agreement."""
+    return f"{count} {singular if count == 1 else plural_form or singular + 's'}"

@@ -64,7 +64,8 @@ def plan(raw: dict[str, Any], zones: list[dict[str, Any]] | None = None) -> dict
     return plan_network(parse_spec(raw), region_zones() if zones is None else zones)
 
 
-def spec(tiers: list[dict[str, Any]], azs: int = 3, nat: Any = "single", **extra: Any) -> dict[str, Any]:
+def spec(tiers: list[dict[str, Any]], azs: int = 3, nat: Any = None, **extra: Any) -> dict[str, Any]:
+    """A spec of these tiers; natGateways left to its default (single with a private tier) unless given."""
     return {
         "name": "test",
         "cidr": "10.0.0.0/16",
@@ -424,6 +425,14 @@ def test_every_subnet_is_in_exactly_the_route_table_it_names():
 def test_a_vpc_without_a_public_tier_has_no_internet_gateway_and_no_nat():
     p = plan(spec([PRIVATE_20, ISOLATED_24], nat=None))
     assert p["internetGateway"] is None and p["natGateways"] == []
+
+
+def test_a_vpc_with_public_but_no_private_tiers_plans_no_nat_and_no_eip_by_default():
+    # nothing would route through a NAT: public tiers use the internet gateway, isolated ones nothing
+    p = plan(spec([PUBLIC_24, ISOLATED_24]))
+    assert p["internetGateway"] is not None and p["natGateways"] == []
+    assert p["monthlyCostUsd"] == {"natGateways": 0, "elasticIps": 0, "total": 0}
+    assert p["costComparison"]["chosen"] == "none"
 
 
 def test_bring_your_own_eips_are_used_and_not_charged_again():

@@ -168,3 +168,94 @@ def test_plan_json_is_the_plan_plus_address_space_and_warnings(tmp_path, capsys)
     assert doc["addressSpace"]["inSubnets"] == 13824
     assert any("single NAT gateway" in w for w in doc["warnings"])
     assert "diff" not in doc  # no target: nothing to compare with
+
+
+# -- the VPC's address range ----------------------------------------------------------------------
+
+
+def test_a_public_vpc_range_warns_that_those_addresses_on_the_internet_become_unreachable() -> None:
+    spec, plan = planned({**load("production.yaml"), "cidr": "52.94.0.0/16"})
+
+    info = plan_view.facts(spec, plan)
+
+    assert info["addressRange"]["kind"] == "public"
+    (warning,) = [w for w in info["warnings"] if w.startswith("52.94.0.0/16")]
+    assert "public address space" in warning and "RFC 1918" in warning and "RFC 6598" in warning
+    assert "on the internet become unreachable" in warning
+
+
+@pytest.mark.parametrize("cidr", ["10.0.0.0/16", "172.31.0.0/16", "192.168.0.0/16"])
+def test_an_rfc_1918_vpc_range_brings_no_range_warning(cidr) -> None:
+    spec, plan = planned({**load("production.yaml"), "cidr": cidr})
+
+    info = plan_view.facts(spec, plan)
+
+    assert info["addressRange"] == {"kind": "rfc1918", "label": "private address space (RFC 1918)"}
+    assert info["warnings"] == []
+
+
+def test_a_vpc_range_in_shared_address_space_is_named_rfc_6598_and_not_warned_about_as_public() -> None:
+    doc = {**load("production.yaml"), "cidr": "100.64.0.0/16"}
+    spec, plan = planned(doc)
+
+    info = plan_view.facts(spec, plan)
+
+    assert info["addressRange"]["kind"] == "rfc6598"
+    assert "shared address space (RFC 6598" in info["addressRange"]["label"]
+    assert info["warnings"] == []
+    assert "100.64.0.0/16  (shared address space (RFC 6598, 100.64.0.0/10))" in rendered(doc)
+
+
+def test_a_special_purpose_vpc_range_is_warned_about_as_neither_rfc_1918_nor_rfc_6598() -> None:
+    spec, plan = planned({**load("production.yaml"), "cidr": "198.18.0.0/16"})  # benchmarking (RFC 2544)
+
+    info = plan_view.facts(spec, plan)
+
+    assert info["addressRange"]["kind"] == "special-purpose"
+    (warning,) = [w for w in info["warnings"] if w.startswith("198.18.0.0/16")]
+    assert "special-purpose" in warning and "RFC 1918" in warning and "RFC 6598" in warning
+
+
+# -- which prices -----------------------------------------------------------------------------------
+
+
+def test_plan_json_says_the_costs_are_us_east_1_on_demand_list_prices(tmp_path) -> None:
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(load("production.yaml")))
+    out = io.StringIO()
+    real, sys.stdout = sys.stdout, out
+    try:
+        code = cli.main(["plan", str(path), "--json"])
+    finally:
+        sys.stdout = real
+
+    doc = json.loads(out.getvalue())
+    assert code == 0
+    assert doc["priceRegion"] == "us-east-1"
+    assert doc["prices"]["basis"] == "on-demand list prices"
+    assert doc["prices"]["note"].startswith("us-east-1 on-demand list prices as of ")
+
+
+def test_a_plan_for_another_region_says_its_costs_are_us_east_1_prices_and_where_its_own_are() -> None:
+    doc = load("production.yaml")
+    spec = parse_spec(doc)
+    plan = plan_network(spec, region_zones("eu-west-1", "euw1"))
+
+    info = plan_view.facts(spec, plan)
+    out = io.StringIO()
+    plan_view.render(spec, plan, out)
+
+    assert info["priceRegion"] == "us-east-1" and info["prices"]["planRegion"] == "eu-west-1"
+    note = info["prices"]["note"]
+    assert "this plan is for eu-west-1, whose prices differ: see https://aws.amazon.com/vpc/pricing/" in note
+    (line,) = [line for line in out.getvalue().splitlines() if line.startswith("Prices:")]
+    assert line.startswith("Prices: us-east-1 on-demand list prices as of ")
+    assert "this plan is for eu-west-1" in line
+
+
+def test_a_plan_for_us_east_1_says_its_prices_are_us_east_1_list_prices() -> None:
+    text = rendered(load("production.yaml"))
+
+    (line,) = [line for line in text.splitlines() if line.startswith("Prices:")]
+    assert line.startswith("Prices: us-east-1 on-demand list prices as of ")
+    assert "this plan is for" not in line

@@ -405,10 +405,54 @@ def test_zone_names_or_zone_ids_are_kept_in_the_order_given():
     assert parse_spec(make(availabilityZones=["use1-az4", "use1-az1", "use1-az2"])).az_count == 3
 
 
-def test_nat_gateways_default_to_single_with_a_public_tier_and_none_without():
+def test_nat_gateways_default_to_single_with_a_public_and_a_private_tier_and_none_without_either():
     assert parse_spec(make(natGateways=...)).nat_mode == "single"
     private_only = make(natGateways=..., tiers=[{"name": "app", "type": "private", "prefixLength": 24}])
     assert parse_spec(private_only).nat_mode == "none"
+
+
+PUBLIC_ONLY = [
+    {"name": "public", "type": "public", "prefixLength": 24},
+    {"name": "database", "type": "isolated", "prefixLength": 24},
+]
+
+
+def test_nat_gateways_default_to_none_when_no_private_tier_would_route_through_one():
+    # public tiers route to the internet gateway and isolated ones nowhere: a NAT would carry nothing
+    spec = parse_spec(make(natGateways=..., tiers=PUBLIC_ONLY))
+
+    assert spec.nat_mode == "none" and spec.nat_gateway_count == 0
+    assert spec.to_dict()["natGateways"] == {"mode": "none", "count": 0, "eipAllocationIds": []}
+
+
+@pytest.mark.parametrize(
+    "nat",
+    [
+        "single",
+        "per-az",
+        2,
+        {"count": 2},
+        {"mode": "single", "eipAllocationIds": ["eipalloc-0123abcd"]},
+        {"eipAllocationIds": ["eipalloc-0123abcd"]},
+    ],
+    ids=["single", "per-az", "a count", "a count mapping", "single with an EIP", "an EIP list alone"],
+)
+def test_nat_gateways_asked_for_without_a_private_tier_are_refused_saying_nothing_would_route_through_them(nat):
+    exc = rejected(make(natGateways=nat, tiers=PUBLIC_ONLY))
+
+    assert exc.field == "natGateways"
+    assert "no tier would route through them" in exc.reason and "private tier" in exc.reason
+
+
+def test_refusing_unused_nat_gateways_says_what_they_would_have_cost():
+    exc = rejected(make(natGateways="per-az", availabilityZones=3, tiers=PUBLIC_ONLY))
+
+    assert exc.reason.startswith("3 NAT gateways ($109.50 a month at us-east-1 list prices)")
+
+
+def test_nat_gateways_none_is_still_accepted_without_a_private_tier():
+    assert parse_spec(make(natGateways="none", tiers=PUBLIC_ONLY)).nat_gateway_count == 0
+    assert parse_spec(make(natGateways=0, tiers=PUBLIC_ONLY)).nat_mode == "none"
 
 
 def test_public_ips_on_launch_are_off_unless_a_public_tier_asks():
@@ -502,7 +546,9 @@ def test_a_count_of_nat_gateways_takes_one_eip_per_nat():
 
 def test_the_count_error_names_the_zone_count():
     exc = rejected(make(availabilityZones=2, natGateways=3))
-    assert "3 NAT gateways for 2 zone(s)" in exc.reason
+    assert "3 NAT gateways for 2 zones" in exc.reason
+    one = rejected(make(availabilityZones=1, natGateways=2))
+    assert "2 NAT gateways for 1 zone:" in one.reason
 
 
 # -- IPv6 ------------------------------------------------------------------------------------------

@@ -932,7 +932,13 @@ TRAILING_NEWLINE_CASES = [
     ("tiers[0].name", _base(tiers=[{"name": "public\n", "type": "public", "prefixLength": 24}])),
     (
         "natGateways.eipAllocationIds[0]",
-        _base(natGateways={"mode": "single", "eipAllocationIds": ["eipalloc-12345678\n"]}),
+        _base(
+            natGateways={"mode": "single", "eipAllocationIds": ["eipalloc-12345678\n"]},
+            tiers=[
+                {"name": "public", "type": "public", "prefixLength": 24},
+                {"name": "private", "type": "private", "prefixLength": 24},  # a NAT needs one to serve
+            ],
+        ),
     ),
     ("flowLogs.logGroupName", _base(flowLogs={"logGroupName": "/vpc/flow-logs\n"})),
     ("flowLogs.bucketArn", _base(flowLogs={"destination": "s3", "bucketArn": "arn:aws:s3:::bucket\n"})),

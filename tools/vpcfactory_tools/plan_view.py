@@ -16,10 +16,18 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from vpcfactory.plan import allocate, summarize
-from vpcfactory.spec import Spec
+from vpcfactory.plan import allocate, price_basis, summarize
+from vpcfactory.spec import Spec, plural
 
 ROUTE_LABELS = {"igw": "internet gateway", "eigw": "egress-only internet gateway"}
+RFC1918 = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+SHARED_ADDRESS_SPACE = ipaddress.IPv4Network("100.64.0.0/10")  # RFC 6598 (carrier-grade NAT)
+RANGE_LABELS = {
+    "rfc1918": "private address space (RFC 1918)",
+    "rfc6598": "shared address space (RFC 6598, 100.64.0.0/10)",
+    "special-purpose": "IANA special-purpose address space (neither RFC 1918 nor RFC 6598)",
+    "public": "public address space (neither RFC 1918 nor RFC 6598)",
+}
 
 
 # -- facts (pure) -----------------------------------------------------------------------------
@@ -50,6 +58,21 @@ def address_space(spec: Spec, plan: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def address_range(cidr: str) -> dict[str, str]:
+    """Which kind of IPv4 space the VPC's range is: {kind, label}. A VPC CIDR (/16 to /28) lies
+    wholly inside or wholly outside each of these blocks (/8 to /16), so one kind fits."""
+    net = ipaddress.IPv4Network(cidr)
+    if any(net.subnet_of(block) for block in RFC1918):
+        kind = "rfc1918"
+    elif net.subnet_of(SHARED_ADDRESS_SPACE):
+        kind = "rfc6598"
+    elif net.is_private or net.is_reserved or net.is_multicast or not net.is_global:
+        kind = "special-purpose"  # documentation, benchmarking, ... (Python's IANA registry)
+    else:
+        kind = "public"
+    return {"kind": kind, "label": RANGE_LABELS[kind]}
+
+
 def _free_blocks(vpc: ipaddress.IPv4Network, taken: list[ipaddress.IPv4Network]) -> list[ipaddress.IPv4Network]:
     free = [vpc]
     for net in sorted(taken):
@@ -70,6 +93,19 @@ def warnings(spec: Spec, plan: dict[str, Any], space: dict[str, Any]) -> list[st
     out: list[str] = []
     zones = [z["name"] for z in plan["availabilityZones"]]
     nats = plan["natGateways"]
+    kind = address_range(plan["cidr"])["kind"]
+    if kind == "public":
+        out.append(
+            f"{plan['cidr']} is public address space, not RFC 1918 private space (10.0.0.0/8, 172.16.0.0/12, "
+            "192.168.0.0/16) nor RFC 6598 shared space (100.64.0.0/10): the VPC routes it locally, so those "
+            "addresses on the internet become unreachable from it (fine only if the range is yours)"
+        )
+    elif kind == "special-purpose":
+        out.append(
+            f"{plan['cidr']} is IANA special-purpose address space (documentation, benchmarking, ...), not RFC 1918 "
+            "private space (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16) nor RFC 6598 shared space (100.64.0.0/10): "
+            "networks you connect it to may filter or route it specially"
+        )
     private = [s for s in plan["subnets"] if s["type"] == "private"]
     if len(zones) == 1:
         out.append(f"one zone ({zones[0]}): a zone outage takes the whole network down")
@@ -83,8 +119,8 @@ def warnings(spec: Spec, plan: dict[str, Any], space: dict[str, Any]) -> list[st
     elif private and len(nats) < len(zones):
         borrowed = sorted({s["az"] for s in private} - {n["az"] for n in nats})
         out.append(
-            f"{len(nats)} NAT gateways for {len(zones)} zones: {', '.join(borrowed)} egress through a NAT in another "
-            "zone (cross-AZ data charges; that zone's outage cuts their egress)"
+            f"{plural(len(nats), 'NAT gateway')} for {plural(len(zones), 'zone')}: {', '.join(borrowed)} "
+            "egress through a NAT in another zone (cross-AZ data charges; that zone's outage cuts their egress)"
         )
     if plan["flowLogs"] is None:
         out.append("flow logs are off: no record of traffic for incident response (Security Hub EC2.6 fails)")
@@ -105,9 +141,18 @@ def _tiers_phrase(tiers: list[str]) -> str:
 
 
 def facts(spec: Spec, plan: dict[str, Any], diff: dict[str, Any] | None = None) -> dict[str, Any]:
-    """What `plan --json` adds to the plan: address space, warnings, and the diff if one was asked."""
+    """What `plan --json` adds to the plan: address space, which kind of range the VPC's is, which
+    Region's prices the costs are (priceRegion), warnings, and the diff if one was asked."""
     space = address_space(spec, plan)
-    out: dict[str, Any] = {"addressSpace": space, "warnings": warnings(spec, plan, space)}
+    prices = price_basis(plan)
+    out: dict[str, Any] = {
+        "addressSpace": space,
+        "addressRange": address_range(plan["cidr"]),
+        # the costs (monthlyCostUsd, costComparison) are this Region's list prices, whatever the plan's Region
+        "priceRegion": prices["priceRegion"],
+        "prices": prices,
+        "warnings": warnings(spec, plan, space),
+    }
     if diff is not None:
         out["diff"] = diff
     return out
@@ -130,7 +175,8 @@ def render(spec: Spec, plan: dict[str, Any], out: TextIO, diff: dict[str, Any] |
             ("VPC ", "bold"),
             (plan["name"], "bold cyan"),
             f"  {plan['cidr']}  ",
-            f"{len(zones)} zones ({', '.join(f'{z} {zone_ids[z]}' if zone_ids[z] else z for z in zones)}), "
+            ("" if info["addressRange"]["kind"] == "rfc1918" else f"({info['addressRange']['label']})  ", "yellow"),
+            f"{plural(len(zones), 'zone')} ({', '.join(f'{z} {zone_ids[z]}' if zone_ids[z] else z for z in zones)}), "
             f"room kept for {plan['azReservation']}",
             f"  IPv6 {'on (Amazon /56)' if plan['ipv6'] else 'off'}",
         )
@@ -240,7 +286,10 @@ def render_diff(diff: dict[str, Any], plan: dict[str, Any], console: Console) ->
         )
         return
     cidrs = {s["logicalId"]: s["cidr"] for s in plan["subnets"]}
-    console.print(f"  {diff['vpcId']}: {len(diff['unchanged'])} resources exist as planned")
+    unchanged = len(diff["unchanged"])
+    console.print(
+        f"  {diff['vpcId']}: {plural(unchanged, 'resource')} {'exists' if unchanged == 1 else 'exist'} as planned"
+    )
     for logical in diff["added"]:
         extra = f" {cidrs[logical]}" if logical in cidrs else ""
         console.print(Text.assemble(("  + ", "green"), f"{logical}{extra}"))
@@ -257,4 +306,4 @@ def render_diff(diff: dict[str, Any], plan: dict[str, Any], console: Console) ->
     elif not diff["added"]:
         console.print("  no changes: apply would find everything in place")
     else:
-        console.print(f"  apply would add {len(diff['added'])} resources and change nothing that exists")
+        console.print(f"  apply would add {plural(len(diff['added']), 'resource')} and change nothing that exists")
