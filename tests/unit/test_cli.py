@@ -184,3 +184,148 @@ def test_an_invalid_spec_says_nothing_was_created_and_where_the_format_is(tmp_pa
 
     assert code == 2
     assert "nothing was created; the spec format is in README.md#the-spec" in err
+
+
+# -- issue 12: what the user gets wrong, help, and what the CLI says ---------------------------------
+
+
+def test_every_region_botocore_knows_is_accepted_whatever_its_partition():
+    regions = cli.known_regions()
+
+    assert {"us-east-1", "eu-west-1", "cn-north-1", "us-gov-west-1"} <= regions
+    assert "mars-1" not in regions
+
+
+@pytest.mark.parametrize(
+    "flag",
+    [
+        ["--fail-at", "CreateVpc"],
+        ["--crash-after", "CreateVpc"],
+        ["--throttle", "0.2"],
+        ["--seed", "7"],
+        ["--time-scale", "0.1"],
+        ["--consistency-delay", "2"],
+        ["--no-iam"],
+    ],
+    ids=lambda flag: flag[0],
+)
+def test_an_emulator_only_flag_with_a_target_is_refused_naming_it(tmp_path, capsys, monkeypatch, flag):
+    monkeypatch.setattr(cli, "run_execution", lambda *a, **k: pytest.fail("started an execution"))
+
+    code, out, err = run(["apply", write(tmp_path, GOOD), "--stack", "factory", *flag, "--json"], capsys)
+
+    assert code == 2
+    assert err.count("\n") == 1 and f"{flag[0]} works on the emulator only; with --stack it would be ignored" in err
+    assert "`vpcfactory emulator`" in err
+    assert json.loads(out)["field"] == flag[0]
+
+
+def test_without_a_target_the_emulator_flags_take_their_defaults(tmp_path, capsys, monkeypatch):
+    seen = []
+    monkeypatch.setattr(cli, "run_execution", lambda args, *a: seen.append(args) or 0)
+
+    assert run(["apply", write(tmp_path, GOOD)], capsys)[0] == 0
+
+    args = seen[0]
+    assert (args.fail_at, args.crash_after, args.throttle, args.seed) == ([], [], 0.0, 0)
+    assert (args.time_scale, args.consistency_delay, args.no_iam) == (0.01, 0.0, False)
+
+
+def test_status_offers_only_what_means_something_there(capsys):
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["status", "--help"])
+    text = capsys.readouterr().out
+
+    assert "--name" not in text and "--state-machine-arn" not in text
+    assert "--endpoint-url" in text and "--stack" in text
+
+
+@pytest.mark.parametrize(("command", "option"), [("plan", "--region"), ("diagram", "-o"), ("emulator", "--port")])
+def test_every_option_has_help(command, option):
+    sub = next(a for a in cli.build_parser()._actions if a.dest == "command").choices[command]
+    for action in sub._actions:
+        assert action.help, f"{command} {'/'.join(action.option_strings) or action.dest} has no help"
+    assert any(option in a.option_strings for a in sub._actions)
+
+
+def test_version_is_the_installed_package_version(capsys):
+    from importlib.metadata import version
+
+    code, out, err = run(["--version"], capsys)
+
+    assert code == 0
+    assert f"vpcfactory {version('vpcfactory')}" in out + err
+
+
+def test_a_one_zone_plan_says_1_zone(tmp_path, capsys):
+    one = {**GOOD, "availabilityZones": 1}
+
+    code, out, _ = run(["plan", write(tmp_path, one)], capsys)
+
+    assert code == 0
+    assert "1 zone (" in out and "1 zones" not in out
+
+
+def test_diagram_of_an_existing_file_named_like_a_vpc_draws_the_spec(tmp_path, capsys, monkeypatch):
+    from vpcfactory_tools import diagram
+
+    drawn = []
+    monkeypatch.setattr(diagram, "render", lambda network, path: drawn.append(network) or path)
+    spec = tmp_path / "vpc-prod.yaml"
+    spec.write_text(yaml.safe_dump(GOOD))
+    monkeypatch.chdir(tmp_path)
+
+    code, out, err = run(["diagram", "vpc-prod.yaml", "-o", "prod.svg"], capsys)
+
+    assert code == 0, err
+    assert drawn[0].name == "cli-test" and out == "wrote prod.svg\n"
+
+
+def test_diagram_into_a_directory_that_does_not_exist_is_refused_naming_it(tmp_path, capsys, monkeypatch):
+    from vpcfactory_tools import diagram
+
+    monkeypatch.setattr(diagram, "render", lambda *a: pytest.fail("drew into a missing directory"))
+
+    code, _, err = run(["diagram", write(tmp_path, GOOD), "-o", str(tmp_path / "pictures" / "x.svg")], capsys)
+
+    assert code == 2
+    assert f"the directory {tmp_path / 'pictures'} does not exist" in err
+    assert not (tmp_path / "pictures").exists()
+
+
+def test_a_failed_result_carries_a_one_line_message_beside_its_cause():
+    from vpcfactory_tools.emulator.embedded import ExecutionResult
+
+    cause = json.dumps(
+        {
+            "errorType": "Ec2CallFailed",
+            "errorMessage": "CreateRoute failed with InternalError: An internal error has occurred.",
+            "stackTrace": ['  File "/var/task/vpcfactory/aws.py", line 274, in call\n    raise translate(...)\n'],
+        }
+    )
+    failed = ExecutionResult("arn:aws:states:us-east-1:1:execution:m:x", "FAILED", None, "Ec2CallFailed", cause)
+    succeeded = ExecutionResult("arn:aws:states:us-east-1:1:execution:m:y", "SUCCEEDED", {"vpcId": "vpc-1"}, None, None)
+
+    contract = failed.as_contract()
+
+    assert contract["message"] == "CreateRoute failed with InternalError: An internal error has occurred."
+    assert contract["cause"] == cause  # unchanged: the whole of what Step Functions said
+    assert succeeded.as_contract()["message"] is None
+
+
+def test_a_successful_destroy_says_what_it_destroyed():
+    from types import SimpleNamespace
+
+    result = SimpleNamespace(
+        status="SUCCEEDED",
+        execution_arn="arn:aws:states:us-east-1:1:execution:destroy:d-1",
+        output={"vpcId": "vpc-0123456789abcdef0", "name": "prod"},
+        error=None,
+        cause=None,
+    )
+    args = cli.build_parser().parse_args(["destroy", "vpc-0123456789abcdef0", "--stack", "factory"])
+    out = io.StringIO()
+
+    assert cli.report(result, args, out) == 0
+    assert "destroyed VPC vpc-0123456789abcdef0 (prod) and everything the factory built in it" in out.getvalue()
+    assert " in \n" not in out.getvalue()

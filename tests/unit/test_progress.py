@@ -158,3 +158,42 @@ def test_off_a_terminal_or_with_json_progress_is_plain_lines() -> None:
         view.show(update, narrator)
 
     assert stream.getvalue() == "→ Create VPC\n✓ Create VPC (0.51s)\n"
+
+
+def lambda_cause(error_type: str, message: str) -> str:
+    """A Lambda error's cause as Step Functions records it: JSON with the stack trace."""
+    trace = ['  File "/var/task/vpcfactory/network.py", line 376, in add_nat_routes\n    self._ensure_route(...)\n']
+    return json.dumps({"errorType": error_type, "errorMessage": message, "stackTrace": trace})
+
+
+def test_a_lambda_error_cause_is_shown_as_its_message() -> None:
+    cause = lambda_cause("Ec2CallFailed", "CreateRoute failed with InternalError: An internal error has occurred.")
+
+    assert progress.cause_message(cause) == "CreateRoute failed with InternalError: An internal error has occurred."
+    assert progress.cause_message("States.Timeout: the task timed out") == "States.Timeout: the task timed out"
+    assert progress.cause_message(None) == ""
+
+
+def test_a_rollback_that_could_not_finish_is_told_as_what_is_left_and_why_without_json_or_stack_traces() -> None:
+    report = {
+        "originalError": {"Error": "Ec2CallFailed", "Cause": lambda_cause("Ec2CallFailed", "CreateRoute failed")},
+        "teardownError": {"Error": "ResourceInUse", "Cause": lambda_cause("ResourceInUse", "subnet-1 in use")},
+        "leftovers": [
+            {"type": "subnet", "id": "subnet-1", "logicalId": "subnet/private/us-east-1a"},
+            {"type": "subnet", "id": "subnet-2", "logicalId": "subnet/private/us-east-1b"},
+            {"type": "vpc", "id": "vpc-1", "logicalId": "vpc"},
+        ],
+    }
+
+    message = progress.cause_message(json.dumps(report))
+
+    assert message == (
+        "3 resources left (2 subnet, 1 vpc); the rollback stopped at ResourceInUse: subnet-1 in use; "
+        "it was rolling back after Ec2CallFailed: CreateRoute failed"
+    )
+    # a destroy's report has no original error: its teardown stopped
+    destroy = {**report, "originalError": None, "leftovers": report["leftovers"][2:]}
+    assert progress.cause_message(json.dumps(destroy)) == (
+        "1 resource left (1 vpc); the teardown stopped at ResourceInUse: subnet-1 in use"
+    )
+    assert progress.short_cause(json.dumps(report), 20) == "3 resources left (2…"

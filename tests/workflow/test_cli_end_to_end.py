@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import boto3
@@ -51,6 +51,21 @@ def test_apply_with_an_injected_fault_exits_1_with_the_error():
     doc = json.loads(proc.stdout)
     assert doc["status"] == "FAILED" and doc["error"] == "Ec2CallFailed"
     assert "InsufficientAddressCapacity" in doc["cause"]
+    # beside the cause (Lambda's JSON, stack trace and all), the one line a person reads
+    assert doc["message"].startswith("CreateNatGateway failed with InsufficientAddressCapacity")
+    assert "\n" not in doc["message"] and "stackTrace" not in doc["message"] and ".py" not in doc["message"]
+
+
+def test_a_fault_that_never_fires_is_reported_after_the_run():
+    proc = vpcfactory(
+        "apply", str(EXAMPLES / "seed.yaml"), "--time-scale", "0.002", "--fail-at", "CreateNatGateway:3=InternalError"
+    )
+
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (
+        "note: --fail-at CreateNatGateway:3=InternalError never fired: the run made 1 CreateNatGateway call"
+        in proc.stderr
+    )
 
 
 def _free_port() -> int:
@@ -60,13 +75,14 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve_emulator(time_scale: str, env: dict[str, str] | None = None) -> Iterator[dict]:
-    """`vpcfactory emulator` on a free port, as a user starts it; yields its ready line."""
-    # stderr goes to a file: the server logs every request there, and a pipe nobody reads fills
-    # up (64 KiB) and blocks the server mid-request.
+def serve_emulator(time_scale: str, env: dict[str, str] | None = None, args: Sequence[str] = ()) -> Iterator[dict]:
+    """`vpcfactory emulator` on a free port, as a user starts it (with `args`, e.g. --fail-at); yields
+    its ready line."""
+    # stderr goes to a file: a pipe nobody reads fills up (64 KiB) and blocks the server
+    # mid-request (with --log-requests it logs every request there).
     with tempfile.TemporaryFile("w+") as stderr:
         proc = subprocess.Popen(
-            [*CLI, "emulator", "--port", str(_free_port()), "--time-scale", time_scale],
+            [*CLI, "emulator", "--port", str(_free_port()), "--time-scale", time_scale, *args],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=stderr,

@@ -34,10 +34,31 @@ def test_destroy_refuses_a_vpc_the_factory_did_not_build(emu):
     assert ec2.describe_subnets(SubnetIds=[subnet])["Subnets"]
 
 
-def test_destroy_of_a_vpc_that_is_already_gone_succeeds(emu):
+def test_destroy_of_a_vpc_that_does_not_exist_fails_with_vpc_not_found_and_deletes_nothing(emu):
+    ec2 = emu.client("ec2")
+    before = sorted(v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"])
+
     result = emu.destroy("vpc-0123456789abcdef0")
 
-    assert result.status == "SUCCEEDED"
+    assert (result.status, result.error) == ("FAILED", "VpcNotFound")
+    assert json.loads(result.cause)["errorMessage"].startswith("vpc-0123456789abcdef0 does not exist")
+    assert result.as_contract()["message"].endswith("nothing was deleted")
+    assert sorted(v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]) == before
+
+
+def test_destroy_of_a_malformed_vpc_id_is_invalid_input(emu):
+    result = emu.destroy("vpc-x")
+
+    assert (result.status, result.error) == ("FAILED", "InvalidSpec")
+
+
+def test_a_cloudformation_delete_of_a_vpc_already_gone_still_succeeds(emu):
+    # the custom resource's Delete starts the destroy with `cfn`: Delete must be idempotent
+    payload = {"vpcId": "vpc-0123456789abcdef0", "cfn": {"requestId": "r-1", "requestType": "Delete"}}
+
+    result = emu.run(emu.stack.destroy_arn, payload, name="cfn-delete-gone")
+
+    assert result.status == "SUCCEEDED", result.cause
 
 
 def test_destroy_keeps_a_subnet_someone_else_added_and_reports_what_is_left(emu, seed_spec):

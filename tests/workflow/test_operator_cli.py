@@ -128,6 +128,7 @@ def test_plan_apply_status_and_destroy_read_at_a_glance(served, tmp_path, monkey
     # destroy, then the build's status shows nothing of it left
     gone = vpcfactory("destroy", vpc_id, "--endpoint-url", url, "--name", "ops-day-destroy")
     assert gone.returncode == 0, gone.stderr[-3000:]
+    assert f"destroyed VPC {vpc_id} (ops-day) and everything the factory built in it" in gone.stdout
     after = json.loads(vpcfactory("status", "ops-day-1", "--endpoint-url", url, "--json").stdout)
     assert after["created"] == {}
     destroy = json.loads(vpcfactory("status", "ops-day-destroy", "--endpoint-url", url, "--json").stdout)

@@ -261,7 +261,7 @@ def test_every_handler_of_both_workflows_run_twice_with_the_same_input_changes_n
     # nothing was left, and no second run of any handler failed
     assert not [c for c in cases if not c.ok], explain(cases)
     assert failed_twice == []
-    assert (incomplete.error, refused.error, gone.status) == ("RollbackIncomplete", "NotOwnedByFactory", "SUCCEEDED")
+    assert (incomplete.error, refused.error, gone.error) == ("RollbackIncomplete", "NotOwnedByFactory", "VpcNotFound")
     report = json.loads(incomplete.cause)
     assert [left["type"] for left in report["leftovers"]] == ["vpc"], "only the VPC it may not delete is left"
     # And that was every handler either workflow can invoke

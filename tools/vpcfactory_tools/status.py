@@ -19,7 +19,11 @@ from rich.text import Text
 
 from vpcfactory.tags import TAG_EXECUTION, tag_dict
 from vpcfactory_tools.plan_view import console_for
-from vpcfactory_tools.progress import Narrator, Update, definition_of, history, resource_ids, short_cause
+from vpcfactory_tools.progress import Narrator, Update, cause_message, definition_of, history, resource_ids, short_cause
+
+# The errors an execution ends with when its teardown (a build's rollback, or a destroy) could not
+# delete everything: what it created is partly still there.
+INCOMPLETE = {"RollbackIncomplete": "rollback", "DestroyIncomplete": "destroy"}
 
 # EC2 resource types in the order a build creates them (DescribeTags' ResourceType values)
 TYPE_ORDER = [
@@ -61,6 +65,8 @@ def execution_status(sfn: Any, execution_arn: str, ec2: Any = None) -> tuple[dic
     name = described["name"]
     created, source = _created(ec2, name, events)
     started, stopped = described.get("startDate"), described.get("stopDate")
+    error = described.get("error") or narrator.error
+    cause = described.get("cause") or narrator.cause
     status = {
         "executionArn": execution_arn,
         "name": name,
@@ -72,14 +78,34 @@ def execution_status(sfn: Any, execution_arn: str, ec2: Any = None) -> tuple[dic
         "running": running if described["status"] == "RUNNING" else [],
         "lastState": narrator.last_state,
         "rollbackTaken": narrator.rolled_back,
+        "rollback": _rollback(narrator.rolled_back, described["status"], error),
         "retries": sum(1 for u in timeline if u.kind == "retry"),
         "vpcId": (output or {}).get("vpcId") if isinstance(output, dict) else None,
-        "error": described.get("error") or narrator.error,
-        "cause": described.get("cause") or narrator.cause,
+        "error": error,
+        "cause": cause,
+        "message": cause_message(cause) or None,
         "created": created,
         "createdSource": source,
+        "runbook": _runbook(described["status"], error),
     }
     return status, timeline
+
+
+def _rollback(taken: bool, status: str, error: str | None) -> str | None:
+    """None (no rollback) | running | finished (deleted all it had created) | incomplete."""
+    if error == "RollbackIncomplete":
+        return "incomplete"
+    if not taken:
+        return None
+    return "running" if status == "RUNNING" else "finished"
+
+
+def _runbook(status: str, error: str | None) -> str | None:
+    if status in ("SUCCEEDED", "RUNNING"):
+        return None
+    from vpcfactory_tools.cli import runbook
+
+    return runbook(error)
 
 
 def _created(ec2: Any, name: str, events: list[dict[str, Any]]) -> tuple[dict[str, list[str]], str]:
@@ -147,27 +173,46 @@ def render(status: dict[str, Any], timeline: list[Update], out: TextIO, *, full:
         console.print(f"last state    {status['lastState']}")
     if status["retries"]:
         console.print(f"retries       {status['retries']}")
-    if status["rollbackTaken"]:
-        console.print(Text("rollback      taken: the execution deleted what it had created", style="yellow"))
+    created = status["created"]
+    total = sum(len(v) for v in created.values())
+    incomplete = INCOMPLETE.get(status["error"] or "")
+    if incomplete:
+        left = f"{total} resource{'s' if total != 1 else ''} it created {'are' if total != 1 else 'is'} still there"
+        console.print(
+            Text(
+                f"{'rollback' if incomplete == 'rollback' else 'teardown'}      could not finish: "
+                + (f"{left} (listed below)" if total else "nothing it created is left now"),
+                style="bold red",
+            )
+        )
+    elif status["status"] == "ABORTED":
+        console.print(Text("stopped       it did not roll back: what it created is listed below", style="yellow"))
+    elif status["rollbackTaken"]:
+        if status["status"] == "RUNNING":
+            console.print(Text("rollback      running: deleting what the execution created", style="yellow"))
+        else:
+            console.print(Text("rollback      taken: the execution deleted what it had created", style="yellow"))
     if status["vpcId"]:
         console.print(f"vpc           {status['vpcId']}")
     if status["error"]:
         console.print(Text(f"error         {status['error']}: {short_cause(status['cause'], 1000)}", style="red"))
 
-    created = status["created"]
     source = (
         f"resources tagged {TAG_EXECUTION}={status['name']} that exist now"
         if status["createdSource"] == "tags"
         else "resource ids its tasks returned (the account could not be read; some may be deleted)"
     )
-    total = sum(len(v) for v in created.values())
     console.print(Text(f"created: {total} {source}", style="bold"))
-    if not total and status["rollbackTaken"]:
+    if not total and incomplete:
+        console.print("  nothing left now: what the teardown could not delete has been deleted since")
+    elif not total and status["rollbackTaken"] and status["status"] != "RUNNING":
         console.print("  nothing left: the rollback deleted everything it had created")
     elif not total and status["status"] == "SUCCEEDED":
         console.print("  nothing: it found everything its spec asks for already in place (a re-apply)")
     for kind, ids in created.items():
         console.print(f"  {kind:<30} {len(ids):>3}  {' '.join(ids)}")
+    if status.get("runbook"):
+        console.print(f"what to do next: {status['runbook']}")
     shown = timeline if full else timeline[-12:]
     console.print(
         Text(f"history ({len(timeline)} updates{'' if full else ', last 12; --history for all'})", style="bold")

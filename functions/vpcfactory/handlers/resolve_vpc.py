@@ -1,11 +1,17 @@
 """Resolve VPC (destroy): is the VPC there, and is it ours? Refuse anything without our tags.
 
+A VPC that does not exist is VpcNotFound (nothing is deleted): a destroy asked for by a person
+(the console, `vpcfactory destroy`) names a VPC that should be there, and a typo must not read as
+success. A CloudFormation Delete (the input carries `cfn`) of a VPC already gone succeeds instead:
+Delete must be idempotent, or the stack cannot be deleted.
+
 With `rollbackOf` (a custom-resource Delete of a Create that failed with leftovers): is
 anything that execution created still there?"""
 
 from vpcfactory import aws, outcomes
-from vpcfactory.errors import InvalidSpec, NotOwnedByFactory
+from vpcfactory.errors import InvalidSpec, NotOwnedByFactory, VpcNotFound
 from vpcfactory.observability import lambda_handler
+from vpcfactory.spec import VPC_ID_RE, shown
 from vpcfactory.tags import TAG_EXECUTION, TAG_LOGICAL_ID, TAG_VPC, tag_dict
 from vpcfactory.teardown import Teardown
 
@@ -31,14 +37,20 @@ def handler(event, context):
     if isinstance(raw, dict) and "rollbackOf" in raw:
         return _rollback_of(raw, event)
     vpc_id = raw.get("vpcId") if isinstance(raw, dict) else None
+    from_cloudformation = bool(raw.get("cfn")) if isinstance(raw, dict) else False
     if not isinstance(vpc_id, str) or not vpc_id.startswith("vpc-"):
-        raise InvalidSpec("vpcId", f"{vpc_id!r} is not a VPC id (vpc-...)")
+        raise InvalidSpec("vpcId", f"{shown(vpc_id)} is not a VPC id (vpc-...)")
+    if not from_cloudformation and not VPC_ID_RE.fullmatch(vpc_id):
+        raise InvalidSpec("vpcId", f"{shown(vpc_id)} is not a VPC id (vpc- and 8 or 17 hex digits)")
     target = aws.normalize_target(raw.get("target"), event.get("defaultRoleName"))
     aws.use_target(target, event["execution"])
     ec2 = aws.client("ec2")
     found = aws.call("DescribeVpcs", ec2.describe_vpcs, missing_ok=True, VpcIds=[vpc_id])
     vpcs = (found or {}).get("Vpcs", [])
     resolved = {"exists": bool(vpcs), "scope": {"vpcId": vpc_id}, "target": target, "cfn": raw.get("cfn")}
+    if not vpcs and not from_cloudformation:
+        where = f"account {target['accountId']}, {target['region']}" if target else f"this account, {aws.region()}"
+        raise VpcNotFound(f"{vpc_id} does not exist ({where}): nothing was deleted")
     if not vpcs:
         return resolved
     tags = tag_dict(vpcs[0].get("Tags"))

@@ -60,6 +60,8 @@ from moto.core.responses import ActionResult, BaseResponse
 from moto.ec2.exceptions import EC2ClientError
 from moto.ec2.responses import EC2Response
 
+from vpcfactory.spec import shown
+
 from . import lambda_runtime
 from .fidelity import Patcher, check_moto_version
 from .settings import EmulatorSettings, current
@@ -170,7 +172,7 @@ def ec2_operations() -> frozenset[str]:
 def _parse_head(text: str, syntax: str, example: str) -> tuple[str, int, str | None, str, bool]:
     """``OP[:N]...[@EXECUTION]`` -> (operation, call, execution, rest after '=', has '=')."""
     spec = text.strip()
-    where = f"{'fault' if '=' in syntax else 'call'} {text!r} (expected {syntax}, e.g. {example})"
+    where = f"{'fault' if '=' in syntax else 'call'} {shown(text)} (expected {syntax}, e.g. {example})"
     spec, has_execution, execution = spec.partition("@")
     head, has_code, code = spec.partition("=")
     operation, has_call, call = head.partition(":")
@@ -178,17 +180,17 @@ def _parse_head(text: str, syntax: str, example: str) -> tuple[str, int, str | N
     if not operation:
         raise ValueError(f"{where}: the operation is missing")
     if not _OPERATION.fullmatch(operation):
-        raise ValueError(f"{where}: {operation!r} is not an EC2 operation name in PascalCase")
+        raise ValueError(f"{where}: {shown(operation)} is not an EC2 operation name in PascalCase")
     if operation not in ec2_operations():
         close = difflib.get_close_matches(operation, ec2_operations(), n=1)
         hint = f"; did you mean {close[0]}?" if close else ""
-        raise ValueError(f"{where}: {operation!r} is not an EC2 operation{hint}")
+        raise ValueError(f"{where}: {shown(operation)} is not an EC2 operation{hint}")
     if has_call and not call.isdigit():
-        raise ValueError(f"{where}: the call number {call!r} is not a positive integer")
+        raise ValueError(f"{where}: the call number {shown(call)} is not a positive integer")
     if has_call and int(call) < 1:
         raise ValueError(f"{where}: the call number must be >= 1 (1 is the first call)")
     if has_execution and not _EXECUTION.fullmatch(execution):
-        raise ValueError(f"{where}: {execution!r} is not an execution name")
+        raise ValueError(f"{where}: {shown(execution)} is not an execution name")
     if has_code and "=" not in syntax:
         raise ValueError(f"{where}: a crash takes no error code")
     return operation, int(call) if has_call else 1, execution or None, code.strip(), bool(has_code)
@@ -205,8 +207,8 @@ def parse_fault(text: str) -> Fault:
         text, SYNTAX, "CreateNatGateway:1=InsufficientAddressCapacity"
     )
     if has_code and not _CODE.fullmatch(code):
-        where = f"fault {text!r} (expected {SYNTAX}, e.g. CreateNatGateway:1=InsufficientAddressCapacity)"
-        raise ValueError(f"{where}: {code!r} is not an AWS error code")
+        where = f"fault {shown(text)} (expected {SYNTAX}, e.g. CreateNatGateway:1=InsufficientAddressCapacity)"
+        raise ValueError(f"{where}: {shown(code)} is not an AWS error code")
     return Fault(operation, call, code if has_code else DEFAULT_CODE, execution)
 
 

@@ -53,6 +53,7 @@ POLL_FIELDS = frozenset({"wait", "status", "attempts", "waitSeconds", "state"})
 _mismatches: list[dict[str, Any]] = []
 _reruns = {"duplicated": 0, "rerunAfterCrash": 0}
 _duplicated_functions: set[str] = set()
+_running = 0  # handler runs in progress (running_handlers)
 
 
 class RuntimeExit(BaseException):
@@ -128,6 +129,26 @@ def exit_error(request_id: str, reason: str) -> dict[str, str]:
     }
 
 
+def running_handlers() -> int:
+    """How many handler runs are in progress in this process (the CLI waits for them to end
+    before it leaves an interrupted embedded emulator: a handler still running then would call
+    AWS itself)."""
+    with _lock:
+        return _running
+
+
+@contextmanager
+def _counted() -> Iterator[None]:
+    global _running
+    with _lock:
+        _running += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _running -= 1
+
+
 def _run_handler(fn: LambdaFunction, event: Any) -> tuple[Any, bool, bool]:
     """One run of the handler on a copy of the event: (result or error payload, errored, crashed)."""
     event = copy.deepcopy(event)
@@ -183,6 +204,11 @@ def reset_reruns() -> None:
 
 
 def _invoke_in_process(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
+    with _counted():
+        return _invoke(self, event)
+
+
+def _invoke(self: LambdaFunction, event: Any) -> tuple[str, bool, str]:
     if isinstance(event, (str, bytes)):
         event = json.loads(event or "{}")
     event = event if event is not None else {}
