@@ -427,10 +427,16 @@ def _cost_lines(plan: dict[str, Any]) -> list[str]:
         for key, mode in (("vsPerAz", "per-az"), ("vsSingle", "single"))
         if mode != chosen
     ]
+    # Without a private tier nothing routes through a NAT and the spec refuses one: no choice to weigh.
+    modes = (
+        f"NAT modes per month: {options}; chosen {label}: {', '.join(versus)}"
+        if any(s["type"] == "private" for s in plan["subnets"])
+        else "NAT modes: none (no private tier would route through a NAT gateway)"
+    )
     return [
         f"Monthly fixed cost: ${cost['total']:.2f} (NAT gateways ${cost['natGateways']:.2f}, "
         f"Elastic IPs ${cost['elasticIps']:.2f}; per-GB data processing and flow log ingestion extra)",
-        f"NAT modes per month: {options}; chosen {label}: {', '.join(versus)}",
+        modes,
         f"Prices: {price_basis(plan)['note']} (functions/vpcfactory/data/prices.json)",
     ]
 

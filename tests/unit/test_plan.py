@@ -433,6 +433,8 @@ def test_a_vpc_with_public_but_no_private_tiers_plans_no_nat_and_no_eip_by_defau
     assert p["internetGateway"] is not None and p["natGateways"] == []
     assert p["monthlyCostUsd"] == {"natGateways": 0, "elasticIps": 0, "total": 0}
     assert p["costComparison"]["chosen"] == "none"
+    # and the summary offers no NAT mode to weigh, since the spec would refuse each
+    assert "NAT modes: none (no private tier would route through a NAT gateway)" in vpcfactory.plan.summarize(p)
 
 
 def test_bring_your_own_eips_are_used_and_not_charged_again():
