@@ -134,7 +134,7 @@ def test_ctrl_c_during_an_embedded_apply_stops_the_execution_and_exits_130_with_
     assert "the embedded emulator keeps nothing" in run.stderr
     assert "Traceback" not in run.stderr
     doc = json.loads(out)  # still exactly one JSON object on stdout
-    assert doc["status"] == "INTERRUPTED" and doc["executionStatus"] == "ABORTED"
+    assert doc["status"] == "FAILED" and doc["error"] == "Interrupted" and doc["executionStatus"] == "ABORTED"
     assert doc["executionArn"].startswith("arn:aws:states:") and doc["error"] == "Interrupted"
     assert set(doc) >= {"status", "executionArn", "vpcId", "output", "error", "cause", "message"}
 
@@ -157,7 +157,7 @@ def test_ctrl_c_during_an_apply_against_a_served_emulator_leaves_the_execution_r
     assert "interrupted; the execution continues" in run.stderr
     assert f"vpcfactory status goes-on-1 --endpoint-url {url}" in run.stderr
     doc = json.loads(out)
-    assert doc["status"] == "INTERRUPTED" and doc["executionStatus"] == "RUNNING"
+    assert doc["status"] == "FAILED" and doc["error"] == "Interrupted" and doc["executionStatus"] == "RUNNING"
     assert doc["statusCommand"] == f"vpcfactory status goes-on-1 --endpoint-url {url}"
     stop = f"aws stepfunctions stop-execution --execution-arn {doc['executionArn']} --endpoint-url {url}"
     assert doc["stopCommand"] == stop and stop in run.stderr
@@ -182,7 +182,7 @@ def test_a_second_ctrl_c_on_a_terminal_stops_the_execution_as_stopped_by_the_ope
     # Then the execution is stopped, with an error that says who stopped it, and the CLI says it did not roll back
     assert code == 130, run.stderr[-3000:]
     doc = json.loads(out)
-    assert doc["status"] == "INTERRUPTED" and doc["executionStatus"] == "ABORTED"
+    assert doc["status"] == "FAILED" and doc["error"] == "Interrupted" and doc["executionStatus"] == "ABORTED"
     described = sfn_client(url).describe_execution(executionArn=doc["executionArn"])
     assert (described["status"], described["error"]) == ("ABORTED", "StoppedByOperator")
     assert "Ctrl-C" in described["cause"]

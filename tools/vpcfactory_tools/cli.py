@@ -409,12 +409,13 @@ def _interrupted_json(
     message: str,
     **commands: str,
 ) -> int:
-    """With --json, the one object on stdout: the contract's fields with status INTERRUPTED,
-    plus executionStatus (what the execution does now: RUNNING, ABORTED, ...), message, and the
-    commands to follow or stop it (statusCommand, stopCommand)."""
+    """With --json, the one object on stdout: the contract's fields (status stays within the
+    contract's SUCCEEDED|FAILED: FAILED, with error Interrupted), plus executionStatus (what the
+    execution does now: RUNNING, ABORTED, ...), message, and the commands to follow or stop it
+    (statusCommand, stopCommand)."""
     if args.json:
         doc = {
-            "status": "INTERRUPTED",
+            "status": "FAILED",
             "executionArn": arn,
             "vpcId": None,
             "output": None,
