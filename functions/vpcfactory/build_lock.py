@@ -45,8 +45,10 @@ from vpcfactory.observability import logger
 
 TABLE_VARIABLE = "BUILD_LOCKS_TABLE"
 KEY = "lockKey"
-# DescribeExecution statuses of an execution that may still build (PENDING_REDRIVE: a redrive was
-# asked for and has not started yet).
+# DescribeExecution statuses of an execution that may still build. PENDING_REDRIVE is documented for
+# Distributed Map child executions (ListExecutions allows it only with a mapRunArn); a top-level
+# build should not report it, but if it ever does, it is about to run again: live. A redriven build
+# resumes at its failed state without re-taking the lock (docs/operations.md says when to redrive).
 LIVE_STATUSES = frozenset({"RUNNING", "PENDING_REDRIVE"})
 # A holder Step Functions does not report yet is treated as running this long after it took the lock.
 UNKNOWN_HOLDER_GRACE_SECONDS = 300

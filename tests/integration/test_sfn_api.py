@@ -205,6 +205,22 @@ def test_a_stop_without_a_reason_aborts_with_empty_details_and_no_error_or_cause
     assert events[-1]["previousEventId"] == 0 and events[-1]["executionAbortedEventDetails"] == {}
 
 
+def test_a_stop_reason_longer_than_the_model_allows_is_refused_and_the_execution_runs_on():
+    # SensitiveError max 256, SensitiveCause max 32768 (botocore checks only minimums)
+    with engine() as sfn:
+        execution = start(sfn, {"StartAt": "Wait", "States": {"Wait": {**LONG_WAIT, "End": True}}})
+        wait_for(lambda: len(history(sfn, execution)) == 2)
+
+        for reason in ({"error": "e" * 257}, {"cause": "c" * 32769}):
+            with pytest.raises(ClientError) as refused:
+                sfn.stop_execution(executionArn=execution, **reason)
+            assert refused.value.response["Error"]["Code"] == "ValidationException"
+        running = sfn.describe_execution(executionArn=execution)["status"]
+        sfn.stop_execution(executionArn=execution, error="e" * 256, cause="c" * 32768)
+
+    assert running == "RUNNING"
+
+
 def _held_in_a_parallel(sfn: Any) -> str:
     """An execution whose Parallel holds a Lambda task in flight (and a long Wait) before 'After'."""
     iam = boto3.client("iam", region_name=REGION)

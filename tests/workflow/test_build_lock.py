@@ -5,6 +5,7 @@ execution is taken over, and every ending of a build gives the lock back (issue 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -137,6 +138,33 @@ def test_the_lock_is_given_back_after_a_build_succeeds_and_the_next_build_of_the
 
     assert second.status == "SUCCEEDED", second.cause
     assert second.vpc_id == first.vpc_id
+
+
+def test_the_lock_is_free_before_vpc_ready_is_announced_so_a_follow_up_build_is_not_refused(
+    emu, seed_spec, monkeypatch
+):
+    # CloudFormation (a stack rolling back) or a consumer of "VPC Ready" may start the next build of
+    # the name the moment it hears of this one: by then the lock must be free, although the
+    # execution is still RUNNING for one more state.
+    import vpcfactory.outcomes
+
+    seen: list[list[dict]] = []
+    announce = vpcfactory.outcomes.announce
+
+    def recording(detail_type, detail):
+        if detail_type == "VPC Ready":
+            # read as the test, not as the handler (its role may not scan the table): another thread
+            # does not carry the handler's invocation
+            reader = threading.Thread(target=lambda: seen.append(_locks(emu, seed_spec["name"])))
+            reader.start()
+            reader.join()
+        return announce(detail_type, detail)
+
+    monkeypatch.setattr(vpcfactory.outcomes, "announce", recording)
+    result = emu.build(seed_spec)
+
+    assert result.status == "SUCCEEDED", result.cause
+    assert seen == [[]], "VPC Ready was announced while the build still held its lock"
 
 
 def test_the_lock_is_given_back_after_a_rollback_and_the_next_build_of_the_name_proceeds(emu, seed_spec):

@@ -253,8 +253,17 @@ def _make_stop_execution(original: Any) -> Any:
         backend = self.stepfunction_backend
         if not isinstance(backend, StepFunctionsParserBackend):
             return original(self)
+        error, cause = self._get_param("error"), self._get_param("cause")
+        # The model's SensitiveError/SensitiveCause maxima; botocore checks only minimums, so
+        # AWS's refusal is the emulator's to give.
+        for member, value, most in (("error", error, 256), ("cause", cause, 32768)):
+            if value is not None and len(value) > most:
+                raise ValidationException(
+                    f"1 validation error detected: Value at '{member}' failed to satisfy constraint: "
+                    f"Member must have length less than or equal to {most}"
+                )
         execution = backend.describe_execution(self._get_param("executionArn"))
-        return ActionResult({"stopDate": stop(execution, self._get_param("error"), self._get_param("cause"))})
+        return ActionResult({"stopDate": stop(execution, error, cause)})
 
     stop_execution.__wrapped__ = original  # type: ignore[attr-defined]
     return stop_execution
