@@ -14,18 +14,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from vpcfactory import aws
+from vpcfactory import inventory
 from vpcfactory.errors import ReplacementRequired
-from vpcfactory.tags import TAG_LOGICAL_ID, TAG_VPC, tag_dict
+from vpcfactory.inventory import ENDPOINT, FLOW_LOG, NAT, ROUTE_TABLE, SUBNET, Scope, Snapshot
+from vpcfactory.tags import TAG_VPC
 
-
-def _ours(items: list[dict[str, Any]], name: str) -> dict[str, dict[str, Any]]:
-    out = {}
-    for item in items:
-        tags = tag_dict(item.get("Tags"))
-        if tags.get(TAG_VPC) == name and tags.get(TAG_LOGICAL_ID):
-            out[tags[TAG_LOGICAL_ID]] = item
-    return out
+# What compare reads of the VPC a name identifies, in this order (one Describe each).
+COMPARE_KINDS = (SUBNET, NAT, ROUTE_TABLE, ENDPOINT, FLOW_LOG)
 
 
 def detect_changes(plan: dict[str, Any], ec2: Any, *, allow_replace: bool = False) -> dict[str, Any]:
@@ -69,25 +64,27 @@ def compare(plan: dict[str, Any], ec2: Any) -> dict[str, Any]:
     `vpcfactory plan` prints this as the diff; the build's Validate And Plan acts on it.
     """
     name = plan["name"]
-    named = [{"Name": f"tag:{TAG_VPC}", "Values": [name]}]
-    vpcs = [
-        v for v in aws.describe_all(ec2, "DescribeVpcs", "Vpcs", named) if tag_dict(v.get("Tags")).get(TAG_VPC) == name
-    ]
+    vpcs = inventory.vpcs_named(ec2, name)
     ids = sorted(v["VpcId"] for v in vpcs)
     if not vpcs:
         return {"mode": "create", "vpcIds": []}
     if len(vpcs) > 1:
         return {"mode": "ambiguous", "vpcIds": ids}
     vpc = vpcs[0]
+    snap = inventory.snapshot(ec2, vpc["VpcId"], Scope.of_vpc(vpc["VpcId"], name), COMPARE_KINDS)
+    snap.items["vpc"] = [vpc]  # already read: the name lookup found it
+    return diff(plan, snap)
+
+
+def diff(plan: dict[str, Any], snap: Snapshot) -> dict[str, Any]:
+    """compare's "reconcile" answer for a snapshot of the one VPC the plan's name identifies
+    (it must hold the VPC and COMPARE_KINDS). Pure: no AWS call."""
+    vpc = snap.vpc
+    assert vpc is not None, "diff needs the VPC in the snapshot"
     vpc_id = vpc["VpcId"]
-    in_vpc = [*named, {"Name": "vpc-id", "Values": [vpc_id]}]
-    subnets = _ours(aws.describe_all(ec2, "DescribeSubnets", "Subnets", in_vpc), name)
-    nats = {
-        k: v
-        for k, v in _ours(aws.describe_all(ec2, "DescribeNatGateways", "NatGateways", in_vpc), name).items()
-        if v.get("State") not in ("deleting", "deleted", "failed")
-    }
-    tables = _ours(aws.describe_all(ec2, "DescribeRouteTables", "RouteTables", in_vpc), name)
+    subnets = snap.mine(SUBNET)
+    nats = {k: v for k, v in snap.mine(NAT).items() if inventory.nat_in_service(v)}
+    tables = snap.mine(ROUTE_TABLE)
 
     refused: list[str] = []
     if vpc["CidrBlock"] != plan["cidr"]:
@@ -118,13 +115,8 @@ def compare(plan: dict[str, Any], ec2: Any) -> dict[str, Any]:
             refused.append(f"{rt['logicalId']} would switch its default route from {was} to {wanted}")
 
     # Safeguards a re-apply also adds when missing (they are not part of the replacement decision)
-    endpoints = _ours(
-        aws.describe_all(ec2, "DescribeVpcEndpoints", "VpcEndpoints", [{"Name": "vpc-id", "Values": [vpc_id]}]), name
-    )
-    endpoints = {k: v for k, v in endpoints.items() if str(v.get("State", "")).lower() not in ("deleting", "deleted")}
-    flow_logs = _ours(
-        aws.describe_all(ec2, "DescribeFlowLogs", "FlowLogs", [{"Name": "resource-id", "Values": [vpc_id]}]), name
-    )
+    endpoints = snap.mine(ENDPOINT)
+    flow_logs = snap.mine(FLOW_LOG)
     existing = set(subnets) | set(nats) | set(tables) | set(endpoints) | set(flow_logs)
     network = [
         *planned_subnets,
@@ -137,7 +129,7 @@ def compare(plan: dict[str, Any], ec2: Any) -> dict[str, Any]:
     planned = [*network, *safeguards]
     return {
         "mode": "reconcile",
-        "vpcIds": ids,
+        "vpcIds": [vpc_id],
         "vpcId": vpc_id,
         "added": [logical for logical in planned if logical not in existing],
         "refused": refused,

@@ -18,9 +18,10 @@ import hashlib
 import ipaddress
 from typing import Any
 
-from vpcfactory import aws
-from vpcfactory.errors import Ec2CallFailed, Ipv6AssociationFailed, NatGatewayFailed, ResourceNotYetVisible
-from vpcfactory.tags import TAG_EXECUTION, TAG_LOGICAL_ID, TAG_VPC, resource_tags, tag_dict, tag_list
+from vpcfactory import aws, inventory
+from vpcfactory.errors import AwsCallFailed, Ipv6AssociationFailed, NatGatewayFailed, ResourceNotYetVisible
+from vpcfactory.inventory import EIGW, EIP, IGW, NAT, ROUTE_TABLE, SUBNET, VPC, Kind, Scope
+from vpcfactory.tags import resource_tags, tag_list
 
 ANYWHERE_V4 = "0.0.0.0/0"
 ANYWHERE_V6 = "::/0"
@@ -36,6 +37,11 @@ class Build:
         changes = plan.get("changes") or {}
         # Day-2 growth: the VPC an earlier execution built for this spec name.
         self.reconcile_vpc_id: str | None = changes.get("vpcId") if changes.get("mode") == "reconcile" else None
+        # Whose resources a stage finds instead of creating (inventory.Scope: the ownership rule).
+        # (A handler that only polls, Check VPC State, builds one from a partial plan without a name.)
+        self.scopes = [Scope.of_execution(execution, plan.get("name"))]
+        if self.reconcile_vpc_id:
+            self.scopes.append(Scope.of_vpc(self.reconcile_vpc_id, plan["name"]))
 
     # -- helpers ---------------------------------------------------------------------------
     def tags_for(self, logical_id: str, name: str, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -55,28 +61,17 @@ class Build:
         # ≤ 64 ASCII chars, stable for (execution, logical id): a re-run sends the same token.
         return hashlib.sha256(f"{self.execution}/{logical_id}".encode()).hexdigest()[:64]
 
-    def existing(self, operation: str, key: str, vpc_filter: str | None = "vpc-id") -> dict[str, dict]:
-        """Our resources of one kind, by logical id: this execution's, plus (when reconciling) the
-        ones earlier executions built in the VPC being grown. Tags are re-checked on every item:
-        the Describe filters narrow the query, they do not decide ownership."""
-        name = self.plan["name"]
-        queries = [[{"Name": f"tag:{TAG_EXECUTION}", "Values": [self.execution]}]]
-        if self.reconcile_vpc_id and vpc_filter:
-            queries.append(
-                [
-                    {"Name": f"tag:{TAG_VPC}", "Values": [name]},
-                    {"Name": vpc_filter, "Values": [self.reconcile_vpc_id]},
-                ]
-            )
+    def existing(self, kind: Kind) -> dict[str, dict]:
+        """Our live resources of one kind, by logical id: this execution's, plus (when reconciling)
+        the ones earlier executions built for this spec name in the VPC being grown (not for a kind
+        in no VPC: an Elastic IP). One Describe per scope; inventory.Scope.owns re-checks every
+        item: the Describe filters narrow the query, they do not decide ownership."""
         found: dict[str, dict] = {}
-        for index, filters in enumerate(queries):
-            for item in aws.describe_all(self.ec2, operation, key, filters):
-                tags = tag_dict(item.get("Tags"))
-                if tags.get(TAG_VPC) != name or not tags.get(TAG_LOGICAL_ID):
-                    continue
-                if index == 0 and tags.get(TAG_EXECUTION) != self.execution:
-                    continue
-                found.setdefault(tags[TAG_LOGICAL_ID], item)
+        for scope in self.scopes:
+            if scope.vpc_id and not kind.in_vpc:
+                continue
+            for item in inventory.owned(self.ec2, kind, scope):
+                found.setdefault(inventory.logical_id(item), item)
         return found
 
     # -- stages ----------------------------------------------------------------------------
@@ -86,7 +81,7 @@ class Build:
             vpcs = aws.call("DescribeVpcs", self.ec2.describe_vpcs, VpcIds=[self.reconcile_vpc_id])["Vpcs"]
             found = vpcs[0]
         else:
-            found = self.existing("DescribeVpcs", "Vpcs").get(vpc_plan["logicalId"])
+            found = self.existing(VPC).get(vpc_plan["logicalId"])
         if found is None:
             found = aws.call(
                 "CreateVpc",
@@ -105,7 +100,7 @@ class Build:
         vpc = aws.call("DescribeVpcs", self.ec2.describe_vpcs, VpcIds=[vpc_id])["Vpcs"][0]
         block = _associated_ipv6_block(vpc)
         if block is None:
-            raise Ec2CallFailed("DescribeVpcs", "Ipv6CidrBlockMissing", f"{vpc_id} has no associated IPv6 CIDR block")
+            raise AwsCallFailed("DescribeVpcs", "Ipv6CidrBlockMissing", f"{vpc_id} has no associated IPv6 CIDR block")
         return block
 
     def vpc_state(self, vpc_id: str) -> str:
@@ -140,7 +135,7 @@ class Build:
         raise Ipv6AssociationFailed(f"{vpc['VpcId']}: has no Amazon-provided IPv6 CIDR block association")
 
     def create_subnets(self, vpc_id: str) -> dict[str, dict[str, Any]]:
-        found = self.existing("DescribeSubnets", "Subnets")
+        found = self.existing(SUBNET)
         ipv6_block = (
             self.vpc_ipv6_block(vpc_id) if any(s["logicalId"] not in found for s in self.plan["subnets"]) else None
         )
@@ -198,9 +193,7 @@ class Build:
         igw_plan = self.plan.get("internetGateway")
         if not igw_plan:
             return None
-        item = self.existing("DescribeInternetGateways", "InternetGateways", "attachment.vpc-id").get(
-            igw_plan["logicalId"]
-        )
+        item = self.existing(IGW).get(igw_plan["logicalId"])
         if item is None:
             item = aws.call(
                 "CreateInternetGateway",
@@ -225,7 +218,7 @@ class Build:
         wanted = [n for n in self.plan["natGateways"] if not n.get("eipAllocationId") and n["logicalId"] not in built]
         if not wanted:
             return out
-        found = self.existing("DescribeAddresses", "Addresses", vpc_filter=None)
+        found = self.existing(EIP)
         for nat in wanted:
             item = found.get(nat["eip"])
             if item is None:
@@ -258,11 +251,8 @@ class Build:
         return out
 
     def live_nats(self) -> dict[str, dict[str, Any]]:
-        return {
-            k: v
-            for k, v in self.existing("DescribeNatGateways", "NatGateways").items()
-            if v.get("State") not in ("deleting", "deleted")
-        }
+        """Our NAT gateways a build finds instead of creating (inventory.nat_reusable says which)."""
+        return {k: v for k, v in self.existing(NAT).items() if inventory.nat_reusable(v)}
 
     def nat_states(self, nat_ids: list[str]) -> dict[str, dict[str, Any]]:
         if not nat_ids:
@@ -275,23 +265,9 @@ class Build:
         eigw_plan = self.plan.get("egressOnlyInternetGateway")
         if not eigw_plan:
             return None
-        found = self.existing("DescribeEgressOnlyInternetGateways", "EgressOnlyInternetGateways", vpc_filter=None)
-        item = found.get(eigw_plan["logicalId"])
-        if item is None and self.reconcile_vpc_id:
-            item = next(
-                (
-                    g
-                    for g in aws.describe_all(
-                        self.ec2,
-                        "DescribeEgressOnlyInternetGateways",
-                        "EgressOnlyInternetGateways",
-                        [{"Name": f"tag:{TAG_VPC}", "Values": [self.plan["name"]]}],
-                    )
-                    if any(a.get("VpcId") == vpc_id for a in g.get("Attachments", []))
-                    and tag_dict(g.get("Tags")).get(TAG_LOGICAL_ID) == eigw_plan["logicalId"]
-                ),
-                None,
-            )
+        # Reconciling: the one an earlier execution attached to this VPC counts (Scope.owns checks
+        # the attachment: DescribeEgressOnlyInternetGateways has no VPC filter).
+        item = self.existing(EIGW).get(eigw_plan["logicalId"])
         if item is None:
             item = aws.call(
                 "CreateEgressOnlyInternetGateway",
@@ -313,7 +289,7 @@ class Build:
         this stage runs while they are still pending, off the critical path.
         """
         eigw_id = self.create_egress_only_internet_gateway(vpc_id)
-        found = self.existing("DescribeRouteTables", "RouteTables")
+        found = self.existing(ROUTE_TABLE)
         # Every table first, then their associations and routes: a table just created may be
         # unknown by id for a moment (eventual consistency), so wiring it at once would fail the
         # stage once per table; this way one retry of the stage finds them all.

@@ -19,7 +19,8 @@ import json
 from typing import Any
 
 from vpcfactory import aws
-from vpcfactory.errors import Ec2CallFailed, InvalidSpec
+from vpcfactory.errors import AwsCallFailed, InvalidSpec
+from vpcfactory.inventory import ENDPOINT, FLOW_LOG
 from vpcfactory.network import Build
 from vpcfactory.observability import logger
 from vpcfactory.spec import FlowLogs
@@ -66,7 +67,7 @@ def lock_down_default_security_group(build: Build, vpc_id: str) -> str:
             continue
         try:
             aws.call(operation, method, GroupId=group["GroupId"], IpPermissions=_revocable(rules))
-        except Ec2CallFailed as exc:
+        except AwsCallFailed as exc:
             if exc.code != "InvalidPermission.NotFound":
                 raise
     return group["GroupId"]
@@ -92,7 +93,7 @@ def _revocable(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def ensure_flow_logs(build: Build, vpc_id: str, role_arn: str | None) -> str:
     flow = build.plan["flowLogs"]
-    found = build.existing("DescribeFlowLogs", "FlowLogs", vpc_filter="resource-id").get(flow["logicalId"])
+    found = build.existing(FLOW_LOG).get(flow["logicalId"])
     if found is not None:
         return found["FlowLogId"]
     kwargs: dict[str, Any] = {}
@@ -104,7 +105,7 @@ def ensure_flow_logs(build: Build, vpc_id: str, role_arn: str | None) -> str:
     else:
         role_arn = flow_logs_delivery_role(role_arn)
         if not role_arn:
-            raise Ec2CallFailed("CreateFlowLogs", "MissingDeliveryRole", "no flow-logs delivery role configured")
+            raise AwsCallFailed("CreateFlowLogs", "MissingDeliveryRole", "no flow-logs delivery role configured")
         ensure_log_group(build, flow)
         kwargs.update(
             LogDestinationType="cloud-watch-logs",
@@ -124,7 +125,7 @@ def ensure_flow_logs(build: Build, vpc_id: str, role_arn: str | None) -> str:
     )
     if result.get("Unsuccessful"):
         error = result["Unsuccessful"][0].get("Error", {})
-        raise Ec2CallFailed("CreateFlowLogs", error.get("Code", "Unsuccessful"), error.get("Message", ""))
+        raise AwsCallFailed("CreateFlowLogs", error.get("Code", "Unsuccessful"), error.get("Message", ""))
     return result["FlowLogIds"][0]
 
 
@@ -231,7 +232,7 @@ def ensure_target_delivery_role(account_id: str, region_name: str) -> str:
     arn = f"arn:{aws.partition(region_name)}:iam::{account_id}:role/{FLOW_LOGS_DELIVERY_ROLE}"
     try:
         role = aws.call("GetRole", iam.get_role, RoleName=FLOW_LOGS_DELIVERY_ROLE)["Role"]
-    except Ec2CallFailed as exc:
+    except AwsCallFailed as exc:
         if exc.code != "NoSuchEntity":
             raise
         try:
@@ -244,7 +245,7 @@ def ensure_target_delivery_role(account_id: str, region_name: str) -> str:
                 "shared by every VPC it builds here, kept by destroy).",
                 Tags=[{"Key": TAG_MANAGED, "Value": "flow-logs-delivery-role"}],
             )["Role"]
-        except Ec2CallFailed as exc:
+        except AwsCallFailed as exc:
             if exc.code != "EntityAlreadyExists":
                 raise
             return arn  # another build created it (and puts its policy)
@@ -254,7 +255,7 @@ def ensure_target_delivery_role(account_id: str, region_name: str) -> str:
         aws.call(
             "GetRolePolicy", iam.get_role_policy, RoleName=FLOW_LOGS_DELIVERY_ROLE, PolicyName=FLOW_LOGS_DELIVERY_POLICY
         )
-    except Ec2CallFailed as exc:
+    except AwsCallFailed as exc:
         if exc.code != "NoSuchEntity":
             raise
         aws.call(
@@ -278,7 +279,7 @@ def ensure_log_group(build: Build, flow: dict[str, Any]) -> None:
     tags = build.tags_for(f"{flow['logicalId']}/log-group", name)
     try:
         aws.call("CreateLogGroup", logs.create_log_group, logGroupName=name, tags=tags)
-    except Ec2CallFailed as exc:
+    except AwsCallFailed as exc:
         if exc.code != "ResourceAlreadyExistsException":
             raise
     if flow.get("retentionDays"):
@@ -295,7 +296,7 @@ def ensure_gateway_endpoints(build: Build, vpc_id: str, route_tables: dict[str, 
     wanted = build.plan.get("gatewayEndpoints") or []
     if not wanted:
         return {}
-    found = build.existing("DescribeVpcEndpoints", "VpcEndpoints")
+    found = build.existing(ENDPOINT)
     missing_services = [e["service"] for e in wanted if e["logicalId"] not in found]
     service_names = gateway_service_names(build.ec2, missing_services) if missing_services else {}
     out: dict[str, str] = {}
@@ -348,7 +349,7 @@ def gateway_service_names(ec2: Any, services: list[str]) -> dict[str, str]:
     for service in services:
         names = [name for name in gateways if name.endswith(f".{region_name}.{service}")]
         if not names:
-            raise Ec2CallFailed(
+            raise AwsCallFailed(
                 "DescribeVpcEndpointServices",
                 "InvalidServiceName",
                 f"EC2 lists no {service} gateway endpoint service in {region_name} (gateway services: "

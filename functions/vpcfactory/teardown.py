@@ -28,11 +28,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from vpcfactory import aws, outcomes
+from vpcfactory import aws, inventory, outcomes
 from vpcfactory.errors import NotOwnedByFactory, ResourceInUse
-from vpcfactory.tags import TAG_EXECUTION, TAG_LOGICAL_ID, TAG_VPC, tag_dict
-
-LIVE_NAT_STATES = ("pending", "available", "failed", "deleting")
+from vpcfactory.inventory import EIGW, EIP, ENDPOINT, FLOW_LOG, IGW, NAT, ROUTE_TABLE, SUBNET, VPC, Scope
+from vpcfactory.tags import TAG_EXECUTION, TAG_LOGICAL_ID, tag_dict
 
 
 class Teardown:
@@ -40,22 +39,10 @@ class Teardown:
         if not scope.get("execution") and not (scope.get("vpcId") and scope.get("name")):
             raise ValueError("teardown scope needs `execution`, or `vpcId` and `name`")
         self.scope = scope
+        self.owner = Scope.from_event(scope)  # whose resources: the one ownership rule (inventory)
         self.ec2 = ec2 or aws.client("ec2")
 
-    # -- finding what is ours --------------------------------------------------------------
-    def _filters(self, vpc_filter: str | None = "vpc-id") -> list[dict[str, Any]]:
-        if self.scope.get("execution"):
-            return [{"Name": f"tag:{TAG_EXECUTION}", "Values": [self.scope["execution"]]}]
-        filters = [{"Name": f"tag:{TAG_VPC}", "Values": [self.scope["name"]]}]
-        if vpc_filter:
-            filters.append({"Name": vpc_filter, "Values": [self.scope["vpcId"]]})
-        return filters
-
-    def _describe(self, operation: str, key: str, filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        # The tag filters narrow the query; the ownership check on each item is what decides.
-        # Belt and braces: a Describe that ignored a filter must never widen a delete.
-        return [item for item in aws.describe_all(self.ec2, operation, key, filters) if self.owns(item)]
-
+    # -- finding what is ours (inventory: the Describe filters narrow, Scope.owns decides) ----------
     @classmethod
     def for_event(cls, event: dict[str, Any]) -> Teardown:
         """The teardown a handler's input asks for. A rollback may only ever name the execution
@@ -76,62 +63,43 @@ class Teardown:
     def owns(self, item: dict[str, Any]) -> bool:
         """True only if the item carries the ownership tags of this scope (and, for a destroy,
         sits in the VPC being destroyed: the Describe's vpc-id filter is not trusted for that)."""
-        tags = tag_dict(item.get("Tags"))
-        if not tags.get(TAG_VPC) or not tags.get(TAG_LOGICAL_ID):
-            return False
-        if self.scope.get("execution"):
-            return tags.get(TAG_EXECUTION) == self.scope["execution"]
-        if tags[TAG_VPC] != self.scope["name"]:
-            return False
-        return self._in_scope_vpc(item)
-
-    def _in_scope_vpc(self, item: dict[str, Any]) -> bool:
-        vpc_id = self.scope["vpcId"]
-        if "VpcId" in item:
-            return item["VpcId"] == vpc_id
-        if "Attachments" in item:  # internet gateways, egress-only internet gateways
-            return any(a.get("VpcId") == vpc_id for a in item.get("Attachments", []))
-        if "ResourceId" in item:  # flow logs
-            return item["ResourceId"] == vpc_id
-        return True  # EIPs: scoped by the executions that built this VPC (addresses())
+        return self.owner.owns(item)
 
     def vpcs(self) -> list[dict]:
-        return self._describe("DescribeVpcs", "Vpcs", self._filters())
+        return inventory.owned(self.ec2, VPC, self.owner)
 
     def nat_gateways(self) -> list[dict]:
-        items = self._describe("DescribeNatGateways", "NatGateways", self._filters())
-        return [n for n in items if n.get("State") in LIVE_NAT_STATES]
+        """Live NAT gateways (every state but `deleted`: inventory explains why)."""
+        return inventory.owned(self.ec2, NAT, self.owner)
 
     def route_tables(self) -> list[dict]:
-        return self._describe("DescribeRouteTables", "RouteTables", self._filters())
+        return inventory.owned(self.ec2, ROUTE_TABLE, self.owner)
 
     def internet_gateways(self) -> list[dict]:
-        return self._describe("DescribeInternetGateways", "InternetGateways", self._filters("attachment.vpc-id"))
+        return inventory.owned(self.ec2, IGW, self.owner)
 
     def vpc_endpoints(self) -> list[dict]:
-        items = self._describe("DescribeVpcEndpoints", "VpcEndpoints", self._filters())
-        return [e for e in items if e.get("State", "").lower() not in ("deleted", "deleting")]
+        return inventory.owned(self.ec2, ENDPOINT, self.owner)
 
     def flow_logs(self) -> list[dict]:
-        return self._describe("DescribeFlowLogs", "FlowLogs", self._filters("resource-id"))
+        return inventory.owned(self.ec2, FLOW_LOG, self.owner)
 
     def egress_only_internet_gateways(self) -> list[dict]:
-        items = self._describe("DescribeEgressOnlyInternetGateways", "EgressOnlyInternetGateways", self._filters(None))
-        if self.scope.get("vpcId"):
-            items = [g for g in items if any(a.get("VpcId") == self.scope["vpcId"] for a in g.get("Attachments", []))]
-        return items
+        return inventory.owned(self.ec2, EIGW, self.owner)
 
     def subnets(self) -> list[dict]:
-        return self._describe("DescribeSubnets", "Subnets", self._filters())
+        return inventory.owned(self.ec2, SUBNET, self.owner)
 
     def addresses(self) -> list[dict]:
-        if self.scope.get("execution"):
-            return self._describe("DescribeAddresses", "Addresses", self._filters(None))
+        """EIPs belong to no VPC: a destroy releases those tagged with the spec name by one of the
+        executions that built this VPC."""
+        if self.owner.execution:
+            return inventory.owned(self.ec2, EIP, self.owner)
         executions = self._builder_executions()
         if not executions:
             return []
-        filters = [*self._filters(None), {"Name": f"tag:{TAG_EXECUTION}", "Values": sorted(executions)}]
-        return self._describe("DescribeAddresses", "Addresses", filters)
+        extra = [{"Name": f"tag:{TAG_EXECUTION}", "Values": sorted(executions)}]
+        return inventory.owned(self.ec2, EIP, self.owner, extra=extra)
 
     def _builder_executions(self) -> set[str]:
         """Executions that built resources in this VPC: their EIPs are ours to release."""
@@ -141,7 +109,7 @@ class Teardown:
             self.subnets(),
             self.route_tables(),
             self.internet_gateways(),
-            self._describe("DescribeNatGateways", "NatGateways", self._filters()),
+            inventory.owned(self.ec2, NAT, self.owner, live_only=False),  # a deleted NAT's builder too
         ):
             for item in items:
                 execution = tag_dict(item.get("Tags")).get(TAG_EXECUTION)
@@ -180,7 +148,7 @@ class Teardown:
             return True
         filters = [{"Name": "nat-gateway-id", "Values": nat_ids}]
         items = aws.call("DescribeNatGateways", self.ec2.describe_nat_gateways, Filters=filters)["NatGateways"]
-        return all(i.get("State") == "deleted" for i in items)
+        return not any(NAT.live(i) for i in items)  # `deleted` (still listed for a while) or not listed
 
     def finish(self) -> dict[str, list[str]]:
         """Delete everything else. Tries every resource, then raises ResourceInUse if any was blocked."""
@@ -331,27 +299,17 @@ class Teardown:
         """What is still there, for the failure report of a teardown that could not finish."""
         found: list[dict[str, str]] = []
         groups = (
-            ("vpc-endpoint", "VpcEndpointId", self.vpc_endpoints()),
-            ("flow-log", "FlowLogId", self.flow_logs()),
-            ("nat-gateway", "NatGatewayId", self.nat_gateways()),
-            ("elastic-ip", "AllocationId", self.addresses()),
-            ("route-table", "RouteTableId", self.route_tables()),
-            ("internet-gateway", "InternetGatewayId", self.internet_gateways()),
-            (
-                "egress-only-internet-gateway",
-                "EgressOnlyInternetGatewayId",
-                self.egress_only_internet_gateways(),
-            ),
-            ("subnet", "SubnetId", self.subnets()),
-            ("vpc", "VpcId", self.vpcs()),
+            (ENDPOINT, self.vpc_endpoints()),
+            (FLOW_LOG, self.flow_logs()),
+            (NAT, self.nat_gateways()),
+            (EIP, self.addresses()),
+            (ROUTE_TABLE, self.route_tables()),
+            (IGW, self.internet_gateways()),
+            (EIGW, self.egress_only_internet_gateways()),
+            (SUBNET, self.subnets()),
+            (VPC, self.vpcs()),
         )
-        for kind, key, items in groups:
+        for kind, items in groups:
             for item in items:
-                found.append(
-                    {
-                        "type": kind,
-                        "id": item[key],
-                        "logicalId": tag_dict(item.get("Tags")).get(TAG_LOGICAL_ID, ""),
-                    }
-                )
+                found.append({"type": kind.name, "id": item[kind.id_key], "logicalId": inventory.logical_id(item)})
         return found

@@ -10,52 +10,57 @@ EC2.2, EC2.6, EC2.15.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from vpcfactory import aws
+from vpcfactory import aws, inventory
 from vpcfactory.errors import VerificationFailed
+from vpcfactory.inventory import ENDPOINT, FLOW_LOG, IGW, NAT, ROUTE_TABLE, SUBNET, VPC, Scope, Snapshot
 from vpcfactory.safeguards import default_security_group
-from vpcfactory.tags import TAG_LOGICAL_ID, TAG_VPC, tag_dict
 
 PASSED, FAILED = "PASSED", "FAILED"
 
 
 def verify_network(plan: dict[str, Any], execution: str, vpc_id: str, ec2: Any | None = None) -> dict[str, Any]:
+    """Read the VPC once (inventory.snapshot, plus its default security group), check it against
+    the plan (`check`, pure), raise VerificationFailed naming every problem, else describe it."""
     ec2 = ec2 or aws.client("ec2")
-    name = plan["name"]
-    in_vpc = [{"Name": "vpc-id", "Values": [vpc_id]}]
-    ours = [*in_vpc, {"Name": f"tag:{TAG_VPC}", "Values": [name]}]
+    kinds = [SUBNET, NAT, ROUTE_TABLE, IGW, *([ENDPOINT] if plan.get("gatewayEndpoints") else []), FLOW_LOG]
+    snap = inventory.snapshot(ec2, vpc_id, Scope.of_vpc(vpc_id, plan["name"]), kinds)
+    group = default_security_group(ec2, vpc_id)
+    problems, compliance = check(plan, snap, group)
+    if problems:
+        raise VerificationFailed("; ".join(problems))
+    # The VPC itself only matters to the description: read last, so a failed check costs no call for it.
+    snap.items[VPC.name] = aws.call(VPC.operation, ec2.describe_vpcs, VpcIds=[vpc_id])[VPC.key]
+    return describe(plan, execution, snap, group, compliance)
 
-    def by_logical(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        out = {}
-        for item in items:
-            tags = tag_dict(item.get("Tags"))
-            if tags.get(TAG_VPC) == name and tags.get(TAG_LOGICAL_ID):
-                out[tags[TAG_LOGICAL_ID]] = item
-        return out
 
-    subnets = by_logical(aws.describe_all(ec2, "DescribeSubnets", "Subnets", ours))
-    nats = {
-        k: v
-        for k, v in by_logical(aws.describe_all(ec2, "DescribeNatGateways", "NatGateways", ours)).items()
-        if v.get("State") == "available"
-    }
-    all_tables = aws.describe_all(ec2, "DescribeRouteTables", "RouteTables", in_vpc)
-    tables = by_logical(all_tables)
-    main_table = next(t for t in all_tables if any(a.get("Main") for a in t.get("Associations", [])))
-    igws = aws.describe_all(
-        ec2,
-        "DescribeInternetGateways",
-        "InternetGateways",
-        [{"Name": "attachment.vpc-id", "Values": [vpc_id]}],
-    )
-    igw_id = igws[0]["InternetGatewayId"] if igws else None
-    nat_id_of = {logical: item["NatGatewayId"] for logical, item in nats.items()}
-    table_of_subnet = {a["SubnetId"]: t for t in all_tables for a in t.get("Associations", []) if a.get("SubnetId")}
+def _nats(snap: Snapshot) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in snap.mine(NAT).items() if inventory.nat_available(v)}
+
+
+def _igw_id(snap: Snapshot) -> str | None:
+    igws = snap.all(IGW)
+    return igws[0]["InternetGatewayId"] if igws else None
+
+
+def _active_flow_logs(snap: Snapshot) -> list[dict[str, Any]]:
+    # ACTIVE, and not already failing to deliver (e.g. a delivery role that cannot write)
+    return [
+        f for f in snap.all(FLOW_LOG) if f.get("FlowLogStatus") == "ACTIVE" and f.get("DeliverLogsStatus") != "FAILED"
+    ]
+
+
+def check(plan: dict[str, Any], snap: Snapshot, group: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
+    """(problems, compliance) of the network a snapshot shows against its plan. Pure: no AWS call.
+    `snap` holds SUBNET, NAT, ROUTE_TABLE, IGW, FLOW_LOG (and ENDPOINT when the plan has gateway
+    endpoints) for the plan's scope; `group` is the VPC's default security group."""
+    subnets = snap.mine(SUBNET)
+    nat_id_of = {logical: item["NatGatewayId"] for logical, item in _nats(snap).items()}
+    tables = snap.mine(ROUTE_TABLE)
+    igw_id = _igw_id(snap)
 
     problems: list[str] = []
-    tiers: dict[str, list[dict[str, Any]]] = {}
     rt_plan = {rt["logicalId"]: rt for rt in plan["routeTables"]}
     for sub in plan["subnets"]:
         item = subnets.get(sub["logicalId"])
@@ -66,41 +71,49 @@ def verify_network(plan: dict[str, Any], execution: str, vpc_id: str, ec2: Any |
             problems.append(f"{sub['logicalId']} is {item['CidrBlock']} in {item['AvailabilityZone']}")
         if bool(item.get("MapPublicIpOnLaunch")) != bool(sub.get("mapPublicIpOnLaunch")):
             problems.append(f"{sub['logicalId']} MapPublicIpOnLaunch is {item.get('MapPublicIpOnLaunch')}")
-        table = table_of_subnet.get(item["SubnetId"], main_table)
+        table = snap.route_table_of(item["SubnetId"])
+        if table is None:
+            problems.append(f"{sub['logicalId']} has no route table (the VPC has no main route table)")
+            continue
         planned = rt_plan[sub["routeTable"]]
         problems += _route_problems(sub, table, planned, igw_id, nat_id_of, bool(plan.get("ipv6")))
-        entry = {"subnetId": item["SubnetId"], "cidr": item["CidrBlock"], "az": item["AvailabilityZone"]}
-        ipv6 = [a["Ipv6CidrBlock"] for a in item.get("Ipv6CidrBlockAssociationSet", []) if a.get("Ipv6CidrBlock")]
-        if ipv6:
-            entry["ipv6Cidr"] = ipv6[0]
-        tiers.setdefault(sub["tier"], []).append(entry)
 
-    problems += _gateway_endpoint_problems(plan, by_logical, tables, ec2, vpc_id)
+    problems += _gateway_endpoint_problems(plan, snap.mine(ENDPOINT), tables)
 
     compliance: dict[str, str] = {}
-    group = default_security_group(ec2, vpc_id)
     sg_open = bool(group.get("IpPermissions") or group.get("IpPermissionsEgress"))
     compliance["EC2.2"] = FAILED if sg_open else PASSED
     if sg_open and plan.get("lockDownDefaultSecurityGroup", True):
         problems.append(f"default security group {group['GroupId']} still has rules")
-    flow_logs = aws.describe_all(ec2, "DescribeFlowLogs", "FlowLogs", [{"Name": "resource-id", "Values": [vpc_id]}])
-    # ACTIVE, and not already failing to deliver (e.g. a delivery role that cannot write)
-    active = [f for f in flow_logs if f.get("FlowLogStatus") == "ACTIVE" and f.get("DeliverLogsStatus") != "FAILED"]
+    active = _active_flow_logs(snap)
     compliance["EC2.6"] = PASSED if active else FAILED
     # ours that AWS created but cannot deliver (someone else's failing flow log is not our build's fault)
-    failing = [
-        f for f in flow_logs if f.get("DeliverLogsStatus") == "FAILED" and tag_dict(f.get("Tags")).get(TAG_VPC) == name
-    ]
+    failing = [f for f in snap.all(FLOW_LOG) if f.get("DeliverLogsStatus") == "FAILED" and snap.is_ours(f)]
     if plan.get("flowLogs"):
         problems += [_delivery_problem(f) for f in failing]
         if not active and not failing:
             problems.append("flow logs are not active")
     auto_assign = [s["logicalId"] for s in plan["subnets"] if s.get("mapPublicIpOnLaunch")]
     compliance["EC2.15"] = FAILED if auto_assign else PASSED
+    return problems, compliance
 
-    if problems:
-        raise VerificationFailed("; ".join(problems))
 
+def describe(
+    plan: dict[str, Any], execution: str, snap: Snapshot, group: dict[str, Any], compliance: dict[str, str]
+) -> dict[str, Any]:
+    """The execution's output: the network as the snapshot (which must hold the VPC) shows it. Pure."""
+    vpc = snap.vpc
+    assert vpc is not None, "describe needs the VPC in the snapshot"
+    subnets = snap.mine(SUBNET)
+    tiers: dict[str, list[dict[str, Any]]] = {}
+    for sub in plan["subnets"]:
+        item = subnets[sub["logicalId"]]
+        entry = {"subnetId": item["SubnetId"], "cidr": item["CidrBlock"], "az": item["AvailabilityZone"]}
+        ipv6 = [a["Ipv6CidrBlock"] for a in item.get("Ipv6CidrBlockAssociationSet", []) if a.get("Ipv6CidrBlock")]
+        if ipv6:
+            entry["ipv6Cidr"] = ipv6[0]
+        tiers.setdefault(sub["tier"], []).append(entry)
+    nats = _nats(snap)
     nat_out = []
     for nat in plan["natGateways"]:
         item = nats[nat["logicalId"]]
@@ -114,6 +127,7 @@ def verify_network(plan: dict[str, Any], execution: str, vpc_id: str, ec2: Any |
                 "publicIp": address.get("PublicIp"),
             }
         )
+    tables = snap.mine(ROUTE_TABLE)
     rt_out = []
     for rt in plan["routeTables"]:
         item = tables[rt["logicalId"]]
@@ -127,19 +141,18 @@ def verify_network(plan: dict[str, Any], execution: str, vpc_id: str, ec2: Any |
                 "ipv6DefaultRoute": _target(_route(item, "::/0")),
             }
         )
-    vpc = aws.call("DescribeVpcs", ec2.describe_vpcs, VpcIds=[vpc_id])["Vpcs"][0]
     ipv6_blocks = [a["Ipv6CidrBlock"] for a in vpc.get("Ipv6CidrBlockAssociationSet", []) if a.get("Ipv6CidrBlock")]
     return {
-        "name": name,
-        "vpcId": vpc_id,
+        "name": plan["name"],
+        "vpcId": vpc["VpcId"],
         "cidr": vpc["CidrBlock"],
         "ipv6Cidr": ipv6_blocks[0] if ipv6_blocks else None,
         "availabilityZones": [z["name"] for z in plan["availabilityZones"]],
         "subnets": tiers,
-        "internetGatewayId": igw_id,
+        "internetGatewayId": _igw_id(snap),
         "natGateways": nat_out,
         "routeTables": rt_out,
-        "flowLogIds": sorted(f["FlowLogId"] for f in active),
+        "flowLogIds": sorted(f["FlowLogId"] for f in _active_flow_logs(snap)),
         "defaultSecurityGroupId": group["GroupId"],
         "compliance": compliance,
         "changes": plan.get("changes") or {"mode": "create"},
@@ -147,15 +160,10 @@ def verify_network(plan: dict[str, Any], execution: str, vpc_id: str, ec2: Any |
     }
 
 
-ENDPOINT_GONE_STATES = ("deleting", "deleted", "failed", "rejected", "expired")
-
-
 def _gateway_endpoint_problems(
     plan: dict[str, Any],
-    by_logical: Callable[[list[dict[str, Any]]], dict[str, dict[str, Any]]],
+    ours: dict[str, dict[str, Any]],
     tables: dict[str, dict[str, Any]],
-    ec2: Any,
-    vpc_id: str,
 ) -> list[str]:
     """Each planned gateway endpoint exists, serves exactly its planned route tables (the
     private and isolated ones), and each of those has the endpoint's route: destination the
@@ -164,12 +172,7 @@ def _gateway_endpoint_problems(
     planned = plan.get("gatewayEndpoints") or []
     if not planned:
         return []
-    in_vpc = [{"Name": "vpc-id", "Values": [vpc_id]}]
-    endpoints = {
-        logical: item
-        for logical, item in by_logical(aws.describe_all(ec2, "DescribeVpcEndpoints", "VpcEndpoints", in_vpc)).items()
-        if str(item.get("State", "")).lower() not in ENDPOINT_GONE_STATES
-    }
+    endpoints = {logical: item for logical, item in ours.items() if inventory.endpoint_in_service(item)}
     problems: list[str] = []
     for endpoint in planned:
         item = endpoints.get(endpoint["logicalId"])

@@ -25,6 +25,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tests.lambda_context import LambdaContext
 from vpcfactory import aws
 from vpcfactory.errors import NotOwnedByFactory, ResourceInUse
 from vpcfactory.handlers import (
@@ -63,19 +64,8 @@ TYPES = (
 )
 
 
-class Context:
-    function_name = "test"
-    function_version = "$LATEST"
-    memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test"
-    aws_request_id = "req"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
-
-
 def invoke(module, execution: str = OURS, **event):
-    return module.handler({"execution": execution, **event}, Context())
+    return module.handler({"execution": execution, **event}, LambdaContext())
 
 
 def spec(name: str, **extra: Any) -> dict[str, Any]:

@@ -18,7 +18,7 @@ def case(kind: str, expected: str, status: str, **fields) -> Case:
 
 def test_a_case_is_ok_only_as_expected_with_nothing_left_and_nothing_disturbed():
     fine = case("crash", "FAILED", "FAILED", error="Runtime.ExitError", expected_error="Runtime.ExitError")
-    wrong_error = case("crash", "FAILED", "FAILED", error="Ec2CallFailed", expected_error="Runtime.ExitError")
+    wrong_error = case("crash", "FAILED", "FAILED", error="AwsCallFailed", expected_error="Runtime.ExitError")
     leaky = case("fault", "FAILED", "FAILED", left_behind=["subnet subnet-1 (subnet/a)"])
     noisy = case("throttle", "SUCCEEDED", "SUCCEEDED", problems=["duplicate subnet subnet/a"])
 

@@ -27,11 +27,12 @@ import re
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from vpcfactory import inventory
 from vpcfactory.spec import GATEWAY_ENDPOINT_SERVICES
 from vpcfactory.tags import TAG_LOGICAL_ID, TAG_VPC, tag_dict
 
@@ -158,43 +159,20 @@ def network_from_vpc(ec2: Any, vpc_id: str) -> Network:
     does not exist.
     """
     vpc = _describe_vpc(ec2, vpc_id)
-    vpc_filter = [{"Name": "vpc-id", "Values": [vpc_id]}]
-    raw_subnets = list(_paginate(ec2, "describe_subnets", "Subnets", Filters=vpc_filter))
-    tables = list(_paginate(ec2, "describe_route_tables", "RouteTables", Filters=vpc_filter))
-    raw_nats = [
-        n
-        for n in _paginate(ec2, "describe_nat_gateways", "NatGateways", Filters=vpc_filter)
-        if n.get("State") in ("pending", "available")
-    ]
-    igws = list(
-        _paginate(
-            ec2,
-            "describe_internet_gateways",
-            "InternetGateways",
-            Filters=[{"Name": "attachment.vpc-id", "Values": [vpc_id]}],
-        )
-    )
-    # DescribeEgressOnlyInternetGateways has no vpc-id filter: keep those attached to this VPC.
-    eigws = [
-        g
-        for g in _paginate(ec2, "describe_egress_only_internet_gateways", "EgressOnlyInternetGateways")
-        if any(a.get("VpcId") == vpc_id for a in g.get("Attachments") or [])
-    ]
-    endpoints = [
-        e
-        for e in _paginate(ec2, "describe_vpc_endpoints", "VpcEndpoints", Filters=vpc_filter)
-        if e.get("VpcEndpointType") == "Gateway" and e.get("State", "available").lower() not in ("deleted", "deleting")
-    ]
+    # One read of the VPC (inventory.snapshot): every live item of each kind, anyone's.
+    kinds = ("subnet", "route-table", "nat-gateway", "internet-gateway", "egress-only-internet-gateway", "vpc-endpoint")
+    snap = inventory.snapshot(ec2, vpc_id, None, [inventory.KIND[k] for k in kinds])
+    raw_subnets = snap.all("subnet")
+    raw_nats = [n for n in snap.all("nat-gateway") if inventory.nat_in_service(n)]
+    igws = snap.all("internet-gateway")
+    eigws = snap.all("egress-only-internet-gateway")
+    endpoints = [e for e in snap.all("vpc-endpoint") if e.get("VpcEndpointType") == "Gateway"]
 
     nat_key: dict[str, str] = {}  # NAT id -> its key: the logical id, unless another NAT has it too
     for n in raw_nats:
         logical_id = tag_dict(n.get("Tags")).get(TAG_LOGICAL_ID)
         nat_key[n["NatGatewayId"]] = logical_id if logical_id not in (None, *nat_key.values()) else n["NatGatewayId"]
-    table_of = _table_per_subnet(tables)
-    routes = {
-        s["SubnetId"]: _default_routes(table_of.get(s["SubnetId"]) or table_of.get("") or {}, nat_key)
-        for s in raw_subnets
-    }
+    routes = {s["SubnetId"]: _default_routes(snap.route_table_of(s["SubnetId"]) or {}, nat_key) for s in raw_subnets}
 
     placed = _place_subnets(raw_subnets, routes)
     subnets: dict[tuple[str, str], Subnet] = {}
@@ -277,11 +255,6 @@ def _describe_vpc(ec2: Any, vpc_id: str) -> dict[str, Any]:
     return vpcs[0]
 
 
-def _paginate(ec2: Any, operation: str, key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
-    for page in ec2.get_paginator(operation).paginate(**kwargs):
-        yield from page.get(key, [])
-
-
 def _associated(associations: list[dict[str, Any]] | None, state_key: str) -> str | None:
     """The IPv6 CIDR of the first association that is not on its way out (or failed)."""
     for assoc in associations or []:
@@ -289,18 +262,6 @@ def _associated(associations: list[dict[str, Any]] | None, state_key: str) -> st
         if assoc.get("Ipv6CidrBlock") and not any(word in state for word in ("disassociat", "fail")):
             return assoc["Ipv6CidrBlock"]
     return None
-
-
-def _table_per_subnet(tables: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Subnet id -> its route table; "" -> the main route table (for subnets with none of their own)."""
-    out: dict[str, dict[str, Any]] = {}
-    for table in tables:
-        for assoc in table.get("Associations") or []:
-            if assoc.get("Main"):
-                out[""] = table
-            elif assoc.get("SubnetId"):
-                out[assoc["SubnetId"]] = table
-    return out
 
 
 def _default_routes(table: dict[str, Any], nat_key: dict[str, str]) -> tuple[str | None, str | None]:
@@ -793,18 +754,10 @@ def _tidy_svg(svg: str) -> str:
 
 
 def region_zones(region: str = DEFAULT_REGION) -> list[dict[str, Any]]:
-    """The region's zones as the embedded emulator reports them (an in-memory moto; no AWS call)."""
-    import os
+    """The region's zones as the embedded emulator reports them (its zone table; no AWS call, no moto)."""
+    from vpcfactory_tools.zones import emulator_zones
 
-    import boto3
-    from moto import mock_aws
-
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        return (
-            boto3.session.Session(region_name=region).client("ec2").describe_availability_zones()["AvailabilityZones"]
-        )
+    return emulator_zones(region)
 
 
 def plan_from_spec_file(spec_path: str | Path, zones: Iterable[dict[str, Any]] | None = None) -> dict[str, Any]:

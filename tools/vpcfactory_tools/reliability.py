@@ -53,6 +53,7 @@ import moto
 import yaml
 
 from vpcfactory import aws as factory_aws
+from vpcfactory import inventory
 from vpcfactory.plan import plan_network
 from vpcfactory.spec import parse_spec
 from vpcfactory.tags import TAG_EXECUTION, TAG_LOGICAL_ID, tag_dict
@@ -91,61 +92,9 @@ TITLES = {
 # -- what is in the account ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Kind:
-    """One kind of EC2 resource: how to list every live one, and its type in DescribeTags."""
-
-    name: str
-    operation: str
-    key: str
-    id_key: str
-    tag_types: tuple[str, ...]
-    live: Callable[[dict[str, Any]], bool] = lambda item: True
-
-
-def _not_deleted(item: dict[str, Any]) -> bool:
-    return str(item.get("State", "")).lower() not in ("deleted", "deleting", "failed")
-
-
-EC2_KINDS = (
-    Kind("vpc", "DescribeVpcs", "Vpcs", "VpcId", ("vpc",)),
-    Kind("subnet", "DescribeSubnets", "Subnets", "SubnetId", ("subnet",)),
-    Kind("route-table", "DescribeRouteTables", "RouteTables", "RouteTableId", ("route-table",)),
-    Kind(
-        "internet-gateway",
-        "DescribeInternetGateways",
-        "InternetGateways",
-        "InternetGatewayId",
-        ("internet-gateway",),
-    ),
-    Kind(
-        "egress-only-internet-gateway",
-        "DescribeEgressOnlyInternetGateways",
-        "EgressOnlyInternetGateways",
-        "EgressOnlyInternetGatewayId",
-        ("egress-only-internet-gateway",),
-    ),
-    Kind(
-        "nat-gateway",
-        "DescribeNatGateways",
-        "NatGateways",
-        "NatGatewayId",
-        ("nat-gateway", "natgateway"),
-        lambda item: item.get("State") != "deleted",
-    ),
-    Kind("elastic-ip", "DescribeAddresses", "Addresses", "AllocationId", ("elastic-ip", "vpc-elastic-ip")),
-    Kind(
-        "vpc-endpoint",
-        "DescribeVpcEndpoints",
-        "VpcEndpoints",
-        "VpcEndpointId",
-        ("vpc-endpoint",),
-        _not_deleted,
-    ),
-    Kind("flow-log", "DescribeFlowLogs", "FlowLogs", "FlowLogId", ("flow-logs", "vpc-flow-log")),
-    Kind("security-group", "DescribeSecurityGroups", "SecurityGroups", "GroupId", ("security-group",)),
-    Kind("network-acl", "DescribeNetworkAcls", "NetworkAcls", "NetworkAclId", ("network-acl",)),
-)
+# The kinds the factory creates or could touch, each with its one `live` rule, are the product's
+# own catalog (vpcfactory.inventory), not the harness's.
+EC2_KINDS = inventory.KINDS
 _KIND_OF_TAG_TYPE = {t: kind for kind in EC2_KINDS for t in kind.tag_types}
 LOG_GROUP = "log-group"
 
@@ -664,8 +613,8 @@ def _account_for(emu: EmbeddedEmulator, case: Case, bystanders: Bystanders | Non
 
 
 def fault_case(emu: EmbeddedEmulator, spec: dict[str, Any], fault: Fault, bystanders: Bystanders | None = None) -> Case:
-    """A build whose ``fault`` call fails: it must fail with Ec2CallFailed and leave nothing."""
-    case = Case("fault", f"{fault} ({spec['name']})", "FAILED", "Ec2CallFailed")
+    """A build whose ``fault`` call fails: it must fail with AwsCallFailed and leave nothing."""
+    case = Case("fault", f"{fault} ({spec['name']})", "FAILED", "AwsCallFailed")
     with _timed(case):
         emu.reconfigure(settings(emu, faults=[fault]))
         result = emu.build(unique(spec))
@@ -725,28 +674,28 @@ def throttle_case(
 def storm_limit() -> int:
     """Throttled attempts in the storm: the build's Create NAT Gateways task uses up every SDK
     attempt of every workflow attempt, then the rollback's first two invocations are throttled."""
-    build_attempts = 1 + asl_max_attempts("Create NAT Gateways", "Ec2Throttled")
+    build_attempts = 1 + asl_max_attempts("Create NAT Gateways", "AwsThrottled")
     rollback_attempts = 2
-    if asl_max_attempts("Roll Back", "Ec2Throttled") < rollback_attempts:
-        raise RuntimeError("the rollback must retry Ec2Throttled at least twice")
+    if asl_max_attempts("Roll Back", "AwsThrottled") < rollback_attempts:
+        raise RuntimeError("the rollback must retry AwsThrottled at least twice")
     return factory_aws.SDK_ATTEMPTS * (build_attempts + rollback_attempts)
 
 
 def storm_case(emu: EmbeddedEmulator, spec: dict[str, Any], bystanders: Bystanders | None = None) -> Case:
     """Every EC2 attempt throttled from the first CreateNatGateway on, for :func:`storm_limit`
-    attempts: the build fails with Ec2Throttled after all its retries, its rollback is throttled
+    attempts: the build fails with AwsThrottled after all its retries, its rollback is throttled
     twice and then, the storm over, succeeds: nothing is left."""
-    case = Case("throttle", f"p=1.0 storm from CreateNatGateway:1 ({spec['name']})", "FAILED", "Ec2Throttled")
+    case = Case("throttle", f"p=1.0 storm from CreateNatGateway:1 ({spec['name']})", "FAILED", "AwsThrottled")
     with _timed(case):
         limit = storm_limit()
         emu.reconfigure(settings(emu, throttle=1.0, throttle_from=CallRef("CreateNatGateway"), throttle_limit=limit))
         result = emu.build(unique(spec))
         throttled = faults.throttled_attempts()
         _finish(emu, case, result, bystanders)
-        attempts = 1 + asl_max_attempts("Create NAT Gateways", "Ec2Throttled")
-        if task_outcomes(emu, result, "Create NAT Gateways") != ["Ec2Throttled"] * attempts:
-            case.problems.append("Create NAT Gateways did not fail with Ec2Throttled on each of its attempts")
-        if task_outcomes(emu, result, "Roll Back") != ["Ec2Throttled", "Ec2Throttled", "SUCCEEDED"]:
+        attempts = 1 + asl_max_attempts("Create NAT Gateways", "AwsThrottled")
+        if task_outcomes(emu, result, "Create NAT Gateways") != ["AwsThrottled"] * attempts:
+            case.problems.append("Create NAT Gateways did not fail with AwsThrottled on each of its attempts")
+        if task_outcomes(emu, result, "Roll Back") != ["AwsThrottled", "AwsThrottled", "SUCCEEDED"]:
             case.problems.append(f"Roll Back attempts: {task_outcomes(emu, result, 'Roll Back')}")
         if throttled != limit:
             case.problems.append(f"{throttled} attempts throttled, the storm had {limit}")
@@ -775,7 +724,7 @@ def rerun_case(
         raise ValueError(f"mode must be fault or crash, not {mode!r}")
     where = f"{'after' if mode == 'crash' else 'at'} {point.operation}:{point.call}"
     name = f"{point.phase}: {_short(point.function)} {mode} {where}, run again ({point.example})"
-    expected = ("FAILED", "Ec2CallFailed") if point.phase == "rollback" else ("SUCCEEDED", None)
+    expected = ("FAILED", "AwsCallFailed") if point.phase == "rollback" else ("SUCCEEDED", None)
     case = Case("rerun", name, *expected)
     with _timed(case):
         spec = unique(prof.spec)
@@ -858,7 +807,7 @@ def duplicate_case(
 def duplicate_rollback_case(emu: EmbeddedEmulator, prof: Profile, bystanders: Bystanders | None = None) -> Case:
     """A build failed at its last mutating call whose rollback handlers each run twice: it must
     still fail with the original error and leave nothing."""
-    case = Case("rerun", f"every rollback handler run twice ({prof.example})", "FAILED", "Ec2CallFailed")
+    case = Case("rerun", f"every rollback handler run twice ({prof.example})", "FAILED", "AwsCallFailed")
     with _timed(case):
         emu.reconfigure(
             settings(
@@ -899,7 +848,7 @@ def concurrency_cases(
 
     cases = []
     for index, (spec, result) in enumerate(zip(specs, results, strict=True)):
-        expected = ("FAILED", "Ec2CallFailed") if index == failed else ("SUCCEEDED", None)
+        expected = ("FAILED", "AwsCallFailed") if index == failed else ("SUCCEEDED", None)
         label = f"{spec['name']} ({spec['availabilityZones']} AZ, NAT {spec['natGateways']})"
         case = Case("concurrency", label + (" failed at CreateRoute:1" if index == failed else ""), *expected)
         case.status, case.error = result.status, result.error

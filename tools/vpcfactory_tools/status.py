@@ -17,9 +17,10 @@ from typing import Any, TextIO
 
 from rich.text import Text
 
-from vpcfactory.tags import TAG_EXECUTION, tag_dict
+from vpcfactory.tags import TAG_EXECUTION
+from vpcfactory_tools.execution_results import cause_message, runbook, short_cause
 from vpcfactory_tools.plan_view import console_for
-from vpcfactory_tools.progress import Narrator, Update, cause_message, definition_of, history, resource_ids, short_cause
+from vpcfactory_tools.progress import Narrator, Update, definition_of, history, resource_ids
 
 # The errors an execution ends with when its teardown (a build's rollback, or a destroy) could not
 # delete everything: what it created is partly still there.
@@ -103,8 +104,6 @@ def _rollback(taken: bool, status: str, error: str | None) -> str | None:
 def _runbook(status: str, error: str | None) -> str | None:
     if status in ("SUCCEEDED", "RUNNING"):
         return None
-    from vpcfactory_tools.cli import runbook
-
     return runbook(error)
 
 
@@ -127,17 +126,12 @@ def _created_by_tag(ec2: Any, name: str) -> dict[str, list[str]]:
     """Live resources of each kind the factory creates, filtered by the execution's tag. Not
     DescribeTags alone: it can list a deleted resource's tags (moto keeps them), and a NAT gateway
     stays visible as `deleted` for an hour."""
-    from vpcfactory import aws
-    from vpcfactory_tools.reliability import EC2_KINDS
+    from vpcfactory import inventory
 
     found: dict[str, list[str]] = {}
-    filters = [{"Name": f"tag:{TAG_EXECUTION}", "Values": [name]}]
-    for kind in EC2_KINDS:
-        ids = sorted(
-            item[kind.id_key]
-            for item in aws.describe_all(ec2, kind.operation, kind.key, filters)
-            if kind.live(item) and tag_dict(item.get("Tags")).get(TAG_EXECUTION) == name
-        )
+    scope = inventory.Scope.of_execution(name)
+    for kind in inventory.KINDS:
+        ids = sorted(item[kind.id_key] for item in inventory.owned(ec2, kind, scope))
         if ids:
             found[kind.name] = ids
     return _ordered(found)

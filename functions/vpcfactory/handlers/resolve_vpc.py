@@ -8,11 +8,10 @@ Delete must be idempotent, or the stack cannot be deleted.
 With `rollbackOf` (a custom-resource Delete of a Create that failed with leftovers): is
 anything that execution created still there?"""
 
-from vpcfactory import aws, outcomes
+from vpcfactory import aws, inventory, outcomes
 from vpcfactory.errors import InvalidSpec, NotOwnedByFactory, VpcNotFound
 from vpcfactory.observability import lambda_handler
 from vpcfactory.spec import VPC_ID_RE, shown
-from vpcfactory.tags import TAG_EXECUTION, TAG_LOGICAL_ID, TAG_VPC, tag_dict
 from vpcfactory.teardown import Teardown
 
 
@@ -53,9 +52,8 @@ def handler(event, context):
         raise VpcNotFound(f"{vpc_id} does not exist ({where}): nothing was deleted")
     if not vpcs:
         return resolved
-    tags = tag_dict(vpcs[0].get("Tags"))
-    name = tags.get(TAG_VPC)
-    if not name or tags.get(TAG_LOGICAL_ID) != "vpc" or not tags.get(TAG_EXECUTION):
+    name = inventory.factory_vpc_name(vpcs[0])
+    if not name:
         raise NotOwnedByFactory(
             f"{vpc_id} does not carry the factory's ownership tags: it was not built by the factory"
         )
