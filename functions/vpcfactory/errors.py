@@ -32,12 +32,15 @@ class VpcNotFound(VpcFactoryError):
     was deleted. A CloudFormation Delete of a VPC already gone is a success instead, never this."""
 
 
-class Ec2Throttled(VpcFactoryError):
-    """EC2 answered RequestLimitExceeded/Throttling. The ASL retries it with backoff and jitter."""
+class AwsThrottled(VpcFactoryError):
+    """An AWS API (EC2, SSM, STS, CloudWatch Logs, Step Functions, ...) answered a throttling code
+    (RequestLimitExceeded, Throttling, ...) after botocore's own retries. The ASL retries it with
+    backoff and jitter. The message names the operation."""
 
 
-class Ec2CallFailed(VpcFactoryError):
-    """Any other EC2 error: not retried by the workflow, it goes to the rollback path."""
+class AwsCallFailed(VpcFactoryError):
+    """Any other AWS API error (EC2, SSM, STS, Logs, Step Functions, ...): not retried by the
+    workflow, it goes to the rollback path. The message names the operation and AWS's code."""
 
     def __init__(self, operation: str, code: str, message: str) -> None:
         self.operation = operation
@@ -45,7 +48,7 @@ class Ec2CallFailed(VpcFactoryError):
         super().__init__(f"{operation} failed with {code}: {message}")
 
 
-class ResourceNotYetVisible(Ec2CallFailed):
+class ResourceNotYetVisible(AwsCallFailed):
     """EC2 answered `Invalid*ID.NotFound` (or `NatGatewayNotFound`) for an id this build just
     created, or was just given (a bring-your-own Elastic IP): EC2 is eventually consistent, a new
     resource can be invisible to other calls for a few seconds. The ASL retries it with backoff;

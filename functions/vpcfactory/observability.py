@@ -3,6 +3,16 @@
 Decorator order follows Powertools' own examples: inject_lambda_context -> log_metrics ->
 capture_lambda_handler. The correlation id is the Step Functions execution name, which every
 Task passes as `execution`, so one build's logs across all functions can be found with one query.
+
+Metrics (namespace `VpcFactory`, dimension `service=vpcfactory`, CloudWatch embedded metric format
+printed to stdout by `log_metrics` when the handler returns or raises) are the ones an operator
+alarms on; docs/operations.md lists them:
+
+- `BuildsSucceeded`, `BuildsFailed`, `BuildsRefused` (Count): how each build ended (Report Success,
+  Report Failure); refused = the spec or the caller was refused before anything was created;
+- `RollbacksIncomplete` (Count): a build's rollback or a destroy left resources (Report Failure);
+- `BuildSeconds` (Seconds): a successful build, from the execution's start (Report Success);
+- `NatWaitSeconds` (Seconds): the NAT gateways' creation to all available (Check NAT Gateways).
 """
 
 from __future__ import annotations
@@ -13,6 +23,8 @@ from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from vpcfactory import aws
 
@@ -27,6 +39,35 @@ metrics = Metrics(namespace="VpcFactory", service=SERVICE)
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+BUILDS_SUCCEEDED = "BuildsSucceeded"
+BUILDS_FAILED = "BuildsFailed"
+BUILDS_REFUSED = "BuildsRefused"
+ROLLBACKS_INCOMPLETE = "RollbacksIncomplete"
+BUILD_SECONDS = "BuildSeconds"
+NAT_WAIT_SECONDS = "NatWaitSeconds"
+
+
+def count(name: str) -> None:
+    """One occurrence of `name` (a Count metric), published when the handler ends."""
+    _emit(name, MetricUnit.Count, 1)
+
+
+def seconds(name: str, value: float) -> None:
+    """A duration metric in seconds, published when the handler ends."""
+    _emit(name, MetricUnit.Seconds, max(0.0, round(value, 3)))
+
+
+def _emit(name: str, unit: MetricUnit, value: float) -> None:
+    # Disabled (the emulator, the tests), Powertools keeps what is added and never clears it
+    # (until 100 values, then it prints them anyway): add nothing. A metric must never fail the
+    # report that emits it.
+    if is_metrics_disabled():
+        return
+    try:
+        metrics.add_metric(name=name, unit=unit, value=value)
+    except Exception:
+        logger.exception("could not add metric", extra={"metric": name})
 
 
 def lambda_handler(fn: Handler) -> Handler:

@@ -17,7 +17,10 @@ from __future__ import annotations
 import json
 import re
 import urllib.request
+from collections.abc import Mapping
 from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes import CloudFormationCustomResourceEvent
 
 from vpcfactory import aws
 
@@ -89,20 +92,22 @@ def announce(detail_type: str, detail: dict[str, Any]) -> None:
     result = aws.call("PutEvents", events.put_events, Entries=[entry])
     if result.get("FailedEntryCount"):
         code = result["Entries"][0].get("ErrorCode", "Failed")
-        raise aws.Ec2CallFailed("PutEvents", code, result["Entries"][0].get("ErrorMessage", ""))
+        raise aws.AwsCallFailed("PutEvents", code, result["Entries"][0].get("ErrorMessage", ""))
 
 
 # -- CloudFormation custom resource ------------------------------------------------------------------
-def store_request(event: dict[str, Any]) -> str:
+def store_request(event: CloudFormationCustomResourceEvent | Mapping[str, Any]) -> str:
     """Provider side: keep the request's ResponseURL and identity out of the execution."""
-    request_id = event["RequestId"]
+    if not isinstance(event, CloudFormationCustomResourceEvent):
+        event = CloudFormationCustomResourceEvent(dict(event))
+    request_id = event.request_id
     record = {
-        "responseUrl": event["ResponseURL"],
-        "stackId": event["StackId"],
+        "responseUrl": event.response_url,
+        "stackId": event.stack_id,
         "requestId": request_id,
-        "logicalResourceId": event["LogicalResourceId"],
-        "requestType": event["RequestType"],
-        "physicalResourceId": event.get("PhysicalResourceId"),
+        "logicalResourceId": event.logical_resource_id,
+        "requestType": event.request_type,
+        "physicalResourceId": event.physical_resource_id or None,
     }
     ssm = aws.client("ssm", own_account=True)
     aws.call(

@@ -133,7 +133,7 @@ def test_every_task_retries_lambda_transients_and_throttling_with_full_jitter(lo
         if state["Type"] != "Task":
             continue
         retried = {e for rule in state["Retry"] for e in rule["ErrorEquals"]}
-        assert LAMBDA_TRANSIENT | {"Ec2Throttled"} <= retried, name
+        assert LAMBDA_TRANSIENT | {"AwsThrottled"} <= retried, name
         for rule in state["Retry"]:
             assert rule["JitterStrategy"] == "FULL" and rule["MaxDelaySeconds"] > 0 and rule["BackoffRate"] >= 1, name
 

@@ -16,7 +16,7 @@ from moto import mock_aws
 from vpcfactory import aws, build_lock
 from vpcfactory.errors import BuildInProgress, BuildLockFailed
 from vpcfactory_tools.emulator import conditional_writes
-from vpcfactory_tools.emulator.fidelity import source_fingerprints
+from vpcfactory_tools.emulator.patching import source_fingerprints
 
 REGION = "us-east-1"
 TABLE = "locks"

@@ -16,17 +16,14 @@ import botocore.endpoint
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
+from tests.integration.conftest import NO_RETRIES, REGION
 from vpcfactory_tools.emulator import engine_time, faults, lambda_runtime
 from vpcfactory_tools.emulator.faults import CallRef, Fault, parse_call
 from vpcfactory_tools.emulator.lambda_runtime import RuntimeExit, invocation
 from vpcfactory_tools.emulator.settings import EmulatorSettings, configured
 
-REGION = "us-east-1"
-NO_RETRIES = Config(region_name=REGION, retries={"mode": "standard", "total_max_attempts": 1})
-MOCK_CONFIG: dict[str, Any] = {"core": {"reset_boto3_session": False}}
 FAST = EmulatorSettings(time_scale=0.001)
 
 
@@ -47,13 +44,6 @@ def _no_faults() -> Iterator[None]:
         faults.reset()
         yield
     faults.reset()
-
-
-@pytest.fixture
-def ec2() -> Iterator[Any]:
-    with mock_aws(config=MOCK_CONFIG):
-        # created after faults.install(): the session registers the emulator's client hooks
-        yield boto3.session.Session().client("ec2", config=NO_RETRIES)
 
 
 def own_vpcs(ec2: Any) -> list[str]:

@@ -306,7 +306,7 @@ SYNTHETIC = {
                         "Type": "Task",
                         "Resource": "arn:aws:states:::lambda:invoke",
                         "Parameters": {"FunctionName": "${WorkFunctionArn}", "Payload.$": "$"},
-                        "Retry": [{"ErrorEquals": ["Ec2Throttled", "Lambda.ServiceException"], "MaxAttempts": 4}],
+                        "Retry": [{"ErrorEquals": ["AwsThrottled", "Lambda.ServiceException"], "MaxAttempts": 4}],
                         "End": True,
                     }
                 },
@@ -362,7 +362,7 @@ def test_synthetic_edges(synthetic):
 
 def test_synthetic_nodes(synthetic):
     dot = synthetic
-    assert "retry ×4 on Ec2Throttled +1" in dot.node("Work")["label"]
+    assert "retry ×4 on AwsThrottled +1" in dot.node("Work")["label"]
     assert "λ WorkFunction" in dot.node("Work")["label"]
     assert "λ LeftFunction" in dot.node("Left")["label"]
     assert "wait 5 s" in dot.node("Pause")["label"]
@@ -456,7 +456,7 @@ def test_png_and_svg_render_without_leaving_gv_files(tmp_path, monkeypatch):
     texts = _svg_texts(svg.read_text())
     for name, _ in _walk(SYNTHETIC["States"]):
         assert name in texts
-    assert "retry ×4 on Ec2Throttled +1" in texts
+    assert "retry ×4 on AwsThrottled +1" in texts
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["machine.png", "machine.svg", "out"]
 
 

@@ -16,7 +16,7 @@ import pytest
 from botocore.stub import Stubber
 
 from vpcfactory import aws
-from vpcfactory.errors import Ec2CallFailed, ResourceInUse
+from vpcfactory.errors import AwsCallFailed, ResourceInUse
 
 FUNCTIONS = Path(__file__).resolve().parents[2] / "functions" / "vpcfactory"
 SUBNET = "subnet-0123456789abcdef0"
@@ -57,7 +57,7 @@ def test_a_not_found_about_another_resource_than_the_deleted_one_is_an_error(ec2
         f"no route with destination-prefix-list-id pl-0123456789abcdef0 in route table {TABLE}",
     )
 
-    with pytest.raises(Ec2CallFailed) as exc:
+    with pytest.raises(AwsCallFailed) as exc:
         aws.call("DeleteVpcEndpoints", client.delete_vpc_endpoints, missing_ok=True, VpcEndpointIds=[VPCE])
 
     assert exc.value.code == "InvalidRoute.NotFound"
@@ -67,7 +67,7 @@ def test_the_deleted_resources_not_found_code_about_another_id_is_an_error(ec2):
     client, stub = ec2
     stub.add_client_error("delete_subnet", "InvalidSubnetID.NotFound", f"The subnet ID '{OTHER_SUBNET}' does not exist")
 
-    with pytest.raises(Ec2CallFailed) as exc:
+    with pytest.raises(AwsCallFailed) as exc:
         aws.call("DeleteSubnet", client.delete_subnet, missing_ok=True, SubnetId=SUBNET)
 
     assert exc.value.code == "InvalidSubnetID.NotFound" and OTHER_SUBNET in str(exc.value)
@@ -77,7 +77,7 @@ def test_another_delete_operations_not_found_code_is_an_error(ec2):
     client, stub = ec2
     stub.add_client_error("delete_subnet", "InvalidVpcID.NotFound", "The vpc ID 'vpc-0123456789abcdef0' does not exist")
 
-    with pytest.raises(Ec2CallFailed) as exc:
+    with pytest.raises(AwsCallFailed) as exc:
         aws.call("DeleteSubnet", client.delete_subnet, missing_ok=True, SubnetId=SUBNET)
 
     assert exc.value.code == "InvalidVpcID.NotFound"
@@ -87,7 +87,7 @@ def test_an_operation_with_no_known_gone_code_never_counts_a_not_found_as_done(e
     client, stub = ec2
     stub.add_client_error("delete_route", "InvalidRoute.NotFound", "The route does not exist")
 
-    with pytest.raises(Ec2CallFailed):
+    with pytest.raises(AwsCallFailed):
         aws.call(
             "DeleteRoute", client.delete_route, missing_ok=True, RouteTableId=TABLE, DestinationCidrBlock="0.0.0.0/0"
         )
@@ -122,7 +122,7 @@ def test_a_batch_delete_fails_on_an_unsuccessful_item_that_is_not_about_its_endp
     item = {"ResourceId": VPCE_2, "Error": {"Code": "InvalidRoute.NotFound", "Message": f"no route in {TABLE}"}}
     stub.add_response("delete_vpc_endpoints", {"Unsuccessful": [item]})
 
-    with pytest.raises(Ec2CallFailed) as exc:
+    with pytest.raises(AwsCallFailed) as exc:
         aws.delete_batch("DeleteVpcEndpoints", client.delete_vpc_endpoints, "VpcEndpointIds", [VPCE, VPCE_2])
 
     assert exc.value.code == "InvalidRoute.NotFound"

@@ -8,7 +8,7 @@ import pytest
 from botocore.stub import Stubber
 
 from vpcfactory import aws
-from vpcfactory.errors import Ec2CallFailed, Ipv6AssociationFailed, ResourceNotYetVisible
+from vpcfactory.errors import AwsCallFailed, Ipv6AssociationFailed, ResourceNotYetVisible
 from vpcfactory.network import Build
 
 SUBNET = "subnet-0123456789abcdef0"
@@ -46,10 +46,10 @@ def test_a_not_found_about_an_id_nobody_declared_new_stays_ec2_call_failed(ec2):
         "create_nat_gateway", "InvalidAllocationID.NotFound", f"The allocation ID '{EIP}' does not exist"
     )
 
-    with pytest.raises(Ec2CallFailed) as exc:
+    with pytest.raises(AwsCallFailed) as exc:
         aws.call("CreateNatGateway", client.create_nat_gateway, SubnetId=SUBNET, AllocationId=EIP)
 
-    assert type(exc.value) is Ec2CallFailed
+    assert type(exc.value) is AwsCallFailed
 
 
 def test_in_teardown_missing_ok_still_means_gone(ec2):

@@ -173,7 +173,7 @@ def test_a_fault_at_any_mutating_call_fails_the_build_and_leaves_only_what_exist
 
     # Then the build fails with that error, after rolling back everything it created
     assert result.status == "FAILED"
-    assert result.error == "Ec2CallFailed"
+    assert result.error == "AwsCallFailed"
     assert operation in result.cause and "InternalError" in result.cause
     assert tagged_with_execution(ec2, execution_name(result)) == []
     assert ec2.describe_vpcs(VpcIds=[before_vpc])["Vpcs"][0]["State"] == "available"
@@ -222,6 +222,14 @@ def _is_main(table):
     return any(a.get("Main") for a in table.get("Associations", []))
 
 
+def _states_entered(emu, execution_arn: str) -> list[str]:
+    sfn = emu.client("stepfunctions")
+    events = []
+    for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
+        events += page["events"]
+    return [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+
+
 def test_an_invalid_spec_started_directly_fails_with_the_field_before_any_aws_call(emu, production_spec):
     from vpcfactory_tools.emulator import faults
 
@@ -237,6 +245,29 @@ def test_an_invalid_spec_started_directly_fails_with_the_field_before_any_aws_ca
     assert result.error == "InvalidSpec"
     assert "tiers[3].type" in result.cause
     assert sum(faults.call_counts().values()) == 0, "validation must come before any EC2 call"
+    assert _states_entered(emu, result.execution_arn)[-1] == "Spec Rejected"
+
+
+def test_a_throttled_describe_availability_zones_ends_as_build_failed_not_spec_rejected(emu, production_spec):
+    from vpcfactory_tools.emulator.faults import CallRef
+    from vpcfactory_tools.emulator.settings import EmulatorSettings
+
+    # Given EC2 throttling every attempt from Validate And Plan's DescribeAvailabilityZones on
+    emu.reconfigure(
+        EmulatorSettings(time_scale=0.001, throttle=1.0, throttle_from=CallRef("DescribeAvailabilityZones", 1))
+    )
+
+    result = emu.build(production_spec)
+
+    # Then the build fails with AwsThrottled in Build Failed: the spec was fine, AWS was busy
+    assert result.status == "FAILED"
+    assert result.error == "AwsThrottled", result.cause
+    assert "DescribeAvailabilityZones" in result.cause
+    entered = _states_entered(emu, result.execution_arn)
+    assert entered[-1] == "Build Failed", entered
+    assert "Create VPC" not in entered
+    emu.reconfigure(EmulatorSettings(time_scale=0.001))  # the test's own client is throttled too
+    assert tagged_with_execution(emu.client("ec2"), execution_name(result)) == []
 
 
 def test_a_rollback_that_cannot_finish_fails_with_the_original_error_the_rollback_error_and_what_is_left(
@@ -261,7 +292,7 @@ def test_a_rollback_that_cannot_finish_fails_with_the_original_error_the_rollbac
     assert result.status == "FAILED"
     assert result.error == "RollbackIncomplete"
     report = json.loads(result.cause)
-    assert report["originalError"]["Error"] == "Ec2CallFailed" and "CreateRoute" in report["originalError"]["Cause"]
+    assert report["originalError"]["Error"] == "AwsCallFailed" and "CreateRoute" in report["originalError"]["Cause"]
     assert "UnauthorizedOperation" in report["teardownError"]["Cause"]
     assert [(left["type"], left["logicalId"]) for left in report["leftovers"]] == [("vpc", "vpc")]
     assert tagged_with_execution(emu.client("ec2"), execution_name(result)) == [report["leftovers"][0]["id"]]

@@ -256,7 +256,7 @@ def test_a_vpc_requested_event_starts_a_build_named_after_the_event(emu):
 
     sfn = emu.client("stepfunctions")
     arn = f"{emu.stack.build_arn.replace(':stateMachine:', ':execution:')}:evt-{event['id']}"
-    from vpcfactory_tools.emulator.embedded import wait_for_execution
+    from vpcfactory_tools.execution_results import wait_for_execution
 
     result = wait_for_execution(sfn, arn)
     assert result.status == "SUCCEEDED", result.cause
@@ -279,7 +279,7 @@ def test_a_control_tower_event_builds_the_default_spec_from_ssm(emu, production_
 
     emu.client("lambda").invoke(FunctionName=emu.stack.functions["StartFromEventFunction"], Payload=json.dumps(event))
 
-    from vpcfactory_tools.emulator.embedded import wait_for_execution
+    from vpcfactory_tools.execution_results import wait_for_execution
 
     arn = f"{emu.stack.build_arn.replace(':stateMachine:', ':execution:')}:evt-{event['id']}"
     result = wait_for_execution(emu.client("stepfunctions"), arn)
@@ -291,7 +291,7 @@ def test_the_aft_example_calls_the_build_with_start_execution_sync_and_gets_its_
     from pathlib import Path
 
     from vpcfactory_tools.emulator.deploy import substitute
-    from vpcfactory_tools.emulator.embedded import wait_for_execution
+    from vpcfactory_tools.execution_results import wait_for_execution
 
     text = (Path(__file__).parents[2] / "examples" / "stepfunctions" / "aft-caller.asl.json").read_text()
     definition = substitute(text, {"BuildStateMachineArn": emu.stack.build_arn})
@@ -331,7 +331,7 @@ def test_a_build_announces_vpc_ready_and_a_failed_one_vpc_build_failed_on_the_de
     messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
     seen = {json.loads(m["Body"])["detail-type"]: json.loads(m["Body"])["detail"] for m in messages}
     assert seen["VPC Ready"]["vpcId"] == built.vpc_id
-    assert seen["VPC Build Failed"]["error"] == "Ec2CallFailed"
+    assert seen["VPC Build Failed"]["error"] == "AwsCallFailed"
     assert seen["VPC Build Failed"]["name"] == f"{seed_spec['name']}-x"
 
 
@@ -434,9 +434,9 @@ def test_deleting_the_vpc_a_replacing_update_left_behind_keeps_the_outputs_that_
 def test_a_failed_execution_its_own_failure_path_reported_is_not_answered_or_announced_again_by_the_rule(
     emu, catcher, seed_spec
 ):
-    from vpcfactory_tools.emulator.embedded import wait_for_execution
     from vpcfactory_tools.emulator.faults import parse_fault
     from vpcfactory_tools.emulator.settings import EmulatorSettings
+    from vpcfactory_tools.execution_results import wait_for_execution
 
     # Given a custom-resource Create that failed, rolled back and was reported by the workflow
     announced = listen(emu, "VPC Build Failed")
@@ -453,7 +453,7 @@ def test_a_failed_execution_its_own_failure_path_reported_is_not_answered_or_ann
 
     # Then CloudFormation was answered once and `VPC Build Failed` announced once, by the workflow
     assert catcher.puts[request_id] == 1
-    assert [d["error"] for d in heard(emu, announced, f"cfn-{request_id}")] == ["Ec2CallFailed"]
+    assert [d["error"] for d in heard(emu, announced, f"cfn-{request_id}")] == ["AwsCallFailed"]
     assert results == [{"announced": False, "answeredCloudFormation": False}] * 2
 
 

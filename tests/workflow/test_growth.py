@@ -82,6 +82,8 @@ def test_a_destructive_change_is_refused_before_anything_is_created(emu, product
     assert result.status == "FAILED"
     assert result.error == "ReplacementRequired"
     assert "cidr" in result.cause and "would be removed" in result.cause and "--allow-replace" in result.cause
+    history = emu.client("stepfunctions").get_execution_history(executionArn=result.execution_arn, reverseOrder=True)
+    assert history["events"][1]["stateEnteredEventDetails"]["name"] == "Spec Rejected"  # a refusal, by its name
     assert tagged_with_execution(ec2, execution_name(result)) == []
     assert _snapshot(ec2, first.vpc_id) == before
 

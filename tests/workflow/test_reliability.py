@@ -20,9 +20,9 @@ from tests.workflow.conftest import TIME_SCALE
 from vpcfactory.tags import TAG_EXECUTION
 from vpcfactory_tools.emulator import faults, lambda_runtime
 from vpcfactory_tools.emulator.deploy import PROJECT_ROOT
-from vpcfactory_tools.emulator.embedded import execution_name, wait_for_execution
 from vpcfactory_tools.emulator.faults import CallRef, Fault
 from vpcfactory_tools.emulator.settings import EmulatorSettings
+from vpcfactory_tools.execution_results import execution_name, wait_for_execution
 from vpcfactory_tools.reliability import (
     Bystanders,
     Case,
@@ -126,7 +126,7 @@ def test_a_fault_at_the_first_or_last_call_of_any_mutating_operation_of_any_exam
 
     # Then the build fails with that error, leaving nothing of its own and disturbing nothing else
     assert not [c for c in cases if not c.ok], explain(cases)
-    assert {(c.status, c.error) for c in cases} == {("FAILED", "Ec2CallFailed")}
+    assert {(c.status, c.error) for c in cases} == {("FAILED", "AwsCallFailed")}
 
 
 def test_a_failed_create_flow_logs_call_leaves_no_log_group_behind(emu, everything_spec):
@@ -134,7 +134,7 @@ def test_a_failed_create_flow_logs_call_leaves_no_log_group_behind(emu, everythi
     # rollback used to find log groups only through the flow logs it listed -- none, here.
     case = fault_case(emu, everything_spec, Fault("CreateFlowLogs"))
 
-    assert (case.status, case.error) == ("FAILED", "Ec2CallFailed")
+    assert (case.status, case.error) == ("FAILED", "AwsCallFailed")
     assert case.left_behind == []
 
 
@@ -179,7 +179,7 @@ def test_a_throttling_storm_fails_the_build_after_all_its_retries_and_the_rollba
     # Then Create NAT Gateways fails on every attempt its Retry allows, the rollback is throttled
     # twice and then succeeds, and the build fails with the original error, leaving nothing
     assert case.ok, explain([case])
-    assert (case.status, case.error) == ("FAILED", "Ec2Throttled")
+    assert (case.status, case.error) == ("FAILED", "AwsThrottled")
 
 
 # -- item 4: concurrency -----------------------------------------------------------------------------
@@ -201,7 +201,7 @@ def test_twenty_different_builds_at_once_each_get_exactly_their_network_and_one_
     # destroyed (at once) nothing is left and nothing that existed before was touched
     assert not [c for c in cases if not c.ok], explain(cases)
     assert [c.status for c in cases].count("SUCCEEDED") == 19
-    assert (cases[3].status, cases[3].error) == ("FAILED", "Ec2CallFailed")
+    assert (cases[3].status, cases[3].error) == ("FAILED", "AwsCallFailed")
 
 
 def test_a_fault_aimed_at_one_execution_fails_that_build_only(emu, seed_spec, production_spec):
@@ -216,7 +216,7 @@ def test_a_fault_aimed_at_one_execution_fails_that_build_only(emu, seed_spec, pr
     first, second = (wait_for_execution(emu.client("stepfunctions"), arn) for arn in arns)
 
     assert first.status == "SUCCEEDED", first.cause
-    assert (second.status, second.error) == ("FAILED", "Ec2CallFailed")
+    assert (second.status, second.error) == ("FAILED", "AwsCallFailed")
     assert faults.call_counts(execution=names[0])["CreateVpc"] == 1
 
 

@@ -106,7 +106,7 @@ def test_a_nat_gateway_stuck_in_deleting_ends_the_rollbacks_wait_and_the_run_say
     checks = BOUNDS["NatDeletePollMaxAttempts"]
     assert task_outcomes(emu, result, "Check NAT Deletion") == ["SUCCEEDED"] * (checks - 1) + ["WaitTimedOut"]
     report = json.loads(result.cause)
-    assert report["originalError"]["Error"] == "Ec2CallFailed" and "CreateRoute" in report["originalError"]["Cause"]
+    assert report["originalError"]["Error"] == "AwsCallFailed" and "CreateRoute" in report["originalError"]["Cause"]
     assert report["teardownError"]["Error"] == "WaitTimedOut"
     assert {left["type"] for left in report["leftovers"]} >= {"nat-gateway", "subnet", "vpc"}
 

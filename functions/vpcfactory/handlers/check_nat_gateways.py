@@ -1,9 +1,20 @@
 """Check NAT Gateways: one poll; a `failed` NAT raises NatGatewayFailed with its failureCode."""
 
-from vpcfactory import aws
+from datetime import UTC, datetime
+
+from vpcfactory import aws, observability
 from vpcfactory.network import Build, nat_wait_status
 from vpcfactory.observability import lambda_handler
 from vpcfactory.polling import PollConfig
+
+
+def nat_wait_seconds(states, now):
+    """How long the NAT gateways took to become available, seen from the poll that found them all
+    available: from the newest one's CreateTime (one reused from an earlier execution is older
+    than this build's wait), or None without creation times."""
+    created = [s["CreateTime"] for s in states.values() if isinstance(s.get("CreateTime"), datetime)]
+    created = [c if c.tzinfo else c.replace(tzinfo=UTC) for c in created]
+    return (now - max(created)).total_seconds() if created else None
 
 
 @lambda_handler
@@ -13,4 +24,9 @@ def handler(event, context):
     states = Build({}, event["execution"]).nat_states(nat_ids)
     done = nat_wait_status(states) == "done"
     pending = [i for i, s in states.items() if s.get("State") != "available"]
-    return PollConfig.from_event(event.get("poll")).next(event.get("wait"), done, f"NAT gateways {pending} pending")
+    answer = PollConfig.from_event(event.get("poll")).next(event.get("wait"), done, f"NAT gateways {pending} pending")
+    if done:
+        waited = nat_wait_seconds(states, datetime.now(UTC))
+        if waited is not None:
+            observability.seconds(observability.NAT_WAIT_SECONDS, waited)
+    return answer

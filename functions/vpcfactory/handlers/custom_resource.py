@@ -8,42 +8,31 @@ A Delete of a failed Create that left resources runs the destroy in rollback-of-
 The ResponseURL is stored out of band (outcomes.store_request) and never logged.
 """
 
-import json
 import os
+
+from aws_lambda_powertools.utilities.data_classes import CloudFormationCustomResourceEvent, event_source
 
 from vpcfactory import aws, outcomes
 from vpcfactory.cfn_properties import coerce_spec
 from vpcfactory.errors import InvalidSpec
+from vpcfactory.executions import start_execution_once
 from vpcfactory.observability import lambda_handler, logger
 from vpcfactory.spec import parse_spec
 
 
 def _start(state_machine_arn, request_id, payload):
-    sfn = aws.client("stepfunctions", own_account=True)
-    name = outcomes.execution_name(request_id)
-    try:
-        aws.call(
-            "StartExecution",
-            sfn.start_execution,
-            stateMachineArn=state_machine_arn,
-            name=name,
-            input=json.dumps(payload),
-        )
-    except aws.Ec2CallFailed as exc:
-        if exc.code != "ExecutionAlreadyExists":  # CloudFormation resent the request: already running
-            raise
-    return name
+    return start_execution_once(state_machine_arn, outcomes.execution_name(request_id), payload)
 
 
-def _handle(event):
-    request_type = event["RequestType"]
-    request_id = event["RequestId"]
-    props = event.get("ResourceProperties") or {}
+def _handle(event: CloudFormationCustomResourceEvent):
+    request_type = event.request_type
+    request_id = event.request_id
+    props = event.resource_properties
     target = props.get("Target")
     cfn = {"requestId": request_id, "requestType": request_type}
     outcomes.store_request(event)
     if request_type == "Delete":
-        physical = event.get("PhysicalResourceId") or ""
+        physical = event.physical_resource_id
         if physical.startswith(outcomes.FAILED_PREFIX):
             # Its Create failed. If that rollback left resources, the factory recorded the
             # execution (Report Failure): retry its rollback, scoped by `vpcfactory:execution`.
@@ -78,23 +67,24 @@ def _handle(event):
 
 
 @lambda_handler
-def handler(event, context):
+@event_source(data_class=CloudFormationCustomResourceEvent)
+def handler(request: CloudFormationCustomResourceEvent, context):
     logger.info(
         "custom resource request",
         extra={
-            "requestType": event.get("RequestType"),
-            "requestId": event.get("RequestId"),
-            "logicalResourceId": event.get("LogicalResourceId"),
-            "physicalResourceId": event.get("PhysicalResourceId"),
+            "requestType": request.get("RequestType"),
+            "requestId": request.get("RequestId"),
+            "logicalResourceId": request.get("LogicalResourceId"),
+            "physicalResourceId": request.get("PhysicalResourceId"),
         },
     )  # never the event itself: its ResponseURL is a pre-signed credential
     try:
-        return _handle(event)
+        return _handle(request)
     except Exception as exc:  # a crash must still answer, or the stack waits for an hour
         logger.exception("custom resource provider failed")
         try:
-            outcomes.store_request(event)
-            outcomes.respond(event["RequestId"], "FAILED", reason=f"provider error: {type(exc).__name__}: {exc}")
+            outcomes.store_request(request)
+            outcomes.respond(request.request_id, "FAILED", reason=f"provider error: {type(exc).__name__}: {exc}")
         except Exception:
             logger.exception("could not answer CloudFormation")
         return {"answered": "FAILED"}

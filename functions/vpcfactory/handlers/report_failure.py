@@ -18,11 +18,14 @@ cannot catch (every other error reached our failure path through a Catch).
 
 import json
 
-from vpcfactory import outcomes
+from vpcfactory import observability, outcomes
 from vpcfactory.observability import lambda_handler, logger
 
 STATUS_CHANGE = "Step Functions Execution Status Change"
 UNCATCHABLE = frozenset({"States.Runtime", "States.DataLimitExceeded"})
+# The build's refusals (its Which Failure? routes them to Spec Rejected / Build Already Running):
+# nothing was created, the caller has to change something. Counted apart from failures.
+REFUSALS = frozenset({"InvalidSpec", "ReplacementRequired", "AdoptionRefused", "BuildInProgress"})
 
 
 def _reason(error, cause):
@@ -42,6 +45,20 @@ def _cfn(state, raw_input):
 def _name(state, raw_input):
     spec = state.get("spec") or raw_input.get("spec") or raw_input
     return (state.get("plan") or {}).get("name") or (spec.get("name") if isinstance(spec, dict) else None)
+
+
+def _is_build(state, raw_input):
+    """A build's state (a destroy's holds `vpcId`/`rollbackOf` and `resolved`, never a spec)."""
+    return bool(state.get("plan")) or "spec" in state or "spec" in raw_input
+
+
+def _count(state, raw_input, error_name, leftovers):
+    """The metrics of one failed execution (observability.py)."""
+    if leftovers:
+        observability.count(observability.ROLLBACKS_INCOMPLETE)
+    if _is_build(state, raw_input):
+        refused = error_name in REFUSALS and not leftovers
+        observability.count(observability.BUILDS_REFUSED if refused else observability.BUILDS_FAILED)
 
 
 def _announce(execution, name, error, reason):
@@ -78,6 +95,7 @@ def _ended_early(detail):
     else:
         answered = False
     _announce(execution, _name(state, state), error, reason)
+    _count(state, state, error["Error"], leftovers=False)
     return {"announced": True, "answeredCloudFormation": answered}
 
 
@@ -103,4 +121,5 @@ def handler(event, context):
             # this execution: record it so CloudFormation's Delete of that id can retry the rollback.
             outcomes.record_rollback(execution, state.get("target"), state["plan"].get("flowLogs"))
         answered = outcomes.respond(cfn["requestId"], "FAILED", reason=reason)
+    _count(state, raw_input, error.get("Error"), leftovers)  # last: a retried report counts once
     return {"announced": True, "answeredCloudFormation": answered}

@@ -8,7 +8,9 @@ this execution still RUNNING and be refused with BuildInProgress. The Release Bu
 after this one stays as the backstop (a release is conditional on holding the lock, so doing it
 twice is harmless)."""
 
-from vpcfactory import build_lock, outcomes
+from datetime import UTC, datetime
+
+from vpcfactory import build_lock, observability, outcomes
 from vpcfactory.observability import lambda_handler, logger
 
 
@@ -20,6 +22,17 @@ def _release(event):
         build_lock.release(build_lock.Lock(key=lock["key"], holder=event["executionArn"]))
     except Exception:  # the network is built: a lock left behind is the backstop's, then the next build's
         logger.exception("could not release the build lock; Release Build Lock tries again", extra=lock)
+
+
+def _build_seconds(start_time):
+    """Seconds since the execution started (`$$.Execution.StartTime`, ISO 8601), or None."""
+    try:
+        started = datetime.fromisoformat(str(start_time).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if started.tzinfo is None:
+        started = started.replace(tzinfo=UTC)
+    return (datetime.now(UTC) - started).total_seconds()
 
 
 @lambda_handler
@@ -34,4 +47,9 @@ def handler(event, context):
             cfn["requestId"], "SUCCESS", physical_id=network["vpcId"], data=outcomes.response_data(network)
         )
         logger.info("answered CloudFormation", extra={"requestId": cfn["requestId"], "answered": answered})
+    # Counted once everything above worked: a failure here rolls back, and counts as failed.
+    observability.count(observability.BUILDS_SUCCEEDED)
+    elapsed = _build_seconds(event["startTime"]) if event.get("startTime") else None
+    if elapsed is not None:
+        observability.seconds(observability.BUILD_SECONDS, elapsed)
     return {"parameters": parameters}

@@ -10,8 +10,11 @@ a second build for one event.
 import json
 import os
 
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
+
 from vpcfactory import aws
 from vpcfactory.events import execution_input
+from vpcfactory.executions import start_execution_once
 from vpcfactory.observability import lambda_handler, logger
 
 
@@ -22,22 +25,11 @@ def _default_spec():
 
 
 @lambda_handler
-def handler(event, context):
+@event_source(data_class=EventBridgeEvent)
+def handler(event: EventBridgeEvent, context):
     payload = execution_input(event, _default_spec, os.environ.get("DEFAULT_TARGET_ROLE_NAME"))
     if payload is None:
-        logger.info("event ignored", extra={"id": event.get("id"), "detailType": event.get("detail-type")})
+        logger.info("event ignored", extra={"id": event.get_id, "detailType": event.detail_type})
         return {"started": None}
-    sfn = aws.client("stepfunctions", own_account=True)
-    name = f"evt-{event['id']}"[:80]
-    try:
-        aws.call(
-            "StartExecution",
-            sfn.start_execution,
-            stateMachineArn=os.environ["BUILD_STATE_MACHINE_ARN"],
-            name=name,
-            input=json.dumps(payload),
-        )
-    except aws.Ec2CallFailed as exc:
-        if exc.code != "ExecutionAlreadyExists":
-            raise
+    name = start_execution_once(os.environ["BUILD_STATE_MACHINE_ARN"], f"evt-{event.get_id}", payload)
     return {"started": name}
