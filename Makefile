@@ -10,7 +10,7 @@ SPEC   ?= examples/production.yaml
 export AWS_DEFAULT_REGION ?= us-east-1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv graphviz iam-simulator run test test-fast reliability lint build validate bench deploy smoke clean diagrams
+.PHONY: help venv graphviz iam-simulator run test test-fast test-unit reliability lint build validate bench deploy smoke clean diagrams
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -66,6 +66,11 @@ test: $(STAMP) iam-simulator ## the whole suite, slow sweeps included (what CI r
 
 test-fast: $(STAMP) iam-simulator ## the suite without the slow sweeps
 	$(BIN)/python -m pytest -m "not slow"
+
+# tests/unit only: pure (no AWS, no emulator server), sockets off (tests/unit/conftest.py); about half a
+# minute of CPU. Without node_modules the IAM evaluator's tests skip, so no npm either.
+test-unit: $(STAMP) ## pure tests only: no AWS, no emulator, sockets off (well under a minute)
+	$(BIN)/python -m pytest tests/unit -m "not slow" -p no:cacheprovider
 
 reliability: $(STAMP) iam-simulator ## fault, crash, throttling, concurrency and re-run sweeps -> reliability/report.json
 	$(BIN)/python -m vpcfactory_tools.reliability

@@ -252,7 +252,7 @@ class Bench:
         latency.configure(ec2_call_seconds=ec2_call_seconds)
 
     def build(self, spec: dict[str, Any]) -> tuple[Any, str]:
-        from vpcfactory_tools.emulator.embedded import execution_name
+        from vpcfactory_tools.execution_results import execution_name
 
         spec = {**spec, "name": unique_name(spec["name"])}
         name = execution_name(f"bench-{spec['name']}")

@@ -72,3 +72,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ARG0
         f"IAM evaluation: {totals.get('requests', 0)} handler requests evaluated "
         f"({totals.get('authorizations', 0)} authorizations), {totals.get('denied', 0)} denied"
     )
+
+
+@pytest.fixture
+def lambda_context():
+    """A fake Lambda context for calling a handler directly (tests/lambda_context.py)."""
+    from tests.lambda_context import LambdaContext
+
+    return LambdaContext()

@@ -7,7 +7,7 @@ Retries happen at two levels, on purpose:
 - botocore's standard retry mode (a few attempts, exponential backoff with jitter) absorbs the
   short bursts of throttling and transient 5xx that every EC2 caller sees, without costing a
   Lambda invocation and state transitions per blip;
-- what survives that becomes a typed error: `Ec2Throttled` is retried by the state machine with
+- what survives that becomes a typed error: `AwsThrottled` is retried by the state machine with
   longer, jittered backoff (the whole handler re-runs; it is idempotent), anything else goes to
   the rollback path.
 """
@@ -26,7 +26,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from vpcfactory.errors import Ec2CallFailed, Ec2Throttled, InvalidSpec, ResourceInUse, ResourceNotYetVisible
+from vpcfactory.errors import AwsCallFailed, AwsThrottled, InvalidSpec, ResourceInUse, ResourceNotYetVisible
 
 THROTTLING_CODES = frozenset({"RequestLimitExceeded", "Throttling", "ThrottlingException"})
 IN_USE_CODES = frozenset({"DependencyViolation", "InvalidIPAddress.InUse", "Resource.AlreadyAssociated"})
@@ -120,17 +120,14 @@ def role_arn(target: dict[str, Any]) -> str:
     return f"arn:{partition(target['region'])}:iam::{target['accountId']}:role/{target['roleName']}"
 
 
-def _assumed_session(target: dict[str, Any]) -> boto3.session.Session:
-    arn = role_arn(target)
-    key = (arn, _session_name.get())
-    with _lock:
-        cached = _sessions.get(key)
-        if cached and cached[1] > time.time() + 300:
-            return cached[0]
-    kwargs: dict[str, Any] = {"RoleArn": arn, "RoleSessionName": key[1]}
+def assumed_session(sts: Any, target: dict[str, Any], session_name: str) -> tuple[boto3.session.Session, float]:
+    """A session in the target account (AssumeRole of role_arn(target), with its ExternalId, through
+    `sts`) and when its credentials expire (epoch seconds). The handlers and the operator CLI both
+    reach a target account through here; errors are botocore's (the handlers call it through `call`)."""
+    kwargs: dict[str, Any] = {"RoleArn": role_arn(target), "RoleSessionName": session_name}
     if target.get("externalId"):
         kwargs["ExternalId"] = target["externalId"]
-    creds = call("AssumeRole", client("sts", own_account=True).assume_role, **kwargs)["Credentials"]
+    creds = sts.assume_role(**kwargs)["Credentials"]
     session = boto3.session.Session(
         aws_access_key_id=creds["AccessKeyId"],
         aws_secret_access_key=creds["SecretAccessKey"],
@@ -138,6 +135,17 @@ def _assumed_session(target: dict[str, Any]) -> boto3.session.Session:
         region_name=target["region"],
     )
     expires = creds["Expiration"].timestamp() if hasattr(creds["Expiration"], "timestamp") else time.time() + 900
+    return session, expires
+
+
+def _assumed_session(target: dict[str, Any]) -> boto3.session.Session:
+    key = (role_arn(target), _session_name.get())
+    with _lock:
+        cached = _sessions.get(key)
+        if cached and cached[1] > time.time() + 300:
+            return cached[0]
+    sts = client("sts", own_account=True)
+    session, expires = call("AssumeRole", assumed_session, sts=sts, target=target, session_name=key[1])
     with _lock:
         _sessions[key] = (session, expires)
     return session
@@ -281,14 +289,14 @@ def call(operation: str, fn: Callable[..., Any], /, *, missing_ok: bool = False,
 def translate(operation: str, code: str, message: str, kwargs: dict[str, Any]) -> Exception:
     """The exception class the ASL matches for an AWS error code."""
     if code in THROTTLING_CODES:
-        return Ec2Throttled(f"{operation}: {code}: {message}")
+        return AwsThrottled(f"{operation}: {code}: {message}")
     if code in IN_USE_CODES:
         return ResourceInUse(f"{operation}: {code}: {message}")
     if NOT_YET_VISIBLE_CODES.match(code):
         resource_id = _fresh_id_named(message, kwargs)
         if resource_id is not None:
             return ResourceNotYetVisible(operation, code, message, resource_id)
-    return Ec2CallFailed(operation, code, message)
+    return AwsCallFailed(operation, code, message)
 
 
 def delete_batch(operation: str, fn: Callable[..., Any], id_param: str, ids: list[str]) -> None:
@@ -301,7 +309,7 @@ def delete_batch(operation: str, fn: Callable[..., Any], id_param: str, ids: lis
         return
     try:
         result = call(operation, fn, missing_ok=len(ids) == 1, **{id_param: ids})
-    except Ec2CallFailed as exc:
+    except AwsCallFailed as exc:
         if len(ids) > 1 and exc.code in GONE_CODES.get(operation, frozenset()):
             for one in ids:
                 delete_batch(operation, fn, id_param, [one])

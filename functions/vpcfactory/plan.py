@@ -45,7 +45,7 @@ private route table in zone k uses the NAT in its own zone when there is one, el
 (round-robin), so adding a zone never moves an existing route.
 
 Costs come from data/prices.json (one region's list prices, with the date they were read, used
-whatever Region the plan is for: price_basis says which, and `plan` prints it): NAT
+whatever Region the plan is for: the CLI's plan_view.price_basis says which, and `plan` prints it): NAT
 gateway hours and the public IPv4 address of each Elastic IP the run allocates. A brought-your-own
 EIP is not counted (it is already paid for, and never released by us). Per-GB charges (NAT data
 processing, data transfer, flow log ingestion) depend on traffic and are not estimated.
@@ -53,135 +53,12 @@ processing, data transfer, flow log ingestion) depend on traffic and are not est
 
 from __future__ import annotations
 
-import functools
-import ipaddress
 import json
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from vpcfactory.errors import InvalidSpec
-
-if TYPE_CHECKING:  # spec.py imports this module at runtime (parse_spec calls allocate)
-    from vpcfactory.spec import Spec, Tier
-
-PRICES_FILE = Path(__file__).resolve().parent / "data" / "prices.json"
-
-IPV6_SUBNETS_PER_VPC = 256  # /64s in the Amazon-provided /56
-NAT_MODE_COMPARISON = ("none", "single", "per-az")
-
-Range = tuple[int, int]  # [start, end) as integers
-
-
-@functools.cache
-def _load_prices() -> dict[str, Any]:
-    return json.loads(PRICES_FILE.read_text(encoding="utf-8"))
-
-
-def prices() -> dict[str, Any]:
-    """The price table (data/prices.json): asOf, source, region, currency, hoursPerMonth, hourly rates."""
-    return dict(_load_prices())
-
-
-PRICING_PAGE = "https://aws.amazon.com/vpc/pricing/"
-
-
-def price_basis(plan: dict[str, Any]) -> dict[str, Any]:
-    """What the plan's costs are: one Region's on-demand list prices (data/prices.json), whatever
-    Region the plan is for. {priceRegion, planRegion, basis, asOf, currency, note}."""
-    table = _load_prices()
-    zones = [{"ZoneName": z["name"]} for z in plan.get("availabilityZones") or []]
-    plan_region = _region(zones) if zones else None
-    note = f"{table['region']} on-demand list prices as of {table['asOf']}, in {table['currency']}"
-    if plan_region and plan_region != table["region"]:
-        note += f"; this plan is for {plan_region}, whose prices differ: see {PRICING_PAGE}"
-    return {
-        "priceRegion": table["region"],
-        "planRegion": plan_region,
-        "basis": "on-demand list prices",
-        "asOf": table["asOf"],
-        "currency": table["currency"],
-        "note": note,
-    }
-
-
-def monthly_cost(nat_gateways: int, byo_eips: int = 0) -> dict[str, float]:
-    """{natGateways, elasticIps, total} per month in USD; byo_eips of the NATs' addresses are not charged."""
-    table = _load_prices()
-    hours = table["hoursPerMonth"]
-    nat = round(nat_gateways * table["natGatewayHourly"] * hours, 2)
-    eip = round(max(0, nat_gateways - byo_eips) * table["publicIpv4Hourly"] * hours, 2)
-    return {"natGateways": nat, "elasticIps": eip, "total": round(nat + eip, 2)}
-
-
-def ipv6_blocks(spec: Spec) -> list[range]:
-    """Per tier, in spec order: the /64 indexes it reserves in the VPC's /56 (R of them, zone order).
-
-    Raises InvalidSpec (field `tiers`) when the tiers need more than the /56's 256 /64s.
-    """
-    reservation = spec.az_reservation
-    need = len(spec.tiers) * reservation
-    if need > IPV6_SUBNETS_PER_VPC:
-        raise InvalidSpec(
-            "tiers",
-            f"with ipv6 each tier reserves azReservation ({reservation}) /64s of the VPC's /56: "
-            f"{len(spec.tiers)} tiers need {need} but a /56 has {IPV6_SUBNETS_PER_VPC}; "
-            "lower azReservation or use fewer tiers",
-        )
-    return [range(t * reservation, (t + 1) * reservation) for t in range(len(spec.tiers))]
-
-
-def allocate(spec: Spec) -> list[list[ipaddress.IPv4Network]]:
-    """Per tier, in spec order: its subnets in zone order.
-
-    For a prefixLength tier that is the whole reserved block (R subnets; the first N are used);
-    for an explicit tier, its cidrs. Raises InvalidSpec when a block does not fit or CIDRs overlap.
-    """
-    vpc = ipaddress.IPv4Network(spec.cidr)
-    vpc_range = (int(vpc.network_address), int(vpc.broadcast_address) + 1)
-    reservation = spec.az_reservation
-    explicit: dict[int, list[ipaddress.IPv4Network]] = {}
-    blocks: dict[int, Range] = {}
-
-    cursor = vpc_range[0]
-    for i, tier in enumerate(spec.tiers):
-        if tier.cidrs is not None:
-            explicit[i] = [ipaddress.IPv4Network(c) for c in tier.cidrs]
-            continue
-        size = 2 ** (32 - tier.prefix_length)
-        need = reservation * size
-        start = _align_up(cursor, size)
-        earlier = [_range(n) for j in explicit for n in explicit[j]]
-        while clashes := [end for s, end in earlier if _overlaps((start, start + need), (s, end))]:
-            start = _align_up(max(clashes), size)
-        if start + need > vpc_range[1]:
-            free = max(0, vpc_range[1] - start)
-            raise InvalidSpec(
-                f"tiers[{i}].prefixLength",
-                f"tier {tier.name!r} needs {reservation} x /{tier.prefix_length} = {need} addresses "
-                f"(azReservation {reservation}) but only {free} are free after the earlier tiers "
-                f"in {vpc}; lower azReservation or the prefix length",
-            )
-        blocks[i] = (start, start + need)
-        cursor = start + need
-
-    # Explicit CIDRs against everything else. Blocks only step around the explicit CIDRs of tiers
-    # before them, so a later explicit tier can land in a block, even in a slot no zone uses yet:
-    # that slot is promised to a future zone, so it is an error too.
-    for i, nets in explicit.items():
-        for k, net in enumerate(nets):
-            other = _first_overlap(spec, i, k, net, explicit, blocks, reservation)
-            if other:
-                raise InvalidSpec(f"tiers[{i}].cidrs[{k}]", f"{net} overlaps {other}")
-
-    out: list[list[ipaddress.IPv4Network]] = []
-    for i, tier in enumerate(spec.tiers):
-        if i in explicit:
-            out.append(explicit[i])
-        else:
-            start, end = blocks[i]
-            size = 2 ** (32 - tier.prefix_length)
-            out.append([ipaddress.IPv4Network((addr, tier.prefix_length)) for addr in range(start, end, size)])
-    return out
+from vpcfactory.pricing import NAT_MODE_COMPARISON, monthly_cost
+from vpcfactory.spec import Spec, Tier, allocate, ipv6_blocks, plural
 
 
 def plan_network(spec: Spec, zones: list[dict[str, Any]]) -> dict[str, Any]:
@@ -324,131 +201,6 @@ def _check_payload_budget(spec: Spec, plan: dict[str, Any]) -> None:
     )
 
 
-def summarize(plan: dict[str, Any]) -> str:
-    """A few lines for `vpcfactory plan`: tier x zone CIDRs, NAT placement, routes, features, cost."""
-    azs = [z["name"] for z in plan["availabilityZones"]]
-    tables = {t["logicalId"]: t for t in plan["routeTables"]}
-    tiers: dict[str, list[dict[str, Any]]] = {}
-    for sub in plan["subnets"]:
-        tiers.setdefault(sub["tier"], []).append(sub)
-
-    rows = [["tier", "type", *azs, "default route"]]
-    for tier, subs in tiers.items():
-        routes = [tables[s["routeTable"]]["defaultRoute"] for s in subs]
-        rows.append([tier, subs[0]["type"], *(s["cidr"] for s in subs), _describe_routes(routes, subs)])
-    widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
-    table = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
-
-    nats = plan["natGateways"]
-    if nats:
-        placed = ", ".join(
-            f"{n['az']} in {n['subnet']}" + (f" with {n['eipAllocationId']}" if n["eipAllocationId"] else "")
-            for n in nats
-        )
-        nat_line = f"NAT gateways: {len(nats)} ({placed})"
-    else:
-        nat_line = "NAT gateways: none"
-
-    lines = [
-        f"VPC {plan['name']} {plan['cidr']}: {_zones(len(azs))}, room reserved for {plan['azReservation']}",
-        *table,
-        nat_line,
-        *_feature_lines(plan, tiers),
-        *_cost_lines(plan),
-    ]
-    return "\n".join(lines)
-
-
-# -- helpers ----------------------------------------------------------------------------------
-
-
-def _describe_routes(routes: list[dict[str, str] | None], subnets: list[dict[str, Any]]) -> str:
-    if not any(routes):
-        return "none"
-    if routes[0]["target"] == "igw":
-        return "internet gateway"
-    nats = [r["nat"].removeprefix("nat/") for r in routes if r]
-    own = [nat == s["az"] for nat, s in zip(nats, subnets, strict=True)]
-    if all(own) and len(nats) > 1:
-        return "NAT in its own zone"
-    if len(set(nats)) == 1:
-        return f"NAT in {nats[0]}"
-    borrowed = [f"{s['az']} via {nat}" for nat, s, mine in zip(nats, subnets, own, strict=True) if not mine]
-    return "NAT in its own zone; " + ", ".join(borrowed)
-
-
-def _feature_lines(plan: dict[str, Any], tiers: dict[str, list[dict[str, Any]]]) -> list[str]:
-    lines = []
-    if plan["ipv6"]:
-        blocks = ", ".join(f"{tier} {subs[0]['ipv6Index']}-{subs[-1]['ipv6Index']}" for tier, subs in tiers.items())
-        auto = [tier for tier, subs in tiers.items() if subs[0]["assignIpv6AddressOnCreation"]]
-        lines.append(
-            f"IPv6: Amazon-provided /56, one /64 per subnet (indexes {blocks}; auto-assigned in "
-            f"{', '.join(auto) or 'no tier'}); ::/0 to the internet gateway (public), the egress-only "
-            "internet gateway (private), none (isolated)"
-        )
-    else:
-        lines.append("IPv6: off")
-    flow = plan["flowLogs"]
-    if flow is None:
-        lines.append("Flow logs: off (Security Hub EC2.6 will fail)")
-    elif flow["destination"] == "s3":
-        where = flow["bucketArn"] + (f" prefix {flow['prefix']}" if flow["prefix"] else "")
-        lines.append(
-            f"Flow logs: {flow['trafficType']} traffic to S3 {where}, {flow['maxAggregationInterval']} s aggregation"
-        )
-    else:
-        lines.append(
-            f"Flow logs: {flow['trafficType']} traffic to CloudWatch Logs {flow['logGroupName']} "
-            f"({flow['retentionDays']} days), {flow['maxAggregationInterval']} s aggregation"
-        )
-    endpoints = plan["gatewayEndpoints"]
-    if endpoints:
-        services = ", ".join(e["service"] for e in endpoints)
-        lines.append(f"Gateway endpoints: {services} on {', '.join(endpoints[0]['routeTables'])}")
-    else:
-        lines.append("Gateway endpoints: none")
-    lines.append(
-        "Default security group: every rule removed (Security Hub EC2.2)"
-        if plan["lockDownDefaultSecurityGroup"]
-        else "Default security group: left as AWS creates it (Security Hub EC2.2 will fail)"
-    )
-    return lines
-
-
-def _cost_lines(plan: dict[str, Any]) -> list[str]:
-    cost, compare = plan["monthlyCostUsd"], plan["costComparison"]
-    options = ", ".join(f"{mode} ${compare[mode]['total']:.2f}" for mode in NAT_MODE_COMPARISON)
-    count = len(plan["natGateways"])
-    chosen = compare["chosen"]
-    label = f"{count} NAT gateways" if chosen == "count" else chosen
-    versus = [
-        f"{_difference(compare[key])} {mode}"
-        for key, mode in (("vsPerAz", "per-az"), ("vsSingle", "single"))
-        if mode != chosen
-    ]
-    # Without a private tier nothing routes through a NAT and the spec refuses one: no choice to weigh.
-    modes = (
-        f"NAT modes per month: {options}; chosen {label}: {', '.join(versus)}"
-        if any(s["type"] == "private" for s in plan["subnets"])
-        else "NAT modes: none (no private tier would route through a NAT gateway)"
-    )
-    return [
-        f"Monthly fixed cost: ${cost['total']:.2f} (NAT gateways ${cost['natGateways']:.2f}, "
-        f"Elastic IPs ${cost['elasticIps']:.2f}; per-GB data processing and flow log ingestion extra)",
-        modes,
-        f"Prices: {price_basis(plan)['note']} (functions/vpcfactory/data/prices.json)",
-    ]
-
-
-def _difference(delta: float) -> str:
-    if delta < 0:
-        return f"${-delta:.2f} less than"
-    if delta > 0:
-        return f"${delta:.2f} more than"
-    return "the same as"
-
-
 def _select_zones(spec: Spec, zones: list[dict[str, Any]]) -> list[dict[str, str]]:
     usable = sorted(
         (
@@ -458,13 +210,13 @@ def _select_zones(spec: Spec, zones: list[dict[str, Any]]) -> list[dict[str, str
         ),
         key=lambda z: z["ZoneName"],
     )
-    region = _region(zones)
+    region = zones_region(zones)
     wanted = spec.availability_zones
     if isinstance(wanted, int):
         if wanted > len(usable):
             raise InvalidSpec(
                 "availabilityZones",
-                f"the spec asks for {_zones(wanted)} but {region} has {len(usable)} available",
+                f"the spec asks for {plural(wanted, 'zone')} but {region} has {len(usable)} available",
             )
         chosen = usable[:wanted]
     else:
@@ -503,14 +255,7 @@ def _route_table(
     }
 
 
-def _zones(count: int) -> str:
-    """'1 zone', '3 zones' (spec.plural; imported here late: spec.py imports this module)."""
-    from vpcfactory.spec import plural
-
-    return plural(count, "zone")
-
-
-def _region(zones: list[dict[str, Any]]) -> str:
+def zones_region(zones: list[dict[str, Any]]) -> str:
     """The region DescribeAvailabilityZones answered for: RegionName, else a zone's name minus its letter."""
     for zone in zones:
         if zone.get("RegionName"):
@@ -519,45 +264,3 @@ def _region(zones: list[dict[str, Any]]) -> str:
         if zone.get("ZoneType", "availability-zone") == "availability-zone":
             return zone["ZoneName"][:-1]
     return "this region"
-
-
-def _first_overlap(
-    spec: Spec,
-    i: int,
-    k: int,
-    net: ipaddress.IPv4Network,
-    explicit: dict[int, list[ipaddress.IPv4Network]],
-    blocks: dict[int, Range],
-    reservation: int,
-) -> str | None:
-    """What explicit CIDR k of tier i collides with, described for the error message, or None."""
-    for j, tier in enumerate(spec.tiers):
-        if j in blocks:
-            if _overlaps(_range(net), blocks[j]):
-                first, last = (ipaddress.IPv4Address(a) for a in (blocks[j][0], blocks[j][1] - 1))
-                return (
-                    f"the block {first}-{last} reserved for tier {tier.name!r} "
-                    f"({reservation} x /{tier.prefix_length}, tiers[{j}])"
-                )
-            continue
-        # Two explicit CIDRs that overlap are reported once, on the later of the two.
-        if j > i:
-            continue
-        others = explicit[j][:k] if j == i else explicit[j]
-        for m, other in enumerate(others):
-            if net.overlaps(other):
-                owner = "this tier" if j == i else f"tier {tier.name!r}, tiers[{j}]"
-                return f"{other} (cidrs[{m}] of {owner})"
-    return None
-
-
-def _range(net: ipaddress.IPv4Network) -> Range:
-    return int(net.network_address), int(net.broadcast_address) + 1
-
-
-def _overlaps(a: Range, b: Range) -> bool:
-    return a[0] < b[1] and b[0] < a[1]
-
-
-def _align_up(value: int, size: int) -> int:
-    return -(-value // size) * size

@@ -2,7 +2,7 @@
 
 Every rejection is an `InvalidSpec(field, reason)` whose field is a precise path into the input
 (`tiers[1].prefixLength`, `tags.aws:foo`, `natGateways.eipAllocationIds[0]`, `flowLogs.retentionDays`),
-so the person who wrote the spec can find the line. parse_spec also lays the CIDRs out (plan.allocate): an
+so the person who wrote the spec can find the line. parse_spec also lays the CIDRs out (allocate, below): an
 address plan that cannot work is rejected here, before the workflow calls DescribeAvailabilityZones.
 Only the checks that need the region's zones are left to plan.plan_network.
 """
@@ -18,7 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from vpcfactory.errors import InvalidSpec
-from vpcfactory.plan import allocate, ipv6_blocks, monthly_cost, prices
+from vpcfactory.pricing import monthly_cost, prices
 
 NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")
 # Names under /vpcfactory/ that the factory keeps for itself (outcomes.py: stored custom-resource
@@ -748,3 +748,125 @@ def _field_key(key: Any, empty: str = '""') -> str:
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     """'1 zone', '2 zones', '0 NAT gateways': a count with its noun in agreement."""
     return f"{count} {singular if count == 1 else plural_form or singular + 's'}"
+
+
+# -- CIDR layout (plan.py's docstring: "How CIDRs are allocated") ------------------------------
+# Here, not in plan.py: it depends on the spec alone (no zones), parse_spec rejects a layout that
+# cannot work, and plan.py builds on it -- so the imports run one way, spec <- plan.
+
+IPV6_SUBNETS_PER_VPC = 256  # /64s in the Amazon-provided /56
+
+Range = tuple[int, int]  # [start, end) as integers
+
+
+def ipv6_blocks(spec: Spec) -> list[range]:
+    """Per tier, in spec order: the /64 indexes it reserves in the VPC's /56 (R of them, zone order).
+
+    Raises InvalidSpec (field `tiers`) when the tiers need more than the /56's 256 /64s.
+    """
+    reservation = spec.az_reservation
+    need = len(spec.tiers) * reservation
+    if need > IPV6_SUBNETS_PER_VPC:
+        raise InvalidSpec(
+            "tiers",
+            f"with ipv6 each tier reserves azReservation ({reservation}) /64s of the VPC's /56: "
+            f"{len(spec.tiers)} tiers need {need} but a /56 has {IPV6_SUBNETS_PER_VPC}; "
+            "lower azReservation or use fewer tiers",
+        )
+    return [range(t * reservation, (t + 1) * reservation) for t in range(len(spec.tiers))]
+
+
+def allocate(spec: Spec) -> list[list[ipaddress.IPv4Network]]:
+    """Per tier, in spec order: its subnets in zone order.
+
+    For a prefixLength tier that is the whole reserved block (R subnets; the first N are used);
+    for an explicit tier, its cidrs. Raises InvalidSpec when a block does not fit or CIDRs overlap.
+    """
+    vpc = ipaddress.IPv4Network(spec.cidr)
+    vpc_range = (int(vpc.network_address), int(vpc.broadcast_address) + 1)
+    reservation = spec.az_reservation
+    explicit: dict[int, list[ipaddress.IPv4Network]] = {}
+    blocks: dict[int, Range] = {}
+
+    cursor = vpc_range[0]
+    for i, tier in enumerate(spec.tiers):
+        if tier.cidrs is not None:
+            explicit[i] = [ipaddress.IPv4Network(c) for c in tier.cidrs]
+            continue
+        size = 2 ** (32 - tier.prefix_length)
+        need = reservation * size
+        start = _align_up(cursor, size)
+        earlier = [_range(n) for j in explicit for n in explicit[j]]
+        while clashes := [end for s, end in earlier if _overlaps((start, start + need), (s, end))]:
+            start = _align_up(max(clashes), size)
+        if start + need > vpc_range[1]:
+            free = max(0, vpc_range[1] - start)
+            raise InvalidSpec(
+                f"tiers[{i}].prefixLength",
+                f"tier {tier.name!r} needs {reservation} x /{tier.prefix_length} = {need} addresses "
+                f"(azReservation {reservation}) but only {free} are free after the earlier tiers "
+                f"in {vpc}; lower azReservation or the prefix length",
+            )
+        blocks[i] = (start, start + need)
+        cursor = start + need
+
+    # Explicit CIDRs against everything else. Blocks only step around the explicit CIDRs of tiers
+    # before them, so a later explicit tier can land in a block, even in a slot no zone uses yet:
+    # that slot is promised to a future zone, so it is an error too.
+    for i, nets in explicit.items():
+        for k, net in enumerate(nets):
+            other = _first_overlap(spec, i, k, net, explicit, blocks, reservation)
+            if other:
+                raise InvalidSpec(f"tiers[{i}].cidrs[{k}]", f"{net} overlaps {other}")
+
+    out: list[list[ipaddress.IPv4Network]] = []
+    for i, tier in enumerate(spec.tiers):
+        if i in explicit:
+            out.append(explicit[i])
+        else:
+            start, end = blocks[i]
+            size = 2 ** (32 - tier.prefix_length)
+            out.append([ipaddress.IPv4Network((addr, tier.prefix_length)) for addr in range(start, end, size)])
+    return out
+
+
+def _first_overlap(
+    spec: Spec,
+    i: int,
+    k: int,
+    net: ipaddress.IPv4Network,
+    explicit: dict[int, list[ipaddress.IPv4Network]],
+    blocks: dict[int, Range],
+    reservation: int,
+) -> str | None:
+    """What explicit CIDR k of tier i collides with, described for the error message, or None."""
+    for j, tier in enumerate(spec.tiers):
+        if j in blocks:
+            if _overlaps(_range(net), blocks[j]):
+                first, last = (ipaddress.IPv4Address(a) for a in (blocks[j][0], blocks[j][1] - 1))
+                return (
+                    f"the block {first}-{last} reserved for tier {tier.name!r} "
+                    f"({reservation} x /{tier.prefix_length}, tiers[{j}])"
+                )
+            continue
+        # Two explicit CIDRs that overlap are reported once, on the later of the two.
+        if j > i:
+            continue
+        others = explicit[j][:k] if j == i else explicit[j]
+        for m, other in enumerate(others):
+            if net.overlaps(other):
+                owner = "this tier" if j == i else f"tier {tier.name!r}, tiers[{j}]"
+                return f"{other} (cidrs[{m}] of {owner})"
+    return None
+
+
+def _range(net: ipaddress.IPv4Network) -> Range:
+    return int(net.network_address), int(net.broadcast_address) + 1
+
+
+def _overlaps(a: Range, b: Range) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def _align_up(value: int, size: int) -> int:
+    return -(-value // size) * size

@@ -15,16 +15,13 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
+from tests.integration.conftest import MOCK_CONFIG, NO_RETRIES
 from vpcfactory_tools.emulator import consistency, fidelity
 from vpcfactory_tools.emulator.settings import EmulatorSettings, clock, configured
 
-REGION = "us-east-1"
-NO_RETRIES = Config(region_name=REGION, retries={"mode": "standard", "total_max_attempts": 1})
-MOCK_CONFIG: dict[str, Any] = {"core": {"reset_boto3_session": False}}
 STRICT = EmulatorSettings(vpc_pending_seconds=0, ipv6_associating_seconds=5, consistency_delay_seconds=3)
 
 

@@ -11,17 +11,14 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
+from tests.integration.conftest import NO_RETRIES, REGION
 from vpcfactory_tools.emulator import faults
 from vpcfactory_tools.emulator.faults import Fault, parse_fault
 from vpcfactory_tools.emulator.settings import EmulatorSettings, configured
 
-REGION = "us-east-1"
 # total_max_attempts=1: botocore must not retry (``max_attempts`` counts retries only).
-NO_RETRIES = Config(region_name=REGION, retries={"mode": "standard", "total_max_attempts": 1})
-MOCK_CONFIG: dict[str, Any] = {"core": {"reset_boto3_session": False}}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -39,12 +36,6 @@ def _no_faults() -> Iterator[None]:
         faults.reset()
         yield
     faults.reset()
-
-
-@pytest.fixture
-def ec2() -> Iterator[Any]:
-    with mock_aws(config=MOCK_CONFIG):
-        yield boto3.client("ec2", config=NO_RETRIES)
 
 
 def own_vpcs(ec2: Any) -> list[dict[str, Any]]:

@@ -18,18 +18,16 @@ from typing import Any
 import boto3
 import moto
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
-from vpcfactory_tools.emulator import engine_time, fidelity
+from tests.integration.conftest import MOCK_CONFIG, NO_RETRIES, REGION
+from vpcfactory_tools.emulator import engine_time, fidelity, patching
 from vpcfactory_tools.emulator.settings import EmulatorSettings, clock, configured
 
-REGION = "us-east-1"
 # total_max_attempts=1: no retry at all. (botocore's ``max_attempts`` counts *retries*,
 # so ``{"max_attempts": 1}`` would still retry a 5xx once and hide it.)
-NO_RETRIES = Config(region_name=REGION, retries={"mode": "standard", "total_max_attempts": 1})
 # AWS-like durations on a real-time clock: states only move when a test moves the
 # simulated clock forward with ``fast_forward`` (deterministic, no sleeping, no races).
 AWS_LIKE = EmulatorSettings(
@@ -62,13 +60,6 @@ def _fast_settings() -> Iterator[None]:
 
 
 # Reusing boto3's default session makes a client ~10 ms instead of ~400 ms.
-MOCK_CONFIG: dict[str, Any] = {"core": {"reset_boto3_session": False}}
-
-
-@pytest.fixture
-def ec2() -> Iterator[Any]:
-    with mock_aws(config=MOCK_CONFIG):
-        yield boto3.client("ec2", config=NO_RETRIES)
 
 
 def fast_forward(seconds: float) -> None:
@@ -623,14 +614,14 @@ def test_the_moto_code_the_emulator_patches_is_unchanged_since_it_was_pinned() -
         **server.PINNED_SOURCES,
     }
 
-    assert moto.__version__ == fidelity.MOTO_VERSION
-    assert fidelity.source_fingerprints(pinned) == pinned
+    assert moto.__version__ == patching.MOTO_VERSION
+    assert patching.source_fingerprints(pinned) == pinned
 
 
 def test_install_refuses_a_moto_version_it_was_not_written_for(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(moto, "__version__", "5.3.0")
 
-    with pytest.raises(fidelity.MotoVersionMismatch, match="5.2.5"):
+    with pytest.raises(patching.MotoVersionMismatch, match="5.2.5"):
         fidelity.install()
 
 

@@ -12,11 +12,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tests.integration.conftest import MOCK_CONFIG, REGION
 from vpcfactory_tools.emulator import engine_time
 from vpcfactory_tools.emulator.settings import EmulatorSettings, configured
 
-REGION = "us-east-1"
-MOCK_CONFIG: dict[str, Any] = {"core": {"reset_boto3_session": False}}
 ROLE = "arn:aws:iam::123456789012:role/states"
 
 

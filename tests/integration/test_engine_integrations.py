@@ -2,7 +2,7 @@
 patches: an upgrade that changes it must be looked at, not silently trusted."""
 
 from vpcfactory_tools.emulator import engine_integrations
-from vpcfactory_tools.emulator.fidelity import source_fingerprints
+from vpcfactory_tools.emulator.patching import source_fingerprints
 
 
 def test_the_moto_code_the_start_execution_fix_relies_on_is_unchanged_since_it_was_pinned():

@@ -10,20 +10,16 @@ from typing import Any
 import boto3
 import pytest
 from botocore import waiter as botocore_waiter
-from botocore.config import Config
 from botocore.exceptions import ClientError, WaiterError
 from moto import mock_aws
 from moto.ec2.responses import EC2Response
 
+from tests.integration.conftest import MOCK_CONFIG, NO_RETRIES
 from vpcfactory_tools.emulator import faults, latency
 from vpcfactory_tools.emulator.faults import Fault
-from vpcfactory_tools.emulator.fidelity import source_fingerprints
 from vpcfactory_tools.emulator.lambda_runtime import invocation
+from vpcfactory_tools.emulator.patching import source_fingerprints
 from vpcfactory_tools.emulator.settings import EmulatorSettings, configured
-
-REGION = "us-east-1"
-NO_RETRIES = Config(region_name=REGION, retries={"mode": "standard", "total_max_attempts": 1})
-MOCK_CONFIG: dict[str, Any] = {"core": {"reset_boto3_session": False}}
 
 
 @pytest.fixture(scope="module", autouse=True)

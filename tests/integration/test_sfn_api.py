@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from vpcfactory_tools.emulator import engine_integrations, engine_time, lambda_runtime, sfn_api
-from vpcfactory_tools.emulator.fidelity import source_fingerprints
+from vpcfactory_tools.emulator.patching import source_fingerprints
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/states"

@@ -154,7 +154,7 @@ def test_apply_allow_replace_asks_the_build_for_a_replacement(tmp_path, capsys, 
 @pytest.mark.parametrize(
     ("error", "section"),
     [
-        ("Ec2CallFailed", "docs/operations.md#a-build-failed"),
+        ("AwsCallFailed", "docs/operations.md#a-build-failed"),
         ("RollbackIncomplete", "docs/operations.md#a-rollback-or-destroy-could-not-finish"),
         ("ReplacementRequired", "docs/operations.md#day-2-growth"),
     ],
@@ -294,16 +294,16 @@ def test_diagram_into_a_directory_that_does_not_exist_is_refused_naming_it(tmp_p
 
 
 def test_a_failed_result_carries_a_one_line_message_beside_its_cause():
-    from vpcfactory_tools.emulator.embedded import ExecutionResult
+    from vpcfactory_tools.execution_results import ExecutionResult
 
     cause = json.dumps(
         {
-            "errorType": "Ec2CallFailed",
+            "errorType": "AwsCallFailed",
             "errorMessage": "CreateRoute failed with InternalError: An internal error has occurred.",
             "stackTrace": ['  File "/var/task/vpcfactory/aws.py", line 274, in call\n    raise translate(...)\n'],
         }
     )
-    failed = ExecutionResult("arn:aws:states:us-east-1:1:execution:m:x", "FAILED", None, "Ec2CallFailed", cause)
+    failed = ExecutionResult("arn:aws:states:us-east-1:1:execution:m:x", "FAILED", None, "AwsCallFailed", cause)
     succeeded = ExecutionResult("arn:aws:states:us-east-1:1:execution:m:y", "SUCCEEDED", {"vpcId": "vpc-1"}, None, None)
 
     contract = failed.as_contract()

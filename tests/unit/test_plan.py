@@ -1,4 +1,4 @@
-"""plan_network and allocate: CIDR layout, stability, zones, NATs and route tables. Pure: no AWS."""
+"""plan_network and allocate (spec.py): CIDR layout, stability, zones, NATs and route tables. Pure: no AWS."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 import yaml
 
-import vpcfactory.plan
+import vpcfactory.pricing
 from vpcfactory.errors import InvalidSpec
-from vpcfactory.plan import plan_network, summarize
+from vpcfactory.plan import plan_network
 from vpcfactory.spec import parse_spec
+from vpcfactory_tools.plan_view import summarize
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -434,7 +435,7 @@ def test_a_vpc_with_public_but_no_private_tiers_plans_no_nat_and_no_eip_by_defau
     assert p["monthlyCostUsd"] == {"natGateways": 0, "elasticIps": 0, "total": 0}
     assert p["costComparison"]["chosen"] == "none"
     # and the summary offers no NAT mode to weigh, since the spec would refuse each
-    assert "NAT modes: none (no private tier would route through a NAT gateway)" in vpcfactory.plan.summarize(p)
+    assert "NAT modes: none (no private tier would route through a NAT gateway)" in summarize(p)
 
 
 def test_bring_your_own_eips_are_used_and_not_charged_again():
@@ -530,7 +531,7 @@ def test_natgateways_zero_plans_no_nat_and_no_private_default_route():
 
 # -- costs ----------------------------------------------------------------------------------------
 
-PRICES = json.loads((Path(vpcfactory.plan.__file__).parent / "data" / "prices.json").read_text())
+PRICES = json.loads((Path(vpcfactory.pricing.__file__).parent / "data" / "prices.json").read_text())
 
 
 def expected_cost(nats: int, allocated_eips: int) -> dict[str, float]:
@@ -551,7 +552,7 @@ def test_the_price_table_says_where_and_when_its_prices_come_from():
     }
     assert PRICES["currency"] == "USD" and PRICES["region"] == "us-east-1"
     assert "per GB" in PRICES["notIncluded"]
-    assert vpcfactory.plan.prices() == PRICES
+    assert vpcfactory.pricing.prices() == PRICES
 
 
 def test_the_cost_comparison_prices_every_nat_mode_from_the_data_file():
@@ -573,13 +574,13 @@ def test_the_cost_comparison_prices_every_nat_mode_from_the_data_file():
 def test_the_cost_follows_the_price_file(tmp_path, monkeypatch):
     prices_file = tmp_path / "prices.json"
     prices_file.write_text(json.dumps({**PRICES, "natGatewayHourly": 0.1, "publicIpv4Hourly": 0.01}))
-    monkeypatch.setattr(vpcfactory.plan, "PRICES_FILE", prices_file)
-    vpcfactory.plan._load_prices.cache_clear()
+    monkeypatch.setattr(vpcfactory.pricing, "PRICES_FILE", prices_file)
+    vpcfactory.pricing._load_prices.cache_clear()
     try:
         p = plan(spec([PUBLIC_24, PRIVATE_20], azs=2, nat="per-az"))
     finally:
         monkeypatch.undo()
-        vpcfactory.plan._load_prices.cache_clear()
+        vpcfactory.pricing._load_prices.cache_clear()
     assert p["monthlyCostUsd"] == {"natGateways": 146.0, "elasticIps": 14.6, "total": 160.6}
     assert p["costComparison"]["single"]["total"] == 80.3
     assert p["costComparison"]["vsSingle"] == 80.3 and p["costComparison"]["vsPerAz"] == 0

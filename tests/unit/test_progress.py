@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from vpcfactory_tools import progress
+from vpcfactory_tools import execution_results, progress
 from vpcfactory_tools.progress import LiveView, Narrator, PlainView, view_for
 
 T0 = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
@@ -81,13 +81,13 @@ def test_each_task_is_told_as_it_starts_and_ends_and_routing_states_are_not() ->
 def test_a_retried_task_shows_each_failure_and_retry_then_its_attempt_count() -> None:
     h = History()
     h.add("ExecutionStarted")
-    h.task("Create Subnets", "Ec2Throttled", "Ec2Throttled")
+    h.task("Create Subnets", "AwsThrottled", "AwsThrottled")
 
     updates = narrate(h)
 
     assert [u.kind for u in updates] == ["started", "failed", "retry", "failed", "retry", "succeeded"]
-    assert updates[1].text == "Create Subnets: Ec2Throttled: Ec2Throttled happened"  # the message, not the JSON
-    assert updates[2].text == "Create Subnets: attempt 2 after Ec2Throttled"
+    assert updates[1].text == "Create Subnets: AwsThrottled: AwsThrottled happened"  # the message, not the JSON
+    assert updates[2].text == "Create Subnets: attempt 2 after AwsThrottled"
     assert updates[-1].text.endswith(", 3 attempts)")
 
 
@@ -121,20 +121,20 @@ def test_a_failed_branch_marks_its_parallel_failed_and_the_rollback_is_announced
     h.add("ParallelStateEntered", name="Wait For NAT Gateways While Routing", input="{}")
     h.add("TaskStateEntered", name="Create Route Tables", input="{}")
     h.add("TaskScheduled")
-    h.add("TaskFailed", error="Ec2CallFailed", cause="CreateRoute failed")
+    h.add("TaskFailed", error="AwsCallFailed", cause="CreateRoute failed")
     h.add("ParallelStateFailed")
     h.add("ParallelStateExited", name="Wait For NAT Gateways While Routing", output="{}")
     h.add("TaskStateEntered", name="Roll Back", input="{}")
     h.add("TaskStateEntered", name="Roll Back", input="{}")  # e.g. after a redrive
-    h.add("ExecutionFailed", error="Ec2CallFailed", cause="CreateRoute failed")
+    h.add("ExecutionFailed", error="AwsCallFailed", cause="CreateRoute failed")
 
     updates = narrate(h)
     lines = [u.line() for u in updates]
 
-    assert "✗ Create Route Tables: Ec2CallFailed: CreateRoute failed" in lines
+    assert "✗ Create Route Tables: AwsCallFailed: CreateRoute failed" in lines
     assert any(line.startswith("✗ Wait For NAT Gateways While Routing failed after") for line in lines)
     assert sum(u.kind == "rollback" for u in updates) == 1
-    assert lines[-1].startswith("== FAILED after") and lines[-1].endswith("Ec2CallFailed: CreateRoute failed")
+    assert lines[-1].startswith("== FAILED after") and lines[-1].endswith("AwsCallFailed: CreateRoute failed")
 
 
 def test_off_a_terminal_or_with_json_progress_is_plain_lines() -> None:
@@ -167,16 +167,17 @@ def lambda_cause(error_type: str, message: str) -> str:
 
 
 def test_a_lambda_error_cause_is_shown_as_its_message() -> None:
-    cause = lambda_cause("Ec2CallFailed", "CreateRoute failed with InternalError: An internal error has occurred.")
+    cause = lambda_cause("AwsCallFailed", "CreateRoute failed with InternalError: An internal error has occurred.")
 
-    assert progress.cause_message(cause) == "CreateRoute failed with InternalError: An internal error has occurred."
-    assert progress.cause_message("States.Timeout: the task timed out") == "States.Timeout: the task timed out"
-    assert progress.cause_message(None) == ""
+    message = "CreateRoute failed with InternalError: An internal error has occurred."
+    assert execution_results.cause_message(cause) == message
+    assert execution_results.cause_message("States.Timeout: the task timed out") == "States.Timeout: the task timed out"
+    assert execution_results.cause_message(None) == ""
 
 
 def test_a_rollback_that_could_not_finish_is_told_as_what_is_left_and_why_without_json_or_stack_traces() -> None:
     report = {
-        "originalError": {"Error": "Ec2CallFailed", "Cause": lambda_cause("Ec2CallFailed", "CreateRoute failed")},
+        "originalError": {"Error": "AwsCallFailed", "Cause": lambda_cause("AwsCallFailed", "CreateRoute failed")},
         "teardownError": {"Error": "ResourceInUse", "Cause": lambda_cause("ResourceInUse", "subnet-1 in use")},
         "leftovers": [
             {"type": "subnet", "id": "subnet-1", "logicalId": "subnet/private/us-east-1a"},
@@ -185,15 +186,15 @@ def test_a_rollback_that_could_not_finish_is_told_as_what_is_left_and_why_withou
         ],
     }
 
-    message = progress.cause_message(json.dumps(report))
+    message = execution_results.cause_message(json.dumps(report))
 
     assert message == (
         "3 resources left (2 subnet, 1 vpc); the rollback stopped at ResourceInUse: subnet-1 in use; "
-        "it was rolling back after Ec2CallFailed: CreateRoute failed"
+        "it was rolling back after AwsCallFailed: CreateRoute failed"
     )
     # a destroy's report has no original error: its teardown stopped
     destroy = {**report, "originalError": None, "leftovers": report["leftovers"][2:]}
-    assert progress.cause_message(json.dumps(destroy)) == (
+    assert execution_results.cause_message(json.dumps(destroy)) == (
         "1 resource left (1 vpc); the teardown stopped at ResourceInUse: subnet-1 in use"
     )
     assert progress.short_cause(json.dumps(report), 20) == "3 resources left (2…"

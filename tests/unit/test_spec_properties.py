@@ -36,9 +36,10 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings, target
 from hypothesis import strategies as st
 
+from tests.lambda_context import LambdaContext
 from vpcfactory import aws
 from vpcfactory.errors import InvalidSpec
-from vpcfactory.plan import allocate, plan_network
+from vpcfactory.plan import plan_network
 from vpcfactory.spec import (
     FLOW_LOG_KEYS,
     LOG_RETENTION_DAYS,
@@ -49,6 +50,7 @@ from vpcfactory.spec import (
     TIER_NAME_RE,
     TIER_TYPES,
     WRAPPER_KEYS,
+    allocate,
     parse_spec,
 )
 from vpcfactory.tags import resource_tags
@@ -806,17 +808,6 @@ def test_the_largest_valid_spec_without_tags_plans_far_below_the_payload_limit()
 READ_PREFIXES = ("Describe", "Get", "List", "AssumeRole")  # AssumeRole: into a target account
 
 
-class Context:
-    function_name = "validate"
-    function_version = "$LATEST"
-    memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:validate"
-    aws_request_id = "req"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
-
-
 @pytest.fixture(scope="module")
 def counted_aws():
     """moto, and every botocore client created from here on reports each call it makes through
@@ -848,7 +839,7 @@ def counted_aws():
 def validate(raw: Any) -> Any:
     from vpcfactory.handlers import validate_spec
 
-    return validate_spec.handler({"execution": "property-test", "input": raw}, Context())
+    return validate_spec.handler({"execution": "property-test", "input": raw}, LambdaContext("validate"))
 
 
 @settings(max_examples=150, suppress_health_check=[*QUIET, HealthCheck.function_scoped_fixture], **COMMON)

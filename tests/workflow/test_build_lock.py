@@ -13,9 +13,9 @@ from contextlib import contextmanager
 from tests.workflow.conftest import TIME_SCALE
 from tests.workflow.owned import execution_name, tagged_with_execution
 from vpcfactory.tags import TAG_EXECUTION, TAG_VPC, tag_dict
-from vpcfactory_tools.emulator.embedded import execution_name as new_execution_name
-from vpcfactory_tools.emulator.embedded import wait_for_execution
 from vpcfactory_tools.emulator.settings import EmulatorSettings
+from vpcfactory_tools.execution_results import execution_name as new_execution_name
+from vpcfactory_tools.execution_results import wait_for_execution
 
 # Where a test needs a build to hold its lock for a while: NAT gateways pending 600 simulated
 # seconds (the wait allows 660) at 5 ms each, 3 real seconds.

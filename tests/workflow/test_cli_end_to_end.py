@@ -49,7 +49,7 @@ def test_apply_with_an_injected_fault_exits_1_with_the_error():
 
     assert proc.returncode == 1, proc.stderr[-3000:]
     doc = json.loads(proc.stdout)
-    assert doc["status"] == "FAILED" and doc["error"] == "Ec2CallFailed"
+    assert doc["status"] == "FAILED" and doc["error"] == "AwsCallFailed"
     assert "InsufficientAddressCapacity" in doc["cause"]
     # beside the cause (Lambda's JSON, stack trace and all), the one line a person reads
     assert doc["message"].startswith("CreateNatGateway failed with InsufficientAddressCapacity")

@@ -45,6 +45,7 @@ NOT_RUN: dict[str, str] = {
     "make run": "builds examples/production.yaml on the embedded emulator: `vpcfactory apply` is run here",
     "make test": "the test suite this test is part of",
     "make test-fast": "the test suite this test is part of, without the slow sweeps",
+    "make test-unit": "the pure unit tests of this suite (tests/unit)",
     "make lint": "ruff over the repository (tests/contract/test_lint.py)",
     "make reliability": "the fault/crash/throttle sweep, minutes long (tests/workflow/test_reliability.py)",
     "make bench": "the benchmarks, minutes long (tests/workflow/test_bench.py)",

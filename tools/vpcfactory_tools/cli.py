@@ -37,22 +37,10 @@ from typing import Any, NoReturn, TextIO
 from vpcfactory.errors import InvalidSpec
 from vpcfactory.plan import plan_network
 from vpcfactory.spec import VPC_ID_RE, parse_spec, plural, shown, split_input
+from vpcfactory_tools.execution_results import DOCS, runbook
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 EXECUTION_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,80}")  # a subset of Step Functions' names that tags accept
-DOCS = "docs/operations.md"
-# Where the runbook says what to do next, by the error an execution ended with.
-RUNBOOK = {
-    "RollbackIncomplete": f"{DOCS}#a-rollback-or-destroy-could-not-finish",
-    "DestroyIncomplete": f"{DOCS}#a-rollback-or-destroy-could-not-finish",
-    "ReplacementRequired": f"{DOCS}#day-2-growth (and `vpcfactory plan SPEC --stack ...` for the diff)",
-    "NotOwnedByFactory": f"{DOCS}#a-build-failed",
-    "StoppedByOperator": f"{DOCS}#interrupting-apply-or-destroy-ctrl-c",
-}
-
-
-def runbook(error: str | None) -> str:
-    return RUNBOOK.get(error or "", f"{DOCS}#a-build-failed")
 
 
 class UsageError(Exception):
@@ -85,7 +73,7 @@ def validate(doc: dict[str, Any]) -> Any:
 
 
 def parse_faults(texts: list[str]) -> list[Any]:
-    from vpcfactory_tools.emulator.faults import parse_fault
+    from vpcfactory_tools.emulator.fault_spec import parse_fault
 
     try:
         return [parse_fault(t) for t in texts]
@@ -94,7 +82,7 @@ def parse_faults(texts: list[str]) -> list[Any]:
 
 
 def parse_crashes(texts: list[str]) -> list[Any]:
-    from vpcfactory_tools.emulator.faults import parse_call
+    from vpcfactory_tools.emulator.fault_spec import parse_call
 
     try:
         return [parse_call(t) for t in texts]
@@ -220,7 +208,7 @@ def has_target(args: argparse.Namespace) -> bool:
 
 
 def run_execution(args: argparse.Namespace, which: str, payload: dict[str, Any], prefix: str, out: TextIO) -> int:
-    from vpcfactory_tools.emulator.embedded import EmbeddedEmulator, execution_name, wait_for_execution
+    from vpcfactory_tools.execution_results import execution_name, wait_for_execution
     from vpcfactory_tools.progress import follow, view_for
 
     # Progress goes to stderr: live on a terminal, plain lines in a pipe or with --json (stdout
@@ -239,6 +227,8 @@ def run_execution(args: argparse.Namespace, which: str, payload: dict[str, Any],
         except KeyboardInterrupt:
             return interrupted_at_target(args, sfn, arn, name, out)
         return report(result, args, out)
+
+    from vpcfactory_tools.emulator.embedded import EmbeddedEmulator  # loads moto: only when we run on it
 
     settings = emulator_settings(args)
     print(
@@ -566,37 +556,23 @@ def ec2_client(args: argparse.Namespace, target: dict[str, Any] | None) -> Any:
     """EC2 at the target endpoint (or AWS), in the spec's target account when it names one."""
     import boto3
 
-    from vpcfactory.aws import normalize_target, role_arn
+    from vpcfactory.aws import assumed_session, normalize_target
 
     region = args.region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     session = boto3.session.Session(region_name=region)
     target = normalize_target(target) if target else None
-    if target:
-        sts = session.client("sts", endpoint_url=args.endpoint_url)
-        kwargs = {"RoleArn": role_arn(target), "RoleSessionName": "vpcfactory-cli"}
-        if target.get("externalId"):
-            kwargs["ExternalId"] = target["externalId"]
-        creds = sts.assume_role(**kwargs)["Credentials"]
-        session = boto3.session.Session(
-            region_name=target["region"],
-            aws_access_key_id=creds["AccessKeyId"],
-            aws_secret_access_key=creds["SecretAccessKey"],
-            aws_session_token=creds["SessionToken"],
+    if target:  # as the handlers do (vpcfactory.aws), with the CLI's own credentials and session name
+        session, _expires = assumed_session(
+            session.client("sts", endpoint_url=args.endpoint_url), target, "vpcfactory-cli"
         )
     return session.client("ec2", endpoint_url=args.endpoint_url)
 
 
 def emulator_zones(args: argparse.Namespace) -> list[dict[str, Any]]:
-    """The region's zones as the emulator knows them (an in-memory moto; nothing persists)."""
-    import boto3
-    from moto import mock_aws
+    """The region's zones as the embedded emulator knows them (its table, read without loading moto)."""
+    from vpcfactory_tools.zones import emulator_zones as zones_of
 
-    region = args.region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        ec2 = boto3.session.Session(region_name=region).client("ec2")
-        return ec2.describe_availability_zones()["AvailabilityZones"]
+    return zones_of(args.region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1")
 
 
 def cmd_apply(args: argparse.Namespace, out: TextIO) -> int:

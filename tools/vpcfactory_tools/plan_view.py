@@ -16,8 +16,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from vpcfactory.plan import allocate, price_basis, summarize
-from vpcfactory.spec import Spec, plural
+from vpcfactory import pricing
+from vpcfactory.plan import zones_region
+from vpcfactory.spec import Spec, allocate, plural
 
 ROUTE_LABELS = {"igw": "internet gateway", "eigw": "egress-only internet gateway"}
 RFC1918 = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
@@ -307,3 +308,149 @@ def render_diff(diff: dict[str, Any], plan: dict[str, Any], console: Console) ->
         console.print("  no changes: apply would find everything in place")
     else:
         console.print(f"  apply would add {plural(len(diff['added']), 'resource')} and change nothing that exists")
+
+
+# -- summary text (moved here from vpcfactory.plan: only the CLI prints it) -------------------
+def summarize(plan: dict[str, Any]) -> str:
+    """The plan in a few plain lines (render() reuses them): tier x zone CIDRs, NAT placement,
+    routes, features, cost."""
+    azs = [z["name"] for z in plan["availabilityZones"]]
+    tables = {t["logicalId"]: t for t in plan["routeTables"]}
+    tiers: dict[str, list[dict[str, Any]]] = {}
+    for sub in plan["subnets"]:
+        tiers.setdefault(sub["tier"], []).append(sub)
+
+    rows = [["tier", "type", *azs, "default route"]]
+    for tier, subs in tiers.items():
+        routes = [tables[s["routeTable"]]["defaultRoute"] for s in subs]
+        rows.append([tier, subs[0]["type"], *(s["cidr"] for s in subs), _describe_routes(routes, subs)])
+    widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
+    table = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+
+    nats = plan["natGateways"]
+    if nats:
+        placed = ", ".join(
+            f"{n['az']} in {n['subnet']}" + (f" with {n['eipAllocationId']}" if n["eipAllocationId"] else "")
+            for n in nats
+        )
+        nat_line = f"NAT gateways: {len(nats)} ({placed})"
+    else:
+        nat_line = "NAT gateways: none"
+
+    lines = [
+        f"VPC {plan['name']} {plan['cidr']}: {plural(len(azs), 'zone')}, room reserved for {plan['azReservation']}",
+        *table,
+        nat_line,
+        *_feature_lines(plan, tiers),
+        *_cost_lines(plan),
+    ]
+    return "\n".join(lines)
+
+
+def _describe_routes(routes: list[dict[str, str] | None], subnets: list[dict[str, Any]]) -> str:
+    if not any(routes):
+        return "none"
+    if routes[0]["target"] == "igw":
+        return "internet gateway"
+    nats = [r["nat"].removeprefix("nat/") for r in routes if r]
+    own = [nat == s["az"] for nat, s in zip(nats, subnets, strict=True)]
+    if all(own) and len(nats) > 1:
+        return "NAT in its own zone"
+    if len(set(nats)) == 1:
+        return f"NAT in {nats[0]}"
+    borrowed = [f"{s['az']} via {nat}" for nat, s, mine in zip(nats, subnets, own, strict=True) if not mine]
+    return "NAT in its own zone; " + ", ".join(borrowed)
+
+
+def _feature_lines(plan: dict[str, Any], tiers: dict[str, list[dict[str, Any]]]) -> list[str]:
+    lines = []
+    if plan["ipv6"]:
+        blocks = ", ".join(f"{tier} {subs[0]['ipv6Index']}-{subs[-1]['ipv6Index']}" for tier, subs in tiers.items())
+        auto = [tier for tier, subs in tiers.items() if subs[0]["assignIpv6AddressOnCreation"]]
+        lines.append(
+            f"IPv6: Amazon-provided /56, one /64 per subnet (indexes {blocks}; auto-assigned in "
+            f"{', '.join(auto) or 'no tier'}); ::/0 to the internet gateway (public), the egress-only "
+            "internet gateway (private), none (isolated)"
+        )
+    else:
+        lines.append("IPv6: off")
+    flow = plan["flowLogs"]
+    if flow is None:
+        lines.append("Flow logs: off (Security Hub EC2.6 will fail)")
+    elif flow["destination"] == "s3":
+        where = flow["bucketArn"] + (f" prefix {flow['prefix']}" if flow["prefix"] else "")
+        lines.append(
+            f"Flow logs: {flow['trafficType']} traffic to S3 {where}, {flow['maxAggregationInterval']} s aggregation"
+        )
+    else:
+        lines.append(
+            f"Flow logs: {flow['trafficType']} traffic to CloudWatch Logs {flow['logGroupName']} "
+            f"({flow['retentionDays']} days), {flow['maxAggregationInterval']} s aggregation"
+        )
+    endpoints = plan["gatewayEndpoints"]
+    if endpoints:
+        services = ", ".join(e["service"] for e in endpoints)
+        lines.append(f"Gateway endpoints: {services} on {', '.join(endpoints[0]['routeTables'])}")
+    else:
+        lines.append("Gateway endpoints: none")
+    lines.append(
+        "Default security group: every rule removed (Security Hub EC2.2)"
+        if plan["lockDownDefaultSecurityGroup"]
+        else "Default security group: left as AWS creates it (Security Hub EC2.2 will fail)"
+    )
+    return lines
+
+
+def _cost_lines(plan: dict[str, Any]) -> list[str]:
+    cost, compare = plan["monthlyCostUsd"], plan["costComparison"]
+    options = ", ".join(f"{mode} ${compare[mode]['total']:.2f}" for mode in pricing.NAT_MODE_COMPARISON)
+    count = len(plan["natGateways"])
+    chosen = compare["chosen"]
+    label = f"{count} NAT gateways" if chosen == "count" else chosen
+    versus = [
+        f"{_difference(compare[key])} {mode}"
+        for key, mode in (("vsPerAz", "per-az"), ("vsSingle", "single"))
+        if mode != chosen
+    ]
+    # Without a private tier nothing routes through a NAT and the spec refuses one: no choice to weigh.
+    modes = (
+        f"NAT modes per month: {options}; chosen {label}: {', '.join(versus)}"
+        if any(s["type"] == "private" for s in plan["subnets"])
+        else "NAT modes: none (no private tier would route through a NAT gateway)"
+    )
+    return [
+        f"Monthly fixed cost: ${cost['total']:.2f} (NAT gateways ${cost['natGateways']:.2f}, "
+        f"Elastic IPs ${cost['elasticIps']:.2f}; per-GB data processing and flow log ingestion extra)",
+        modes,
+        f"Prices: {price_basis(plan)['note']} (functions/vpcfactory/data/prices.json)",
+    ]
+
+
+def _difference(delta: float) -> str:
+    if delta < 0:
+        return f"${-delta:.2f} less than"
+    if delta > 0:
+        return f"${delta:.2f} more than"
+    return "the same as"
+
+
+PRICING_PAGE = "https://aws.amazon.com/vpc/pricing/"
+
+
+def price_basis(plan: dict[str, Any]) -> dict[str, Any]:
+    """What the plan's costs are: one Region's on-demand list prices (data/prices.json), whatever
+    Region the plan is for. {priceRegion, planRegion, basis, asOf, currency, note}."""
+    table = pricing.prices()
+    zones = [{"ZoneName": z["name"]} for z in plan.get("availabilityZones") or []]
+    plan_region = zones_region(zones) if zones else None
+    note = f"{table['region']} on-demand list prices as of {table['asOf']}, in {table['currency']}"
+    if plan_region and plan_region != table["region"]:
+        note += f"; this plan is for {plan_region}, whose prices differ: see {PRICING_PAGE}"
+    return {
+        "priceRegion": table["region"],
+        "planRegion": plan_region,
+        "basis": "on-demand list prices",
+        "asOf": table["asOf"],
+        "currency": table["currency"],
+        "note": note,
+    }

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, TextIO
 
-from vpcfactory_tools.emulator.embedded import TERMINAL
+from vpcfactory_tools.execution_results import TERMINAL, short_cause
 
 ROLLBACK_STATES = {"Roll Back", "Finish Rollback", "Report Leftovers"}
 QUIET_TYPES = ("Choice", "Pass")  # routing states: their start and end say nothing to an operator
@@ -251,64 +251,6 @@ def resource_ids(value: Any) -> Iterable[str]:
     elif isinstance(value, list):
         for item in value:
             yield from resource_ids(item)
-
-
-def cause_message(cause: Any) -> str:
-    """The clean message of a Step Functions error cause, for people: no JSON, no stack traces.
-
-    - A Lambda error's cause is JSON ({errorType, errorMessage, stackTrace}): its errorMessage.
-    - A teardown that could not finish (RollbackIncomplete / DestroyIncomplete, the Report
-      Leftovers report {originalError, teardownError, leftovers}): how many resources are left,
-      the error that stopped the teardown and, for a rollback, the error that started it.
-    - Anything else (a Fail state's text, States.Timeout's): as it is.
-    """
-    if not cause:
-        return ""
-    parsed: Any = cause
-    if isinstance(cause, str):
-        try:
-            parsed = json.loads(cause)
-        except ValueError:
-            return cause
-    if not isinstance(parsed, dict):
-        return cause if isinstance(cause, str) else json.dumps(cause)
-    if "leftovers" in parsed or "teardownError" in parsed:
-        return _teardown_report(parsed)
-    message = parsed.get("errorMessage")
-    if isinstance(message, str) and message:
-        return message
-    return cause if isinstance(cause, str) else json.dumps(cause)
-
-
-def _error_text(error: Any) -> str:
-    if not isinstance(error, dict):
-        return ""
-    name, message = error.get("Error") or "", cause_message(error.get("Cause"))
-    return f"{name}: {message}" if name and message else name or message
-
-
-def _teardown_report(report: dict[str, Any]) -> str:
-    leftovers = [item for item in report.get("leftovers") or [] if isinstance(item, dict)]
-    kinds: dict[str, int] = {}
-    for item in leftovers:
-        kinds[str(item.get("type", "resource"))] = kinds.get(str(item.get("type", "resource")), 0) + 1
-    counts = ", ".join(f"{n} {kind}" for kind, n in kinds.items())
-    rollback = bool(report.get("originalError"))
-    parts = [
-        f"{len(leftovers)} resource{'s' if len(leftovers) != 1 else ''} left" + (f" ({counts})" if counts else ""),
-    ]
-    stopped = _error_text(report.get("teardownError"))
-    if stopped:
-        parts.append(f"the {'rollback' if rollback else 'teardown'} stopped at {stopped}")
-    if rollback:
-        parts.append(f"it was rolling back after {_error_text(report['originalError'])}")
-    return "; ".join(parts)
-
-
-def short_cause(cause: str | None, limit: int = 300) -> str:
-    """cause_message, cut to `limit` characters."""
-    text = cause_message(cause)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _duration(seconds: float | None) -> str:

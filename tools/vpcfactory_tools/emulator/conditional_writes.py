@@ -23,9 +23,9 @@ from typing import Any
 
 from moto.dynamodb.models import DynamoDBBackend
 
-from .fidelity import Patcher, check_moto_version
+from .patching import Patcher, check_moto_version
 
-# sha256[:16] of inspect.getsource() of each moto function patched here, at fidelity.MOTO_VERSION.
+# sha256[:16] of inspect.getsource() of each moto function patched here, at patching.MOTO_VERSION.
 PINNED_SOURCES: dict[str, str] = {
     "moto.dynamodb.models:DynamoDBBackend.put_item": "f5d9a5042c77b89e",
     "moto.dynamodb.models:DynamoDBBackend.update_item": "218984588dd689a5",

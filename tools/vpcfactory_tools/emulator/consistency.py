@@ -36,7 +36,7 @@ from moto.core.responses import ActionResult, BaseResponse
 from moto.ec2.exceptions import EC2ClientError
 from moto.ec2.responses import EC2Response
 
-from .fidelity import Patcher, check_moto_version
+from .patching import Patcher, check_moto_version
 from .settings import clock, current
 
 _MARK = "_vpcfactory_consistency"

@@ -14,9 +14,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-import time
-import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -36,9 +33,9 @@ from vpcfactory_tools.emulator import (
 )
 from vpcfactory_tools.emulator.deploy import Stack, deploy
 from vpcfactory_tools.emulator.settings import EmulatorSettings, configure
+from vpcfactory_tools.execution_results import ExecutionResult, execution_name, wait_for_execution
 
 ENGINE_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "core": {"reset_boto3_session": False}}
-TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 
 # What a local run needs in the environment: fake credentials (the mock intercepts every call,
 # these just stop botocore from looking for real ones) and quiet Powertools.
@@ -69,65 +66,6 @@ def install_patches() -> None:
     consistency.install()
     faults.install()
     iam_enforcement.install()
-
-
-@dataclass
-class ExecutionResult:
-    execution_arn: str
-    status: str
-    output: Any
-    error: str | None
-    cause: str | None
-    input: Any = None
-
-    @property
-    def vpc_id(self) -> str | None:
-        if isinstance(self.output, dict) and self.output.get("vpcId"):
-            return self.output["vpcId"]
-        return None
-
-    def as_contract(self) -> dict[str, Any]:
-        """The object `vpcfactory apply --json` prints (DESIGN.md, CLI; docs/operations.md lists it).
-
-        `cause` is the execution's cause as Step Functions has it (a Lambda error's JSON, stack
-        trace included); `message` is the one line a person reads: the Lambda error's message,
-        or the summary of a teardown report (null when the execution succeeded)."""
-        from vpcfactory_tools.progress import cause_message
-
-        message = " ".join(cause_message(self.cause).split()) if self.cause else ""
-        return {
-            "status": self.status,
-            "executionArn": self.execution_arn,
-            "vpcId": self.vpc_id,
-            "output": self.output,
-            "error": self.error,
-            "message": message or (self.error if self.status != "SUCCEEDED" else None),
-            "cause": self.cause,
-        }
-
-
-def wait_for_execution(sfn: Any, execution_arn: str, timeout: float = 600.0, poll: float = 0.02) -> ExecutionResult:
-    deadline = time.monotonic() + timeout
-    while True:
-        desc = sfn.describe_execution(executionArn=execution_arn)
-        if desc["status"] in TERMINAL:
-            output = json.loads(desc["output"]) if desc.get("output") else None
-            return ExecutionResult(
-                execution_arn=execution_arn,
-                status=desc["status"],
-                output=output,
-                error=desc.get("error"),
-                cause=desc.get("cause"),
-                input=json.loads(desc.get("input") or "null"),
-            )
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{execution_arn} still {desc['status']} after {timeout}s")
-        time.sleep(poll)
-
-
-def execution_name(prefix: str) -> str:
-    # Names are ≤ 80 chars of [A-Za-z0-9-_]; they become the vpcfactory:execution tag.
-    return f"{prefix}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"[:80]
 
 
 class EmbeddedEmulator:

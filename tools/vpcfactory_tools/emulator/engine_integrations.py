@@ -22,7 +22,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 )
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
-from .fidelity import Patcher, check_moto_version
+from .patching import Patcher, check_moto_version
 
 PINNED_SOURCES: dict[str, str] = {
     "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn:"

@@ -53,7 +53,7 @@ from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_funct
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
-from .fidelity import Patcher, check_moto_version
+from .patching import Patcher, check_moto_version
 from .settings import current
 
 PINNED_SOURCES: dict[str, str] = {

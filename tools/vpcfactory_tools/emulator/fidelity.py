@@ -20,8 +20,6 @@ a test compares so that a moto upgrade fails loudly instead of silently unpatchi
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import importlib
 import inspect
 import ipaddress
 import threading
@@ -29,7 +27,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import moto
 from moto.core.responses import ActionResult
 from moto.core.utils import iso_8601_datetime_with_milliseconds, utcnow
 from moto.ec2.exceptions import DependencyViolationError, EC2ClientError
@@ -45,12 +42,11 @@ from moto.ec2.responses.nat_gateways import NatGateways
 from moto.ec2.utils import tag_filter_matches
 
 from . import fidelity_services
+from .patching import MotoVersionMismatch, Patcher, check_moto_version
 from .settings import clock, current
 
-MOTO_VERSION = "5.2.5"
-
 # sha256[:16] of inspect.getsource() of each moto function the emulator patches or relies
-# on, at MOTO_VERSION. Regenerate with ``source_fingerprints(PINNED_SOURCES)`` only after
+# on, at patching.MOTO_VERSION. Regenerate with ``patching.source_fingerprints(PINNED_SOURCES)`` only after
 # re-reading the new moto code and re-checking every patch that touches it.
 PINNED_SOURCES: dict[str, str] = {
     # patched (wrapped)
@@ -95,63 +91,6 @@ PINNED_SOURCES: dict[str, str] = {
     # flow-log delivery to S3, endpoint service names (fidelity_services.py)
     **fidelity_services.PINNED_SOURCES,
 }
-
-
-class MotoVersionMismatch(RuntimeError):
-    """The installed moto is not the version the emulator's patches were written for."""
-
-
-def check_moto_version() -> None:
-    """Refuse to patch a moto other than :data:`MOTO_VERSION`."""
-    if moto.__version__ != MOTO_VERSION:
-        raise MotoVersionMismatch(
-            f"the vpcfactory emulator patches moto {MOTO_VERSION} but moto {moto.__version__} is "
-            "installed; pin moto to that version (requirements-dev.lock) or re-check every patch "
-            "in tools/vpcfactory_tools/emulator against the new moto source and update the pins"
-        )
-
-
-def resolve(path: str) -> Any:
-    """``"package.module:Class.attr"`` -> the object (functions unwrapped from classes)."""
-    module_name, _, qualname = path.partition(":")
-    obj: Any = importlib.import_module(module_name)
-    for part in qualname.split("."):
-        obj = inspect.getattr_static(obj, part) if inspect.isclass(obj) else getattr(obj, part)
-    return inspect.unwrap(obj)  # the moto original, even while patched
-
-
-def source_fingerprint(obj: Any) -> str:
-    """A short hash of an object's source code."""
-    return hashlib.sha256(inspect.getsource(obj).encode()).hexdigest()[:16]
-
-
-def source_fingerprints(paths: dict[str, str] | list[str]) -> dict[str, str]:
-    """The current fingerprints of ``paths`` (compare with a PINNED_SOURCES dict)."""
-    return {path: source_fingerprint(resolve(path)) for path in paths}
-
-
-class Patcher:
-    """Sets attributes of classes or modules and remembers how to put them back."""
-
-    def __init__(self) -> None:
-        self._undo: list[tuple[Any, str, bool, Any]] = []
-
-    @property
-    def active(self) -> bool:
-        return bool(self._undo)
-
-    def set(self, owner: Any, name: str, value: Any) -> None:
-        had_own = name in vars(owner)
-        self._undo.append((owner, name, had_own, vars(owner).get(name)))
-        setattr(owner, name, value)
-
-    def undo(self) -> None:
-        for owner, name, had_own, old in reversed(self._undo):
-            if had_own:
-                setattr(owner, name, old)
-            else:
-                delattr(owner, name)
-        self._undo.clear()
 
 
 # ---------------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ from moto.core.responses import BaseResponse
 from moto.ec2.responses import EC2Response
 
 from . import faults
-from .fidelity import Patcher, check_moto_version
+from .patching import Patcher, check_moto_version
 from .settings import current
 
 DEFAULT_EC2_CALL_SECONDS = 0.1

@@ -17,10 +17,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # faults.py imports this module; keep the runtime import one-way.
-    from .faults import CallRef, Fault
+from .fault_spec import CallRef, Fault
 
 
 @dataclass

@@ -74,7 +74,7 @@ from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
 
-from .fidelity import Patcher, check_moto_version
+from .patching import Patcher, check_moto_version
 
 PINNED_SOURCES: dict[str, str] = {
     # the answers replaced here
