@@ -279,7 +279,7 @@ def analyse_execution(
     corrections: dict[str, dict[str, Any]] = {}
     replay = _replay(events, states, records, time_scale, extra)
     for create_op, poll_state, poll_op, pending_field in READINESS_POLLS if pending else ():
-        margin, final = _readiness(replay, create_op, poll_state, poll_op, pending[pending_field])
+        margin, final = _readiness(replay, create_op, poll_state, poll_op, (pending or {})[pending_field])
         if margin is None or final is None or margin >= -TOLERANCE:
             continue
         cycle = _poll_cycle(replay, by_id, final)
@@ -297,7 +297,7 @@ def analyse_execution(
         replay = _replay(events, states, records, time_scale, extra)
     margins = {}
     for create_op, poll_state, poll_op, pending_field in READINESS_POLLS if pending else ():
-        margins[create_op] = _readiness(replay, create_op, poll_state, poll_op, pending[pending_field])[0]
+        margins[create_op] = _readiness(replay, create_op, poll_state, poll_op, (pending or {})[pending_field])[0]
 
     first, last = events[0]["id"], events[-1]["id"]
     model, came_from, step = replay.model, replay.came_from, replay.step

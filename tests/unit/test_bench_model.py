@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from bench.measures import parse_importtime
 from bench.model import (
     CRITICAL_PATH_CALLS,
     Invocation,
@@ -17,7 +18,6 @@ from bench.model import (
     lambda_cost,
     lower_bound,
 )
-from bench.run import parse_importtime
 
 T0 = 1_800_000_000.0
 FN = "arn:aws:lambda:us-east-1:123456789012:function:"

@@ -2,7 +2,7 @@
 as it found it -- whatever EC2 does in between: a failed call, a handler killed right after a
 call, throttling, other builds running at once, a task run twice.
 
-The same cases make up `make reliability` (tools/vpcfactory_tools/reliability.py); here they run
+The same cases make up `make reliability` (tools/vpcfactory_tools/reliability/); here they run
 under pytest so CI exercises them. Which calls to fail or crash after is found by running the
 builds of every example (``profiles``), never from a list. Every case also checks that the
 resources that existed before (a foreign VPC with its own NAT gateway, a spare Elastic IP, a VPC

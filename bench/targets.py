@@ -1,0 +1,114 @@
+"""Issue 6's targets: each figure against its limit, met or not, and for a miss what the figures say."""
+
+from __future__ import annotations
+
+from typing import Any
+
+TARGET_RATIO = 1.10
+TARGET_HA6_VS_HA3 = 0.05
+TARGET_IMPORT_MS = 150.0
+TARGET_PACKAGE_BYTES = 100 * 1024
+TARGET_LOCAL_RATIO = 3.0
+SEED_SCRIPT_CALLS_MEASURED = 31  # issue 6: what the seed script was measured to make
+
+
+def local_note(local: dict[str, Any]) -> str:
+    ours, theirs = local["factoryWork"], local["seedScriptWork"]
+    return (
+        f"the build is {ours['lambdaInvocations']:.0f} Lambda invocations and {ours['stateTransitions']:.0f} state "
+        f"transitions through moto plus {ours['ec2Calls']:.0f} EC2 calls (the script: {theirs['ec2Calls']:.0f}); "
+        f"moto's EC2 handling {ours['ec2DispatchSeconds']:.3f} s (script {theirs['ec2DispatchSeconds']:.3f} s), "
+        f"Lambda tasks {ours['lambdaTaskSeconds']:.3f} s (summed over parallel branches), engine between tasks "
+        f"on the critical path {ours['criticalPathEngineSeconds']:.3f} s"
+    )
+
+
+def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue 6's targets: measured vs limit, met or not, and for a miss what the figures say about it."""
+    ttr = results.get("timeToReady", {})
+    cold = results.get("coldStart", {})
+    targets: list[dict[str, Any]] = []
+
+    def add(target: str, measured: Any, limit: Any, met: bool | None, note: str = "") -> None:
+        targets.append({"target": target, "measured": measured, "limit": limit, "met": met, "note": note})
+
+    for name in ("ha3", "ha6"):
+        if name in ttr:
+            run_ = ttr[name]
+            path = run_["criticalPath"]
+            model = results["model"]
+            waited_past_ready = path["waitSeconds"] - model["vpcPendingSeconds"] - model["natPendingSeconds"]
+            add(
+                f"{name}: simulated time to ready <= {TARGET_RATIO:.2f} x lower bound",
+                run_["ratio"],
+                TARGET_RATIO,
+                run_["ratio"] <= TARGET_RATIO,
+                f"{run_['simulatedSeconds'] - run_['lowerBoundSeconds']:.1f} s over the bound: "
+                f"{path['ec2Calls']} EC2 calls on the critical path (the bound has "
+                f"{len(model['lowerBound']['criticalPathCalls'])}), {waited_past_ready:.1f} s of waiting past "
+                f"VPC/NAT ready, {path['computeSeconds']:.1f} s of compute",
+            )
+    seed, script = ttr.get("seed"), ttr.get("seedScript")
+    if seed and script and "simulatedSeconds" in script:
+        add(
+            "seed: simulated time to ready below the seed script's",
+            seed["simulatedSeconds"],
+            script["simulatedSeconds"],
+            seed["simulatedSeconds"] < script["simulatedSeconds"],
+        )
+    if "ha3" in ttr and "ha6" in ttr:
+        change = ttr["ha6"]["simulatedSeconds"] / ttr["ha3"]["simulatedSeconds"] - 1
+        add(
+            "ha6 within 5 % of ha3 (simulated time)",
+            round(change, 4),
+            TARGET_HA6_VS_HA3,
+            abs(change) <= TARGET_HA6_VS_HA3,
+        )
+    if seed and script and "cost" in script:
+        ours, theirs = seed["cost"]["ec2CallsByOperation"], script["cost"]["ec2CallsByOperation"]
+        more = {op: ours.get(op, 0) - theirs.get(op, 0) for op in sorted({*ours, *theirs})}
+        add(
+            "seed: EC2 calls <= the seed script's",
+            seed["cost"]["ec2Calls"],
+            script["cost"]["ec2Calls"],
+            seed["cost"]["ec2Calls"] <= script["cost"]["ec2Calls"],
+            (
+                f"with only the script's features (seedMinimal) {ttr['seedMinimal']['cost']['ec2Calls']}; "
+                if "seedMinimal" in ttr
+                else ""
+            )
+            + f"mutating: {seed['cost']['ec2MutatingCalls']} vs the script's {script['cost']['ec2MutatingCalls']}; "
+            + f"the script makes {SEED_SCRIPT_CALLS_MEASURED} on plain moto (its waiters see everything ready "
+            "at once); difference by operation: "
+            + ", ".join(f"{op} {n:+d}" for op, n in sorted(more.items(), key=lambda kv: -abs(kv[1])) if n),
+        )
+    imports = cold.get("imports")
+    if imports:
+        lean = cold.get("lambdaLayout") or {}
+        add(
+            f"handler import <= {TARGET_IMPORT_MS:.0f} ms each (slowest median)",
+            imports["maxMedianMs"],
+            TARGET_IMPORT_MS,
+            imports["maxMedianMs"] <= TARGET_IMPORT_MS,
+            f"`import boto3` alone takes {imports['boto3MedianMs']:g} ms here; heaviest packages: "
+            + ", ".join(f"{k} {v:g} ms" for k, v in imports["heaviestPackagesMs"].items())
+            + (f"; {lean['medianMs']:g} ms in a Lambda-like layout" if lean else ""),
+        )
+    package = cold.get("package")
+    if package:
+        add(
+            "deployment package <= 100 KB (zipped)",
+            package["zippedBytes"],
+            TARGET_PACKAGE_BYTES,
+            package["zippedBytes"] <= TARGET_PACKAGE_BYTES,
+        )
+    local = results.get("localSpeed")
+    if local and local.get("ratio") is not None:
+        add(
+            "local build of seed.yaml <= 3 x the seed script's wall time",
+            local["ratio"],
+            TARGET_LOCAL_RATIO,
+            local["ratio"] <= TARGET_LOCAL_RATIO,
+            local_note(local) if local.get("factoryWork") and local.get("seedScriptWork") else "",
+        )
+    return targets
