@@ -4,32 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from vpcfactory.tags import TAG_EXECUTION
-
-OWNED_TYPES = (
-    ("DescribeVpcs", "Vpcs", "VpcId"),
-    ("DescribeSubnets", "Subnets", "SubnetId"),
-    ("DescribeInternetGateways", "InternetGateways", "InternetGatewayId"),
-    ("DescribeAddresses", "Addresses", "AllocationId"),
-    ("DescribeNatGateways", "NatGateways", "NatGatewayId"),
-    ("DescribeRouteTables", "RouteTables", "RouteTableId"),
-)
+from vpcfactory.inventory import KINDS, Scope, owned
 
 
 def tagged_with_execution(ec2: Any, execution: str) -> list[str]:
-    """Every live resource carrying vpcfactory:execution = execution (deleted NATs excluded)."""
-    left: list[str] = []
-    filters = [{"Name": f"tag:{TAG_EXECUTION}", "Values": [execution]}]
-    for op, key, id_key in OWNED_TYPES:
-        method = getattr(ec2, "".join(f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(op)))
-        for item in method(Filters=filters)[key]:
-            if item.get("State") == "deleted":
-                continue
-            # Check the tag here too: what we count must not depend on the Describe honouring it.
-            if {t["Key"]: t["Value"] for t in item.get("Tags", [])}.get(TAG_EXECUTION) != execution:
-                continue
-            left.append(item[id_key])
-    return left
+    """Every live resource this execution owns (vpcfactory:execution = execution), of every kind
+    the inventory knows, by its id: the Lambdas' own kinds, live rules and ownership rule."""
+    scope = Scope.of_execution(execution)
+    # `owned` narrows each Describe by the execution tag, then `Scope.owns` checks the tags on each
+    # item here too: what we count must not depend on the Describe honouring the filter.
+    return [item[kind.id_key] for kind in KINDS for item in owned(ec2, kind, scope)]
 
 
 def execution_name(result: Any) -> str:

@@ -23,7 +23,7 @@ from typing import Any
 
 from moto.dynamodb.models import DynamoDBBackend
 
-from .patching import Patcher, check_moto_version
+from .patching import Patcher, PatchSet
 
 # sha256[:16] of inspect.getsource() of each moto function patched here, at patching.MOTO_VERSION.
 PINNED_SOURCES: dict[str, str] = {
@@ -37,8 +37,6 @@ PINNED_SOURCES: dict[str, str] = {
 WRITES = ("put_item", "update_item", "delete_item")
 
 _WRITE_LOCK = threading.RLock()  # every table of every account: writes are rare and short here
-_patcher = Patcher()
-_lock = threading.Lock()
 
 
 def _one_at_a_time(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -50,20 +48,13 @@ def _one_at_a_time(original: Callable[..., Any]) -> Callable[..., Any]:
     return write
 
 
-def installed() -> bool:
-    return _patcher.active
-
-
-def install() -> None:
+def _apply(patcher: Patcher) -> None:
     """Serialize moto's DynamoDB item writes (idempotent)."""
-    check_moto_version()
-    with _lock:
-        if _patcher.active:
-            return
-        for name in WRITES:
-            _patcher.set(DynamoDBBackend, name, _one_at_a_time(DynamoDBBackend.__dict__[name]))
+    for name in WRITES:
+        patcher.set(DynamoDBBackend, name, _one_at_a_time(DynamoDBBackend.__dict__[name]))
 
 
-def uninstall() -> None:
-    with _lock:
-        _patcher.undo()
+_patches = PatchSet(_apply)
+installed = _patches.installed
+install = _patches.install
+uninstall = _patches.uninstall

@@ -36,7 +36,7 @@ from moto.core.responses import ActionResult, BaseResponse
 from moto.ec2.exceptions import EC2ClientError
 from moto.ec2.responses import EC2Response
 
-from .patching import Patcher, check_moto_version
+from .patching import Patcher, PatchSet
 from .settings import clock, current
 
 _MARK = "_vpcfactory_consistency"
@@ -116,7 +116,6 @@ _NOT_IDS = re.compile(r"^(Filter|TagSpecification|Tag|ClientToken|Action|Version
 _lock = threading.Lock()
 _visible_at: dict[str, float] = {}  # id -> simulated second from which other requests see it
 _answered = {"notFound": 0}  # NotFound answers given for hidden ids since the last reset
-_patcher = Patcher()
 
 
 def _new_ids(kind: Kind, body: Any) -> list[str]:
@@ -188,9 +187,9 @@ def _make_call_action(original: Any) -> Any:
             headers, body = self._enrich_response(headers, body)
             return 400, headers, body
         status, headers, body = original(self)
-        kind = _BY_CREATE.get(operation)
-        if kind is not None and int(status) < 300 and current().consistency_delay_seconds > 0:
-            for resource_id in _new_ids(kind, body):
+        created = _BY_CREATE.get(operation)
+        if created is not None and int(status) < 300 and current().consistency_delay_seconds > 0:
+            for resource_id in _new_ids(created, body):
                 record(resource_id)
         return status, headers, body
 
@@ -199,21 +198,13 @@ def _make_call_action(original: Any) -> Any:
     return call_action
 
 
-def installed() -> bool:
-    return _patcher.active
-
-
-def install() -> None:
+def _apply(patcher: Patcher) -> None:
     """Hook eventual consistency into moto's EC2 dispatch (idempotent; inert while
     ``consistency_delay_seconds`` is 0). Install it before :mod:`.faults`, which wraps it."""
-    check_moto_version()
-    with _lock:
-        if _patcher.active:
-            return
-        _patcher.set(EC2Response, "call_action", _make_call_action(EC2Response.call_action))
+    patcher.set(EC2Response, "call_action", _make_call_action(EC2Response.call_action))
 
 
-def uninstall() -> None:
-    with _lock:
-        _patcher.undo()
-        _visible_at.clear()
+_patches = PatchSet(_apply, _lock, on_uninstall=_visible_at.clear)
+installed = _patches.installed
+install = _patches.install
+uninstall = _patches.uninstall

@@ -277,23 +277,23 @@ def deploy_translation(
     iam = session.client("iam", endpoint_url=endpoint_url)
     for logical_id in of_type("AWS::IAM::ManagedPolicy"):
         p = props[logical_id]
-        extra = {"Description": p["Description"]} if "Description" in p else {}
+        described = {"Description": p["Description"]} if "Description" in p else {}
         created = iam.create_policy(
             PolicyName=physical.name(logical_id),
             Path=p.get("Path", "/"),
             PolicyDocument=_document(p["PolicyDocument"]),
-            **extra,
+            **described,
         )
         stack.policies[logical_id] = expect(logical_id, created["Policy"]["Arn"])
     for logical_id in of_type("AWS::IAM::Role"):
         p = props[logical_id]
         name = physical.name(logical_id)
-        extra = {"Description": p["Description"]} if "Description" in p else {}
+        described = {"Description": p["Description"]} if "Description" in p else {}
         created = iam.create_role(
             RoleName=name,
             Path=p.get("Path", "/"),
             AssumeRolePolicyDocument=_document(p["AssumeRolePolicyDocument"]),
-            **extra,
+            **described,
         )
         stack.roles[logical_id] = expect(logical_id, created["Role"]["Arn"])
         for arn in p.get("ManagedPolicyArns", []):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from typing import Any
+from typing import Any, cast
 
 import boto3
 from moto import mock_aws
@@ -103,7 +103,7 @@ class EmbeddedEmulator:
         install_patches()
         configure(self.settings)
         faults.reset()
-        self._mock = mock_aws(config=ENGINE_CONFIG)
+        self._mock = mock_aws(config=cast(Any, ENGINE_CONFIG))  # moto's DefaultConfig (a TypedDict)
         self._mock.start()
         factory_aws.reset_clients()
         self.stack = deploy(
@@ -150,7 +150,8 @@ class EmbeddedEmulator:
         loads its service model, which costs a few hundred milliseconds)."""
         with self._clients_lock:
             if service not in self._clients:
-                self._clients[service] = boto3.session.Session(region_name=self.region).client(service)
+                session: Any = boto3.session.Session(region_name=self.region)  # client(str): not one literal
+                self._clients[service] = session.client(service)
             return self._clients[service]
 
     def start_execution(self, state_machine_arn: str, payload: Any, name: str) -> str:

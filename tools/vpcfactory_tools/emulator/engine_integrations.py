@@ -12,7 +12,6 @@ This is what account-vending pipelines (AFT) use to call the factory, so the emu
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from typing import Any
 
@@ -22,7 +21,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 )
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
-from .patching import Patcher, check_moto_version
+from .patching import Patcher, PatchSet
 
 PINNED_SOURCES: dict[str, str] = {
     "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn:"
@@ -32,9 +31,6 @@ PINNED_SOURCES: dict[str, str] = {
     "moto.stepfunctions.parser.models:StepFunctionsParserBackend.start_execution": "0f8d9dd57baf0c28",
     "moto.stepfunctions.models:StepFunctionBackend._validate_name": "806d9e79745ec339",
 }
-
-_patcher = Patcher()
-_lock = threading.Lock()
 
 
 def _camel(key: str) -> str:
@@ -93,24 +89,17 @@ def _make_start_execution(original: Any) -> Any:
     return start_execution
 
 
-def installed() -> bool:
-    return _patcher.active
+def _apply(patcher: Patcher) -> None:
+    patcher.set(StateTaskServiceSfn, "_eval_service_task", _make_eval(StateTaskServiceSfn._eval_service_task))
+    patcher.set(StateTaskServiceSfn, "_normalise_response", _normalise_response)
+    patcher.set(
+        StepFunctionsParserBackend,
+        "start_execution",
+        _make_start_execution(StepFunctionsParserBackend.start_execution),
+    )
 
 
-def install() -> None:
-    check_moto_version()
-    with _lock:
-        if _patcher.active:
-            return
-        _patcher.set(StateTaskServiceSfn, "_eval_service_task", _make_eval(StateTaskServiceSfn._eval_service_task))
-        _patcher.set(StateTaskServiceSfn, "_normalise_response", _normalise_response)
-        _patcher.set(
-            StepFunctionsParserBackend,
-            "start_execution",
-            _make_start_execution(StepFunctionsParserBackend.start_execution),
-        )
-
-
-def uninstall() -> None:
-    with _lock:
-        _patcher.undo()
+_patches = PatchSet(_apply)
+installed = _patches.installed
+install = _patches.install
+uninstall = _patches.uninstall

@@ -53,7 +53,7 @@ from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_funct
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
-from .patching import Patcher, check_moto_version
+from .patching import Patcher, PatchSet
 from .settings import current
 
 PINNED_SOURCES: dict[str, str] = {
@@ -73,7 +73,6 @@ PINNED_SOURCES: dict[str, str] = {
 _lock = threading.Lock()
 _waited = 0.0
 _sdk_slept = 0.0
-_patcher = Patcher()
 
 
 def simulated_seconds_waited() -> float:
@@ -203,31 +202,24 @@ def _cached_entrypoint(self: ExecutionWorker) -> Any:
         return _program(self._evaluation_details.state_machine_details.definition)
 
 
-def installed() -> bool:
-    return _patcher.active
-
-
-def install() -> None:
+def _apply(patcher: Patcher) -> None:
     """Make engine and SDK sleeps honour the time scale, and tag lookups constant-time (idempotent)."""
-    check_moto_version()
-    with _lock:
-        if _patcher.active:
-            return
-        original = WaitFunction.__dict__["_wait_interval"]
-        _scaled_wait_interval.__wrapped__ = original  # type: ignore[attr-defined]
-        _patcher.set(WaitFunction, "_wait_interval", _scaled_wait_interval)
-        original_entrypoint = ExecutionWorker.__dict__["_get_evaluation_entrypoint"]
-        _cached_entrypoint.__wrapped__ = original_entrypoint  # type: ignore[attr-defined]
-        _patcher.set(ExecutionWorker, "_get_evaluation_entrypoint", _cached_entrypoint)
-        original_get_tags = TaggedEC2Resource.__dict__["get_tags"]
-        _own_tags.__wrapped__ = original_get_tags  # type: ignore[attr-defined]
-        _patcher.set(TaggedEC2Resource, "get_tags", _own_tags)
-        for module, record in ((retrier_decl, _record), (botocore_endpoint, _record_sdk)):
-            if module.time is not time:
-                raise RuntimeError(f"{module.__name__} no longer sleeps through the time module")
-            _patcher.set(module, "time", _ScaledTime("time", record))
+    original = WaitFunction.__dict__["_wait_interval"]
+    _scaled_wait_interval.__wrapped__ = original  # type: ignore[attr-defined]
+    patcher.set(WaitFunction, "_wait_interval", _scaled_wait_interval)
+    original_entrypoint = ExecutionWorker.__dict__["_get_evaluation_entrypoint"]
+    _cached_entrypoint.__wrapped__ = original_entrypoint  # type: ignore[attr-defined]
+    patcher.set(ExecutionWorker, "_get_evaluation_entrypoint", _cached_entrypoint)
+    original_get_tags = TaggedEC2Resource.__dict__["get_tags"]
+    _own_tags.__wrapped__ = original_get_tags  # type: ignore[attr-defined]
+    patcher.set(TaggedEC2Resource, "get_tags", _own_tags)
+    for module, record in ((retrier_decl, _record), (botocore_endpoint, _record_sdk)):
+        if module.time is not time:
+            raise RuntimeError(f"{module.__name__} no longer sleeps through the time module")
+        patcher.set(module, "time", _ScaledTime("time", record))
 
 
-def uninstall() -> None:
-    with _lock:
-        _patcher.undo()
+_patches = PatchSet(_apply, _lock)
+installed = _patches.installed
+install = _patches.install
+uninstall = _patches.uninstall

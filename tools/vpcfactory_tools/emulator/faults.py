@@ -61,7 +61,7 @@ from . import lambda_runtime
 from .fault_spec import CallRef, Fault, http_status
 from .fault_spec import parse_call as parse_call  # re-exported: faults.parse_call, as before
 from .fault_spec import parse_fault as parse_fault
-from .patching import Patcher, check_moto_version
+from .patching import Patcher, PatchSet
 from .settings import EmulatorSettings, current
 
 EXECUTION_HEADER = "x-vpcfactory-execution"
@@ -129,7 +129,6 @@ _sequences: dict[str, list[tuple[str, str]]] = {}  # execution -> [(function, op
 _invocations: OrderedDict[str, _Call] = OrderedDict()
 _MAX_INVOCATIONS = 10_000
 _throttle: _Throttle | None = None
-_patcher = Patcher()
 
 
 def call_counts(execution: str | None = None) -> dict[str, int]:
@@ -273,26 +272,15 @@ def _die_if_marked(http_response: Any, **_: Any) -> None:
 _CLIENT_HOOKS = (("before-call.ec2", _attribute_to_execution), ("after-call.ec2", _die_if_marked))
 
 
-def installed() -> bool:
-    return _patcher.active
-
-
-def install() -> None:
+def _apply(patcher: Patcher) -> None:
     """Hook fault injection into moto's EC2 dispatch and into botocore sessions created from now
     on (idempotent; inert without faults, crashes or throttling)."""
-    check_moto_version()
-    with _lock:
-        if _patcher.active:
-            return
-        _patcher.set(EC2Response, "call_action", _make_call_action(EC2Response.call_action))
-        for hook in _CLIENT_HOOKS:
-            if hook not in botocore_handlers.BUILTIN_HANDLERS:
-                botocore_handlers.BUILTIN_HANDLERS.append(hook)
+    patcher.set(EC2Response, "call_action", _make_call_action(EC2Response.call_action))
+    for hook in _CLIENT_HOOKS:
+        patcher.append(botocore_handlers.BUILTIN_HANDLERS, hook)
 
 
-def uninstall() -> None:
-    with _lock:
-        _patcher.undo()
-        for hook in _CLIENT_HOOKS:
-            while hook in botocore_handlers.BUILTIN_HANDLERS:
-                botocore_handlers.BUILTIN_HANDLERS.remove(hook)
+_patches = PatchSet(_apply, _lock)
+installed = _patches.installed
+install = _patches.install
+uninstall = _patches.uninstall

@@ -42,7 +42,7 @@ from moto.ec2.responses.nat_gateways import NatGateways
 from moto.ec2.utils import tag_filter_matches
 
 from . import fidelity_services
-from .patching import MotoVersionMismatch, Patcher, check_moto_version
+from .patching import MotoVersionMismatch, Patcher, PatchSet
 from .settings import clock, current
 
 # sha256[:16] of inspect.getsource() of each moto function the emulator patches or relies
@@ -831,7 +831,6 @@ def _allocation_id(self: Any, address: str | None = None, allocation_id: str | N
 
 # ---------------------------------------------------------------------------------------
 
-_patcher = Patcher()
 _BACKEND_PATCHES: list[tuple[type, str, Callable[[Callable[..., Any]], Callable[..., Any]]]] = [
     (VPCBackend, "create_vpc", _patch_vpc_pending),
     (NatGatewayBackend, "create_nat_gateway", _patch_nat_lifecycle_create),
@@ -861,49 +860,41 @@ _BACKEND_PATCHES: list[tuple[type, str, Callable[[Callable[..., Any]], Callable[
 ]
 
 
-def installed() -> bool:
-    return _patcher.active
-
-
-def install() -> None:
+def _apply(patcher: Patcher) -> None:
     """Apply every fidelity patch to moto (idempotent)."""
-    check_moto_version()
-    with _LOCK:
-        if _patcher.active:
-            return
-        for owner, name, make in _BACKEND_PATCHES:
-            original = owner.__dict__[name]
-            if owner is not NatGateways and getattr(EC2Backend, name) is not original:
-                raise MotoVersionMismatch(f"EC2Backend no longer resolves {name} to {owner.__name__}")
-            replacement = make(original)
-            replacement.__doc__ = make.__doc__
-            replacement.__wrapped__ = original  # type: ignore[attr-defined]
-            _patcher.set(owner, name, replacement)
-        _patcher.set(VPC, "state", property(_vpc_state_get, _state_set))
-        associate = VPC.__dict__["associate_vpc_cidr_block"]
-        patched_associate = _patch_ipv6_associating(associate)
-        patched_associate.__doc__ = _patch_ipv6_associating.__doc__
-        patched_associate.__wrapped__ = associate  # type: ignore[attr-defined]
-        _patcher.set(VPC, "associate_vpc_cidr_block", patched_associate)
-        association_set = VPC.__dict__["ipv6_cidr_block_association_set"]
-        _patcher.set(
-            VPC,
-            "ipv6_cidr_block_association_set",
-            property(_make_ipv6_association_set(association_set.fget), doc=_patch_ipv6_associating.__doc__),
-        )
-        _patcher.set(NatGateway, "state", property(_nat_state, _state_set))
-        _patcher.set(NatGateway, "failure_code", property(_nat_failure_code))
-        _patcher.set(NatGateway, "failure_message", property(_nat_failure_message))
-        _patcher.set(NatGateway, "delete_time", property(_nat_delete_time))
-        # a staticmethod: wrapped and set back as one (the loop above patches plain methods)
-        collect = VPCBackend.__dict__["_collect_default_endpoint_services"].__func__
-        renamed = fidelity_services.patch_partition_service_names(collect)
-        renamed.__doc__ = fidelity_services.patch_partition_service_names.__doc__
-        renamed.__wrapped__ = collect  # type: ignore[attr-defined]
-        _patcher.set(VPCBackend, "_collect_default_endpoint_services", staticmethod(renamed))
+    for owner, name, make in _BACKEND_PATCHES:
+        original = owner.__dict__[name]
+        if owner is not NatGateways and getattr(EC2Backend, name) is not original:
+            raise MotoVersionMismatch(f"EC2Backend no longer resolves {name} to {owner.__name__}")
+        replacement = make(original)
+        replacement.__doc__ = make.__doc__
+        replacement.__wrapped__ = original  # type: ignore[attr-defined]
+        patcher.set(owner, name, replacement)
+    patcher.set(VPC, "state", property(_vpc_state_get, _state_set))
+    associate = VPC.__dict__["associate_vpc_cidr_block"]
+    patched_associate = _patch_ipv6_associating(associate)
+    patched_associate.__doc__ = _patch_ipv6_associating.__doc__
+    patched_associate.__wrapped__ = associate  # type: ignore[attr-defined]
+    patcher.set(VPC, "associate_vpc_cidr_block", patched_associate)
+    association_set = VPC.__dict__["ipv6_cidr_block_association_set"]
+    patcher.set(
+        VPC,
+        "ipv6_cidr_block_association_set",
+        property(_make_ipv6_association_set(association_set.fget), doc=_patch_ipv6_associating.__doc__),
+    )
+    patcher.set(NatGateway, "state", property(_nat_state, _state_set))
+    patcher.set(NatGateway, "failure_code", property(_nat_failure_code))
+    patcher.set(NatGateway, "failure_message", property(_nat_failure_message))
+    patcher.set(NatGateway, "delete_time", property(_nat_delete_time))
+    # a staticmethod: wrapped and set back as one (the loop above patches plain methods)
+    collect = VPCBackend.__dict__["_collect_default_endpoint_services"].__func__
+    renamed = fidelity_services.patch_partition_service_names(collect)
+    renamed.__doc__ = fidelity_services.patch_partition_service_names.__doc__
+    renamed.__wrapped__ = collect  # type: ignore[attr-defined]
+    patcher.set(VPCBackend, "_collect_default_endpoint_services", staticmethod(renamed))
 
 
-def uninstall() -> None:
-    """Put moto back as it was (objects created meanwhile keep their last stored state)."""
-    with _LOCK:
-        _patcher.undo()
+_patches = PatchSet(_apply, _LOCK)
+installed = _patches.installed
+install = _patches.install
+uninstall = _patches.uninstall  # puts moto back (objects created meanwhile keep their last stored state)

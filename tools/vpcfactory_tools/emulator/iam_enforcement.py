@@ -30,10 +30,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from botocore import handlers as botocore_handlers
-from botocore.awsrequest import AWSResponse
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 
 from . import lambda_runtime
 from .authorization import Authorization, Caller, authorizations
+from .patching import Patcher, PatchSet
 from .settings import current
 
 DEFAULT_ACCOUNT = "123456789012"
@@ -226,7 +227,7 @@ def _keep_api_params(params: dict[str, Any], context: dict[str, Any], **_: Any) 
 
 def _denied_response(service: str, denied: Denied) -> tuple[AWSResponse, dict[str, Any]]:
     code = QUERY_PROTOCOL_CODES.get(service, "AccessDeniedException")
-    http = AWSResponse("https://vpcfactory.emulator/iam", 403, {}, None)
+    http = AWSResponse("https://vpcfactory.emulator/iam", 403, HTTPHeaders(), None)
     parsed = {
         "Error": {"Code": code, "Message": str(denied)},
         "ResponseMetadata": {"HTTPStatusCode": 403, "HTTPHeaders": {}},
@@ -341,20 +342,19 @@ def reset_stats() -> None:
 _HOOKS = (("before-parameter-build", _keep_api_params), ("before-call", _authorize))
 
 
-def installed() -> bool:
-    return all(hook in botocore_handlers.BUILTIN_HANDLERS for hook in _HOOKS)
-
-
-def install() -> None:
+def _apply(patcher: Patcher) -> None:
     """Register the hook in every botocore session created from now on (idempotent)."""
-    with _lock:
-        for hook in _HOOKS:
-            if hook not in botocore_handlers.BUILTIN_HANDLERS:
-                botocore_handlers.BUILTIN_HANDLERS.append(hook)
+    for hook in _HOOKS:
+        patcher.append(botocore_handlers.BUILTIN_HANDLERS, hook)
 
 
-def uninstall() -> None:
-    with _lock:
-        for hook in _HOOKS:
-            while hook in botocore_handlers.BUILTIN_HANDLERS:
-                botocore_handlers.BUILTIN_HANDLERS.remove(hook)
+# installed while every hook is registered (install() registers a missing one again)
+_patches = PatchSet(
+    _apply,
+    _lock,
+    check_version=False,
+    is_installed=lambda: all(hook in botocore_handlers.BUILTIN_HANDLERS for hook in _HOOKS),
+)
+installed = _patches.installed
+install = _patches.install
+uninstall = _patches.uninstall

@@ -39,10 +39,10 @@ from typing import Any
 
 from moto.awslambda.models import LambdaFunction
 
+from .patching import Patcher, PatchSet
 from .settings import current
 
 _ORIGINAL = LambdaFunction._invoke_lambda
-_installed = False
 _lock = threading.Lock()
 _local = threading.local()
 
@@ -154,7 +154,7 @@ def _run_handler(fn: LambdaFunction, event: Any) -> tuple[Any, bool, bool]:
     event = copy.deepcopy(event)
     with invocation(fn.function_name, event) as running:
         try:
-            return resolve_handler(fn.handler)(event, LambdaContext(fn, running.request_id)), False, False
+            return resolve_handler(str(fn.handler))(event, LambdaContext(fn, running.request_id)), False, False
         except RuntimeExit as exc:
             return exit_error(running.request_id, exc.reason), True, True
         except SystemExit as exc:  # sys.exit() in a handler ends the runtime process too
@@ -231,9 +231,11 @@ def _invoke(self: LambdaFunction, event: Any) -> tuple[str, bool, str]:
     return json.dumps(result), errored, ""
 
 
-def install() -> None:
-    global _installed
-    with _lock:
-        if not _installed:
-            LambdaFunction._invoke_lambda = _invoke_in_process  # type: ignore[method-assign]
-            _installed = True
+def _apply(patcher: Patcher) -> None:
+    """Run Lambda handlers in this process (idempotent; never undone)."""
+    patcher.set(LambdaFunction, "_invoke_lambda", _invoke_in_process)
+
+
+_patches = PatchSet(_apply, _lock, check_version=False)
+installed = _patches.installed
+install = _patches.install

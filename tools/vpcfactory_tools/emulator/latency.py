@@ -298,7 +298,7 @@ def simulated_waiter_sleeps() -> Iterator[WaiterSleeps]:
     with _lock:
         if _waiter_patcher.active:
             raise RuntimeError("simulated_waiter_sleeps() is already active")
-        if botocore_waiter.time is not time:
+        if getattr(botocore_waiter, "time", None) is not time:
             raise RuntimeError("botocore.waiter no longer sleeps through the time module")
         _waiter_patcher.set(botocore_waiter, "time", _ScaledWaiterTime(record))
     try:

@@ -1,5 +1,6 @@
 """How the emulator patches moto: the one moto version it was written for, fingerprints of the moto
-source it relies on, and a Patcher that sets attributes and puts them back.
+source it relies on, a Patcher that sets attributes and puts them back, and the PatchSet each
+patch module installs (once) and uninstalls through.
 
 Every patch module (fidelity, faults, consistency, engine_time, ...) builds on this one, and it
 imports none of them: the patch modules and the settings they read depend on it, never the other
@@ -11,6 +12,9 @@ from __future__ import annotations
 import hashlib
 import importlib
 import inspect
+import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 import moto
@@ -52,10 +56,11 @@ def source_fingerprints(paths: dict[str, str] | list[str]) -> dict[str, str]:
 
 
 class Patcher:
-    """Sets attributes of classes or modules and remembers how to put them back."""
+    """Sets attributes of classes or modules (and adds entries to lists) and remembers how to put
+    them back."""
 
     def __init__(self) -> None:
-        self._undo: list[tuple[Any, str, bool, Any]] = []
+        self._undo: list[Callable[[], None]] = []
 
     @property
     def active(self) -> bool:
@@ -63,13 +68,76 @@ class Patcher:
 
     def set(self, owner: Any, name: str, value: Any) -> None:
         had_own = name in vars(owner)
-        self._undo.append((owner, name, had_own, vars(owner).get(name)))
-        setattr(owner, name, value)
+        old = vars(owner).get(name)
 
-    def undo(self) -> None:
-        for owner, name, had_own, old in reversed(self._undo):
+        def put_back() -> None:
             if had_own:
                 setattr(owner, name, old)
             else:
                 delattr(owner, name)
+
+        self._undo.append(put_back)
+        setattr(owner, name, value)
+
+    def append(self, items: list[Any], item: Any) -> None:
+        """Add ``item`` to ``items`` unless it is there already; :meth:`undo` removes every
+        occurrence (a botocore ``BUILTIN_HANDLERS`` hook, say)."""
+
+        def remove() -> None:
+            while item in items:
+                items.remove(item)
+
+        self._undo.append(remove)
+        if item not in items:
+            items.append(item)
+
+    def undo(self) -> None:
+        for put_back in reversed(self._undo):
+            put_back()
         self._undo.clear()
+
+
+class PatchSet:
+    """One patch module's patches, installed at most once: the install()/installed()/uninstall()
+    every patch module offers, as ``install = _patches.install`` and so on.
+
+    :meth:`install` checks the moto version (unless ``check_version=False``), then, under
+    ``lock``, calls ``apply(patcher)`` unless the set is installed already; :meth:`uninstall`
+    undoes everything ``apply`` did, then calls ``on_uninstall()`` (forget the module's state),
+    under the same lock. ``lock`` is the module's own lock when it guards other state too;
+    ``is_installed`` replaces "``apply`` has patched something" as the test for installed
+    (iam_enforcement: "every hook is registered", so install() registers a missing one again)."""
+
+    def __init__(
+        self,
+        apply: Callable[[Patcher], None],
+        lock: AbstractContextManager[Any] | None = None,
+        *,
+        check_version: bool = True,
+        is_installed: Callable[[], bool] | None = None,
+        on_uninstall: Callable[[], None] | None = None,
+    ) -> None:
+        self._apply = apply
+        self._lock: AbstractContextManager[Any] = lock if lock is not None else threading.Lock()
+        self._patcher = Patcher()
+        self._check_version = check_version
+        self._is_installed = is_installed
+        self._on_uninstall = on_uninstall
+
+    def installed(self) -> bool:
+        return self._is_installed() if self._is_installed is not None else self._patcher.active
+
+    def install(self) -> None:
+        """Apply the patches (idempotent)."""
+        if self._check_version:
+            check_moto_version()
+        with self._lock:
+            if not self.installed():
+                self._apply(self._patcher)
+
+    def uninstall(self) -> None:
+        """Undo every patch (a no-op when not installed)."""
+        with self._lock:
+            self._patcher.undo()
+            if self._on_uninstall is not None:
+                self._on_uninstall()

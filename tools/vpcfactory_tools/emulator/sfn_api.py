@@ -65,16 +65,14 @@ from moto.core.responses import ActionResult
 from moto.core.utils import iso_8601_datetime_with_milliseconds
 from moto.stepfunctions.exceptions import InvalidToken, ValidationException
 from moto.stepfunctions.parser.api import (
-    ExecutionAbortedEventDetails,
     ExecutionStatus,
     HistoryEventType,
 )
-from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
 
-from .patching import Patcher, check_moto_version
+from .patching import Patcher, PatchSet
 
 PINNED_SOURCES: dict[str, str] = {
     # the answers replaced here
@@ -101,8 +99,6 @@ STATUSES = tuple(status.value for status in ExecutionStatus)
 # right after StartExecution answers; the wait only matters for a stop sent at that moment).
 STARTED_WITHIN_SECONDS = 10.0
 
-_patcher = Patcher()
-_lock = threading.Lock()
 _stop_lock = threading.Lock()
 
 
@@ -206,16 +202,15 @@ def _seal_history(manager: Any, error: str | None, cause: str | None, stop_date:
     def _dropped(**_: Any) -> None:
         return None
 
-    details = ExecutionAbortedEventDetails(
-        **{key: value for key, value in (("error", error), ("cause", cause)) if value is not None}
-    )
+    # an ExecutionAbortedEventDetails (a TypedDict: a plain dict) with only the fields given
+    details = {key: value for key, value in (("error", error), ("cause", cause)) if value is not None}
     with manager._mutex:
-        event = {
+        event: dict[str, Any] = {
             "event_id": manager._event_id_gen.get(),
             "source_event_id": 0,
             "event_type": HistoryEventType.ExecutionAborted,
             "timestamp": iso_8601_datetime_with_milliseconds(stop_date),
-            "event_details": EventDetails(executionAbortedEventDetails=details),
+            "event_details": {"executionAbortedEventDetails": details},  # an EventDetails
         }
         manager._publish_history_event(**event)
         manager._publish_history_log(**event)
@@ -329,28 +324,21 @@ def _make_describe_execution(original: Any) -> Any:
     return describe_execution
 
 
-def installed() -> bool:
-    return _patcher.active
+def _apply(patcher: Patcher) -> None:
+    response = StepFunctionResponse
+    _get_execution_history.__wrapped__ = response.get_execution_history  # type: ignore[attr-defined]
+    _describe_state_machine_for_execution.__wrapped__ = (  # type: ignore[attr-defined]
+        response.describe_state_machine_for_execution
+    )
+    patcher.set(response, "get_execution_history", _get_execution_history)
+    patcher.set(response, "stop_execution", _make_stop_execution(response.stop_execution))
+    patcher.set(response, "describe_state_machine_for_execution", _describe_state_machine_for_execution)
+    patcher.set(response, "list_executions", _make_listing(response.list_executions, of_executions=True))
+    patcher.set(response, "describe_execution", _make_describe_execution(response.describe_execution))
+    patcher.set(response, "list_state_machines", _make_listing(response.list_state_machines, of_executions=False))
 
 
-def install() -> None:
-    check_moto_version()
-    with _lock:
-        if _patcher.active:
-            return
-        response = StepFunctionResponse
-        _get_execution_history.__wrapped__ = response.get_execution_history  # type: ignore[attr-defined]
-        _describe_state_machine_for_execution.__wrapped__ = (  # type: ignore[attr-defined]
-            response.describe_state_machine_for_execution
-        )
-        _patcher.set(response, "get_execution_history", _get_execution_history)
-        _patcher.set(response, "stop_execution", _make_stop_execution(response.stop_execution))
-        _patcher.set(response, "describe_state_machine_for_execution", _describe_state_machine_for_execution)
-        _patcher.set(response, "list_executions", _make_listing(response.list_executions, of_executions=True))
-        _patcher.set(response, "describe_execution", _make_describe_execution(response.describe_execution))
-        _patcher.set(response, "list_state_machines", _make_listing(response.list_state_machines, of_executions=False))
-
-
-def uninstall() -> None:
-    with _lock:
-        _patcher.undo()
+_patches = PatchSet(_apply)
+installed = _patches.installed
+install = _patches.install
+uninstall = _patches.uninstall

@@ -58,7 +58,7 @@ def _local(uri: Any) -> bool:
 
 def _to_placeholder(props: dict[str, Any], key: str, base: Path, found: dict[str, Path], logical_id: str) -> None:
     uri = props.get(key)
-    if not _local(uri):
+    if not isinstance(uri, str) or not _local(uri):
         return
     local = (base / uri).resolve()
     found[logical_id] = local
