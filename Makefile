@@ -75,12 +75,17 @@ test-unit: $(STAMP) ## pure tests only: no AWS, no emulator, sockets off (well u
 reliability: $(STAMP) iam-simulator ## fault, crash, throttling, concurrency and re-run sweeps -> reliability/report.json
 	$(BIN)/python -m vpcfactory_tools.reliability
 
-lint: $(STAMP) ## ruff over the code
+lint: $(STAMP) ## ruff and mypy over the code (what tests/contract/test_lint.py runs in the suite)
 	$(BIN)/ruff check functions tools tests
 	$(BIN)/ruff format --check functions tools tests
+	$(BIN)/mypy
+
+# The seed post's script the benchmarks compare against; it lives outside this repository:
+# make bench SEED_BASELINE=path/to/seed_baseline.py (or set VPCFACTORY_SEED_BASELINE).
+SEED_BASELINE ?= $(or $(VPCFACTORY_SEED_BASELINE),../shared/seed/seed_baseline.py)
 
 bench: $(STAMP) iam-simulator ## time to ready, cost, speed, cold start, growth vs the seed script -> bench/results.json
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run --seed-baseline $(SEED_BASELINE)
 
 diagrams: $(STAMP) ## redraw docs/images: the production network and both state machines (needs dot)
 	$(BIN)/python -m vpcfactory_tools.diagram examples/production.yaml -o docs/images/production-network.svg

@@ -19,14 +19,17 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from vpcfactory.errors import AwsCallFailed, AwsThrottled, InvalidSpec, ResourceInUse, ResourceNotYetVisible
+
+if TYPE_CHECKING:
+    from vpcfactory.contracts import Target
 
 THROTTLING_CODES = frozenset({"RequestLimitExceeded", "Throttling", "ThrottlingException"})
 IN_USE_CODES = frozenset({"DependencyViolation", "InvalidIPAddress.InUse", "Resource.AlreadyAssociated"})
@@ -47,7 +50,7 @@ _lock = threading.Lock()
 # The account a handler works in: the factory's own, or a target account reached by assuming a
 # role there (cross-account builds). Set per invocation by the handler decorator; a ContextVar so
 # concurrent invocations in one process (the emulator) never see each other's target.
-_target: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("vpcfactory_target", default=None)
+_target: contextvars.ContextVar[Mapping[str, Any] | None] = contextvars.ContextVar("vpcfactory_target", default=None)
 _session_name: contextvars.ContextVar[str] = contextvars.ContextVar("vpcfactory_session", default="vpcfactory")
 # Ids this invocation works with that the build itself just created (or was just given): EC2 may not
 # show them yet (eventual consistency). Reset per invocation by the handler decorator.
@@ -59,7 +62,7 @@ def region() -> str:
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 
 
-def normalize_target(raw: Any, default_role_name: str | None = None) -> dict[str, Any] | None:
+def normalize_target(raw: Any, default_role_name: str | None = None) -> Target | None:
     """{accountId, region, roleName, externalId?} or None (build in the factory's own account).
 
     Raises InvalidSpec naming the field: a target is input like the spec, checked before any call.
@@ -91,13 +94,13 @@ def normalize_target(raw: Any, default_role_name: str | None = None) -> dict[str
     target_region = raw.get("region") or region()
     if not isinstance(target_region, str) or not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", target_region):
         raise InvalidSpec("target.region", f"{shown(target_region)} is not an AWS region")
-    out = {"accountId": account, "region": target_region, "roleName": role}
+    out: Target = {"accountId": account, "region": target_region, "roleName": role}
     if raw.get("externalId"):
         out["externalId"] = str(raw["externalId"])
     return out
 
 
-def use_target(target: dict[str, Any] | None, session_name: str | None = None) -> None:
+def use_target(target: Mapping[str, Any] | None, session_name: str | None = None) -> None:
     """Make this invocation's clients act in `target` (None: the factory's own account)."""
     _target.set(target)
     if session_name:
@@ -106,7 +109,7 @@ def use_target(target: dict[str, Any] | None, session_name: str | None = None) -
         _session_name.set(re.sub(r"[^\w+=,.@-]", "-", session_name)[:64])
 
 
-def current_target() -> dict[str, Any] | None:
+def current_target() -> Mapping[str, Any] | None:
     return _target.get()
 
 
@@ -115,12 +118,12 @@ def partition(region_name: str) -> str:
     return "aws-us-gov" if region_name.startswith("us-gov-") else "aws-cn" if region_name.startswith("cn-") else "aws"
 
 
-def role_arn(target: dict[str, Any]) -> str:
+def role_arn(target: Mapping[str, Any]) -> str:
     """The target's role ARN, in the partition of its region."""
     return f"arn:{partition(target['region'])}:iam::{target['accountId']}:role/{target['roleName']}"
 
 
-def assumed_session(sts: Any, target: dict[str, Any], session_name: str) -> tuple[boto3.session.Session, float]:
+def assumed_session(sts: Any, target: Mapping[str, Any], session_name: str) -> tuple[boto3.session.Session, float]:
     """A session in the target account (AssumeRole of role_arn(target), with its ExternalId, through
     `sts`) and when its credentials expire (epoch seconds). The handlers and the operator CLI both
     reach a target account through here; errors are botocore's (the handlers call it through `call`)."""
@@ -138,7 +141,7 @@ def assumed_session(sts: Any, target: dict[str, Any], session_name: str) -> tupl
     return session, expires
 
 
-def _assumed_session(target: dict[str, Any]) -> boto3.session.Session:
+def _assumed_session(target: Mapping[str, Any]) -> boto3.session.Session:
     key = (role_arn(target), _session_name.get())
     with _lock:
         cached = _sessions.get(key)
@@ -158,9 +161,10 @@ def client(service: str = "ec2", region_name: str | None = None, *, own_account:
         key = (service, region_name or region(), "self")
         with _lock:
             if key not in _clients:
-                _clients[key] = boto3.session.Session().client(service, region_name=key[1], config=_CLIENT_CONFIG)
+                own: Any = boto3.session.Session()  # Any: the stubs type client() per literal service name
+                _clients[key] = own.client(service, region_name=key[1], config=_CLIENT_CONFIG)
             return _clients[key]
-    session = _assumed_session(target)
+    session: Any = _assumed_session(target)  # Any: as above
     key = (
         service,
         region_name or target["region"],

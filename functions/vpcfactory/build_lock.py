@@ -35,11 +35,13 @@ from __future__ import annotations
 import datetime
 import os
 import time
-from typing import Any, TypedDict
+from collections.abc import Mapping
+from typing import Any, cast
 
 from botocore.exceptions import ClientError
 
 from vpcfactory import aws
+from vpcfactory.contracts import Lock
 from vpcfactory.errors import BuildInProgress, BuildLockFailed
 from vpcfactory.observability import logger
 
@@ -57,13 +59,6 @@ LOCK_LIFETIME_SECONDS = 24 * 3600
 TAKE_ATTEMPTS = 3
 
 
-class Lock(TypedDict):
-    """What Validate And Plan hands on to the release states."""
-
-    key: str
-    holder: str  # the holding execution's ARN
-
-
 def table_name() -> str:
     name = os.environ.get(TABLE_VARIABLE)
     if not name:
@@ -73,7 +68,7 @@ def table_name() -> str:
     return name
 
 
-def lock_key(name: str, target: dict[str, Any] | None, execution_arn: str) -> str:
+def lock_key(name: str, target: Mapping[str, Any] | None, execution_arn: str) -> str:
     """(account, Region, spec name) of the network a build makes: the target's, or, without a target,
     the factory's own account and Region, read from the execution's ARN
     (arn:partition:states:region:account:execution:machine:name)."""
@@ -92,7 +87,7 @@ def is_stale(status: str | None, acquired_at: int, now: float) -> bool:
     return status not in LIVE_STATUSES
 
 
-def acquire(name: str, target: dict[str, Any] | None, execution_arn: str) -> Lock:
+def acquire(name: str, target: Mapping[str, Any] | None, execution_arn: str) -> Lock:
     """Take the build lock of `name` in the target for `execution_arn`, or raise BuildInProgress."""
     table = table_name()
     key = lock_key(name, target, execution_arn)
@@ -176,8 +171,9 @@ def _put(
     except ClientError as exc:
         if aws.error_code(exc) != "ConditionalCheckFailedException":
             raise _failed("PutItem", exc) from exc
-        if exc.response.get("Item"):  # ALL_OLD: the answer carries the item that failed the condition
-            return False, dict(exc.response["Item"])
+        old = cast(dict[str, Any], exc.response).get("Item")  # ALL_OLD: the item that failed the condition
+        if old:
+            return False, dict(old)
         try:
             found = dynamodb.get_item(TableName=table, Key={KEY: item[KEY]}, ConsistentRead=True).get("Item")
         except ClientError as read_exc:

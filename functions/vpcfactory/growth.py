@@ -12,18 +12,21 @@ the caller to destroy (CloudFormation does exactly that after a replacement).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vpcfactory import inventory
 from vpcfactory.errors import ReplacementRequired
 from vpcfactory.inventory import ENDPOINT, FLOW_LOG, NAT, ROUTE_TABLE, SUBNET, Scope, Snapshot
 from vpcfactory.tags import TAG_VPC
 
+if TYPE_CHECKING:
+    from vpcfactory.contracts import Changes, Plan
+
 # What compare reads of the VPC a name identifies, in this order (one Describe each).
 COMPARE_KINDS = (SUBNET, NAT, ROUTE_TABLE, ENDPOINT, FLOW_LOG)
 
 
-def detect_changes(plan: dict[str, Any], ec2: Any, *, allow_replace: bool = False) -> dict[str, Any]:
+def detect_changes(plan: Plan, ec2: Any, *, allow_replace: bool = False) -> Changes:
     """{"mode": "create"} for a new name, {"mode": "reconcile", ...} to grow the existing VPC,
     {"mode": "replace", ...} when the change needs a new VPC and that is allowed; raises
     ReplacementRequired when it is not."""
@@ -55,7 +58,7 @@ def detect_changes(plan: dict[str, Any], ec2: Any, *, allow_replace: bool = Fals
     }
 
 
-def compare(plan: dict[str, Any], ec2: Any) -> dict[str, Any]:
+def compare(plan: Plan, ec2: Any) -> dict[str, Any]:
     """What applying `plan` would do to the VPC its name already identifies, without changing anything.
 
     mode: "create" (no VPC has the name), "ambiguous" (several do), "reconcile" (one does). For
@@ -76,7 +79,7 @@ def compare(plan: dict[str, Any], ec2: Any) -> dict[str, Any]:
     return diff(plan, snap)
 
 
-def diff(plan: dict[str, Any], snap: Snapshot) -> dict[str, Any]:
+def diff(plan: Plan, snap: Snapshot) -> dict[str, Any]:
     """compare's "reconcile" answer for a snapshot of the one VPC the plan's name identifies
     (it must hold the VPC and COMPARE_KINDS). Pure: no AWS call."""
     vpc = snap.vpc
@@ -102,14 +105,15 @@ def diff(plan: dict[str, Any], snap: Snapshot) -> dict[str, Any]:
     refused += [f"{logical} would be removed" for logical in sorted(set(nats) - planned_nats)]
     nat_logical = {item["NatGatewayId"]: logical for logical, item in nats.items()}
     for rt in plan["routeTables"]:
-        item = tables.get(rt["logicalId"])
-        if item is None:
+        table = tables.get(rt["logicalId"])
+        if table is None:
             continue
         current = next(
-            (r.get("NatGatewayId") for r in item.get("Routes", []) if r.get("DestinationCidrBlock") == "0.0.0.0/0"),
+            (r.get("NatGatewayId") for r in table.get("Routes", []) if r.get("DestinationCidrBlock") == "0.0.0.0/0"),
             None,
         )
-        wanted = (rt.get("defaultRoute") or {}).get("nat")
+        route = rt["defaultRoute"]
+        wanted = route.get("nat") if route else None
         if current and nat_logical.get(current) != wanted:
             was = nat_logical.get(current)
             refused.append(f"{rt['logicalId']} would switch its default route from {was} to {wanted}")
@@ -124,8 +128,8 @@ def diff(plan: dict[str, Any], snap: Snapshot) -> dict[str, Any]:
         *(t["logicalId"] for t in plan["routeTables"]),
     ]
     safeguards = [e["logicalId"] for e in plan.get("gatewayEndpoints", [])]
-    if plan.get("flowLogs"):
-        safeguards.append(plan["flowLogs"]["logicalId"])
+    if flow := plan["flowLogs"]:
+        safeguards.append(flow["logicalId"])
     planned = [*network, *safeguards]
     return {
         "mode": "reconcile",

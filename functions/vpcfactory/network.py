@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vpcfactory import aws, inventory
 from vpcfactory.errors import AwsCallFailed, Ipv6AssociationFailed, NatGatewayFailed, ResourceNotYetVisible
 from vpcfactory.inventory import EIGW, EIP, IGW, NAT, ROUTE_TABLE, SUBNET, VPC, Kind, Scope
 from vpcfactory.tags import resource_tags, tag_list
+
+if TYPE_CHECKING:
+    from vpcfactory.contracts import Plan, PlannedRouteTable, PlannedSubnet
 
 ANYWHERE_V4 = "0.0.0.0/0"
 ANYWHERE_V6 = "::/0"
@@ -30,13 +33,13 @@ ANYWHERE_V6 = "::/0"
 class Build:
     """One execution's view of the account: the plan, the execution name, an EC2 client."""
 
-    def __init__(self, plan: dict[str, Any], execution: str, ec2: Any | None = None) -> None:
+    def __init__(self, plan: Plan, execution: str, ec2: Any | None = None) -> None:
         self.plan = plan
         self.execution = execution
         self.ec2 = ec2 or aws.client("ec2")
-        changes = plan.get("changes") or {}
+        changes = plan.get("changes")
         # Day-2 growth: the VPC an earlier execution built for this spec name.
-        self.reconcile_vpc_id: str | None = changes.get("vpcId") if changes.get("mode") == "reconcile" else None
+        self.reconcile_vpc_id: str | None = changes.get("vpcId") if changes and changes["mode"] == "reconcile" else None
         # Whose resources a stage finds instead of creating (inventory.Scope: the ownership rule).
         # (A handler that only polls, Check VPC State, builds one from a partial plan without a name.)
         self.scopes = [Scope.of_execution(execution, plan.get("name"))]
@@ -56,6 +59,11 @@ class Build:
 
     def tag_spec(self, resource_type: str, logical_id: str, name: str, extra: dict[str, str] | None = None):
         return [{"ResourceType": resource_type, "Tags": tag_list(self.tags_for(logical_id, name, extra))}]
+
+    def tier_tag_spec(self, resource_type: str, planned: PlannedSubnet | PlannedRouteTable) -> list[dict[str, Any]]:
+        """A subnet's or route table's tags: the tier's own, and the tier's name."""
+        extra = {**planned["tags"], "vpcfactory:tier": planned["tier"]}
+        return self.tag_spec(resource_type, planned["logicalId"], planned["name"], extra)
 
     def client_token(self, logical_id: str) -> str:
         # ≤ 64 ASCII chars, stable for (execution, logical id): a re-run sends the same token.
@@ -103,36 +111,9 @@ class Build:
             raise AwsCallFailed("DescribeVpcs", "Ipv6CidrBlockMissing", f"{vpc_id} has no associated IPv6 CIDR block")
         return block
 
-    def vpc_state(self, vpc_id: str) -> str:
-        """`available` once the VPC can take subnets: EC2 says `available` and, for a dual-stack
-        plan, its Amazon-provided /56 is `associated`. Otherwise what it still waits for. Right
-        after CreateVpc EC2 may not show the VPC yet (InvalidVpcID.NotFound: eventual
-        consistency): that is still pending."""
-        try:
-            vpcs = aws.call("DescribeVpcs", self.ec2.describe_vpcs, VpcIds=[vpc_id])["Vpcs"]
-        except ResourceNotYetVisible:
-            return "not visible yet (InvalidVpcID.NotFound)"
-        return self.vpc_readiness(vpcs[0]) if vpcs else "missing"
-
     def vpc_readiness(self, vpc: dict[str, Any]) -> str:
-        """`available`, or what a described VPC still waits for (its state, or its IPv6 /56).
-        A /56 association that went `failed` (or `failing`) raises Ipv6AssociationFailed."""
-        state = vpc.get("State", "pending")
-        if state != "available" or not self.plan.get("ipv6"):
-            return state
-        if _associated_ipv6_block(vpc) is not None:
-            return "available"
-        associations = vpc.get("Ipv6CidrBlockAssociationSet", [])
-        states = [(a.get("Ipv6CidrBlockState") or {}) for a in associations]
-        if any(s.get("State") == "associating" for s in states):
-            return "available, its IPv6 /56 still associating"
-        failed = [s for s in states if s.get("State") in ("failed", "failing")]
-        if failed:
-            reason = failed[0].get("StatusMessage") or "no status message"
-            raise Ipv6AssociationFailed(
-                f"{vpc['VpcId']}: the Amazon-provided IPv6 CIDR block association {failed[0].get('State')}: {reason}"
-            )
-        raise Ipv6AssociationFailed(f"{vpc['VpcId']}: has no Amazon-provided IPv6 CIDR block association")
+        """`available`, or what a described VPC still waits for (vpc_readiness, for this plan)."""
+        return vpc_readiness(vpc, self.plan["ipv6"])
 
     def create_subnets(self, vpc_id: str) -> dict[str, dict[str, Any]]:
         found = self.existing(SUBNET)
@@ -146,21 +127,17 @@ class Build:
         for sub in self.plan["subnets"]:
             item = found.get(sub["logicalId"])
             if item is None:
-                extra = {}
-                if ipv6_block is not None and sub.get("ipv6Index") is not None:
-                    extra["Ipv6CidrBlock"] = str(list(ipv6_block.subnets(new_prefix=64))[sub["ipv6Index"]])
+                extra: dict[str, Any] = {}
+                index = sub["ipv6Index"]
+                if ipv6_block is not None and index is not None:
+                    extra["Ipv6CidrBlock"] = str(list(ipv6_block.subnets(new_prefix=64))[index])
                 item = aws.call(
                     "CreateSubnet",
                     self.ec2.create_subnet,
                     VpcId=vpc_id,
                     CidrBlock=sub["cidr"],
                     AvailabilityZone=sub["az"],
-                    TagSpecifications=self.tag_spec(
-                        "subnet",
-                        sub["logicalId"],
-                        sub["name"],
-                        {**sub.get("tags", {}), "vpcfactory:tier": sub["tier"]},
-                    ),
+                    TagSpecifications=self.tier_tag_spec("subnet", sub),
                     **extra,
                 )["Subnet"]
             # Found by our tags (a retry of this stage) or just created: EC2 may not know it by id yet.
@@ -175,11 +152,9 @@ class Build:
                 ("AssignIpv6AddressOnCreation", bool(sub.get("assignIpv6AddressOnCreation"))),
             ):
                 if wanted and not item.get(attribute):
+                    value: dict[str, Any] = {attribute: {"Value": True}}
                     aws.call(
-                        "ModifySubnetAttribute",
-                        self.ec2.modify_subnet_attribute,
-                        SubnetId=item["SubnetId"],
-                        **{attribute: {"Value": True}},
+                        "ModifySubnetAttribute", self.ec2.modify_subnet_attribute, SubnetId=item["SubnetId"], **value
                     )
             out[sub["logicalId"]] = {
                 "subnetId": item["SubnetId"],
@@ -213,7 +188,7 @@ class Build:
 
     def allocate_eips(self) -> dict[str, str]:
         """Allocation id per NAT's EIP logical id. Bring-your-own EIPs are used, never allocated."""
-        out = {n["eip"]: n["eipAllocationId"] for n in self.plan["natGateways"] if n.get("eipAllocationId")}
+        out = {n["eip"]: byo for n in self.plan["natGateways"] if (byo := n["eipAllocationId"])}
         built = self.live_nats() if self.reconcile_vpc_id else {}
         wanted = [n for n in self.plan["natGateways"] if not n.get("eipAllocationId") and n["logicalId"] not in built]
         if not wanted:
@@ -253,12 +228,6 @@ class Build:
     def live_nats(self) -> dict[str, dict[str, Any]]:
         """Our NAT gateways a build finds instead of creating (inventory.nat_reusable says which)."""
         return {k: v for k, v in self.existing(NAT).items() if inventory.nat_reusable(v)}
-
-    def nat_states(self, nat_ids: list[str]) -> dict[str, dict[str, Any]]:
-        if not nat_ids:
-            return {}
-        items = aws.call("DescribeNatGateways", self.ec2.describe_nat_gateways, NatGatewayIds=nat_ids)["NatGateways"]
-        return {i["NatGatewayId"]: i for i in items}
 
     def create_egress_only_internet_gateway(self, vpc_id: str) -> str | None:
         """IPv6 egress for private tiers (the IPv6 counterpart of a NAT gateway, without its cost)."""
@@ -302,12 +271,7 @@ class Build:
                     self.ec2.create_route_table,
                     VpcId=vpc_id,
                     ClientToken=self.client_token(rt["logicalId"]),
-                    TagSpecifications=self.tag_spec(
-                        "route-table",
-                        rt["logicalId"],
-                        rt["name"],
-                        {**rt.get("tags", {}), "vpcfactory:tier": rt["tier"]},
-                    ),
+                    TagSpecifications=self.tier_tag_spec("route-table", rt),
                 )["RouteTable"]
             aws.expect_fresh(item["RouteTableId"])  # created now, or by this stage's earlier attempt
             tables[rt["logicalId"]] = item
@@ -325,9 +289,10 @@ class Build:
                         RouteTableId=rt_id,
                         SubnetId=subnet_id,
                     )
-            if (rt.get("defaultRoute") or {}).get("target") == "igw" and igw_id:
+            v4, v6 = rt["defaultRoute"], rt["ipv6DefaultRoute"]
+            if v4 and v4["target"] == "igw" and igw_id:
                 self._ensure_route(item, ANYWHERE_V4, GatewayId=igw_id)
-            v6_target = (rt.get("ipv6DefaultRoute") or {}).get("target")
+            v6_target = v6["target"] if v6 else None
             if v6_target == "igw" and igw_id:
                 self._ensure_route(item, ANYWHERE_V6, GatewayId=igw_id)
             elif v6_target == "eigw" and eigw_id:
@@ -337,18 +302,23 @@ class Build:
 
     def add_nat_routes(self, route_tables: dict[str, dict], nat_ids: dict[str, str]) -> dict[str, str]:
         """Default route of every private route table -> its NAT (the one in its AZ, else the single one)."""
-        wanted = [rt for rt in self.plan["routeTables"] if (rt.get("defaultRoute") or {}).get("target") == "nat"]
+        # (route table logical id, the NAT's logical id) of every table routed through a NAT
+        wanted = [
+            (rt["logicalId"], route["nat"])
+            for rt in self.plan["routeTables"]
+            if (route := rt["defaultRoute"]) and route["target"] == "nat"
+        ]
         if not wanted:
             return {}
-        ids = [route_tables[rt["logicalId"]]["routeTableId"] for rt in wanted]
+        ids = [route_tables[logical]["routeTableId"] for logical, _ in wanted]
         current = {
             t["RouteTableId"]: t
             for t in aws.call("DescribeRouteTables", self.ec2.describe_route_tables, RouteTableIds=ids)["RouteTables"]
         }
         out: dict[str, str] = {}
-        for rt in wanted:
-            rt_id = route_tables[rt["logicalId"]]["routeTableId"]
-            nat_id = nat_ids[rt["defaultRoute"]["nat"]]
+        for logical, nat in wanted:
+            rt_id = route_tables[logical]["routeTableId"]
+            nat_id = nat_ids[nat]
             self._ensure_route(current[rt_id], ANYWHERE_V4, NatGatewayId=nat_id)
             out[rt_id] = nat_id
         return out
@@ -357,25 +327,14 @@ class Build:
         """Create the route, or point it at the target if it points elsewhere (a re-run)."""
         ((key, value),) = target.items()
         field = "DestinationIpv6CidrBlock" if ":" in destination else "DestinationCidrBlock"
+        route_args: dict[str, Any] = {"RouteTableId": table["RouteTableId"], field: destination, **target}
         for route in table.get("Routes", []):
             if route.get(field) == destination:
                 if route.get(key) == value and route.get("State", "active") == "active":
                     return
-                aws.call(
-                    "ReplaceRoute",
-                    self.ec2.replace_route,
-                    RouteTableId=table["RouteTableId"],
-                    **{field: destination},
-                    **target,
-                )
+                aws.call("ReplaceRoute", self.ec2.replace_route, **route_args)
                 return
-        aws.call(
-            "CreateRoute",
-            self.ec2.create_route,
-            RouteTableId=table["RouteTableId"],
-            **{field: destination},
-            **target,
-        )
+        aws.call("CreateRoute", self.ec2.create_route, **route_args)
 
     def enable_dns(self, vpc_id: str) -> None:
         """DNS hostnames on: interface endpoints, EKS and private hosted zones need them."""
@@ -393,6 +352,50 @@ def _associated_ipv6_block(vpc: dict[str, Any]) -> ipaddress.IPv6Network | None:
         if assoc.get("Ipv6CidrBlock") and (assoc.get("Ipv6CidrBlockState") or {}).get("State") == "associated":
             return ipaddress.IPv6Network(assoc["Ipv6CidrBlock"])
     return None
+
+
+# -- the polls: Check VPC State and Check NAT Gateways read, with no plan ------------------------
+
+
+def vpc_state(ec2: Any, vpc_id: str, ipv6: bool) -> str:
+    """`available` once the VPC can take subnets: EC2 says `available` and, for a dual-stack
+    plan, its Amazon-provided /56 is `associated`. Otherwise what it still waits for. Right
+    after CreateVpc EC2 may not show the VPC yet (InvalidVpcID.NotFound: eventual
+    consistency): that is still pending."""
+    try:
+        vpcs = aws.call("DescribeVpcs", ec2.describe_vpcs, VpcIds=[vpc_id])["Vpcs"]
+    except ResourceNotYetVisible:
+        return "not visible yet (InvalidVpcID.NotFound)"
+    return vpc_readiness(vpcs[0], ipv6) if vpcs else "missing"
+
+
+def vpc_readiness(vpc: dict[str, Any], ipv6: bool) -> str:
+    """`available`, or what a described VPC still waits for (its state, or its IPv6 /56).
+    A /56 association that went `failed` (or `failing`) raises Ipv6AssociationFailed."""
+    state = vpc.get("State", "pending")
+    if state != "available" or not ipv6:
+        return state
+    if _associated_ipv6_block(vpc) is not None:
+        return "available"
+    associations = vpc.get("Ipv6CidrBlockAssociationSet", [])
+    states = [(a.get("Ipv6CidrBlockState") or {}) for a in associations]
+    if any(s.get("State") == "associating" for s in states):
+        return "available, its IPv6 /56 still associating"
+    failed = [s for s in states if s.get("State") in ("failed", "failing")]
+    if failed:
+        reason = failed[0].get("StatusMessage") or "no status message"
+        raise Ipv6AssociationFailed(
+            f"{vpc['VpcId']}: the Amazon-provided IPv6 CIDR block association {failed[0].get('State')}: {reason}"
+        )
+    raise Ipv6AssociationFailed(f"{vpc['VpcId']}: has no Amazon-provided IPv6 CIDR block association")
+
+
+def nat_states(ec2: Any, nat_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The NAT gateways as EC2 describes them, by id."""
+    if not nat_ids:
+        return {}
+    items = aws.call("DescribeNatGateways", ec2.describe_nat_gateways, NatGatewayIds=nat_ids)["NatGateways"]
+    return {i["NatGatewayId"]: i for i in items}
 
 
 def merge_branches(results: list[dict[str, Any]] | dict[str, Any]) -> dict[str, Any]:

@@ -19,14 +19,17 @@ from __future__ import annotations
 
 import functools
 import warnings
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from vpcfactory import aws
+
+if TYPE_CHECKING:  # types only: the handlers' modules need not import it at run time
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 SERVICE = "vpcfactory"
 
@@ -38,7 +41,10 @@ metrics = Metrics(namespace="VpcFactory", service=SERVICE)
 # every such invocation, which is noise, not news.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
-Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+# A handler's event is one of contracts.py's TypedDicts (or a Mapping, for the entry points that
+# take AWS's own events); what it returns goes into the state machine's state.
+Event = TypeVar("Event", bound=Mapping[str, Any])
+Result = TypeVar("Result")
 
 BUILDS_SUCCEEDED = "BuildsSucceeded"
 BUILDS_FAILED = "BuildsFailed"
@@ -70,12 +76,12 @@ def _emit(name: str, unit: MetricUnit, value: float) -> None:
         logger.exception("could not add metric", extra={"metric": name})
 
 
-def lambda_handler(fn: Handler) -> Handler:
+def lambda_handler(fn: Callable[[Event, LambdaContext], Result]) -> Callable[[Event, LambdaContext], Result]:
     """Wrap a handler with logging (correlated by execution name), metrics and tracing, and
     point its AWS clients at the account the build targets (`target`, set by Validate And Plan)."""
 
     @functools.wraps(fn)
-    def in_target_account(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    def in_target_account(event: Event, context: LambdaContext) -> Result:
         aws.use_target(event.get("target") if isinstance(event, dict) else None, (event or {}).get("execution"))
         aws.forget_fresh()  # each handler declares the new ids it works with (aws.expect_fresh)
         return fn(event, context)

@@ -54,14 +54,17 @@ processing, data transfer, flow log ingestion) depend on traffic and are not est
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vpcfactory.errors import InvalidSpec
 from vpcfactory.pricing import NAT_MODE_COMPARISON, monthly_cost
 from vpcfactory.spec import Spec, Tier, allocate, ipv6_blocks, plural
 
+if TYPE_CHECKING:
+    from vpcfactory.contracts import Plan, PlannedNat, PlannedRouteTable, PlannedSubnet, RouteTarget, Zone
 
-def plan_network(spec: Spec, zones: list[dict[str, Any]]) -> dict[str, Any]:
+
+def plan_network(spec: Spec, zones: list[dict[str, Any]]) -> Plan:
     """The plan the build handlers follow. Its shape is a contract with network.py and outputs.py."""
     azs = _select_zones(spec, zones)
     layout = allocate(spec)
@@ -70,7 +73,7 @@ def plan_network(spec: Spec, zones: list[dict[str, Any]]) -> dict[str, Any]:
     public_tiers = [t.name for t in spec.tiers if t.type == "public"]  # NATs live in the first
 
     nat_azs = azs[: spec.nat_gateway_count]
-    nats = [
+    nats: list[PlannedNat] = [
         {
             "logicalId": f"nat/{az['name']}",
             "az": az["name"],
@@ -84,10 +87,10 @@ def plan_network(spec: Spec, zones: list[dict[str, Any]]) -> dict[str, Any]:
     nat_by_az = {n["az"]: n["logicalId"] for n in nats}
     has_private = any(t.type == "private" for t in spec.tiers)
 
-    subnets: list[dict[str, Any]] = []
-    tables: list[dict[str, Any]] = []
+    subnets: list[PlannedSubnet] = []
+    tables: list[PlannedRouteTable] = []
     for t, (tier, cidrs) in enumerate(zip(spec.tiers, layout, strict=True)):
-        tier_subnets = []
+        tier_subnets: list[PlannedSubnet] = []
         for k, az in enumerate(azs):
             per_az_table = tier.type == "private"  # so each AZ can egress through its own NAT
             table = f"rtb/{tier.name}/{az['name']}" if per_az_table else f"rtb/{tier.name}"
@@ -110,16 +113,16 @@ def plan_network(spec: Spec, zones: list[dict[str, Any]]) -> dict[str, Any]:
         subnets.extend(tier_subnets)
 
         # Isolated tiers get no internet route at all, IPv4 or IPv6.
-        v6_route = {"public": {"target": "igw"}, "private": {"target": "eigw"}}.get(tier.type)
-        v6_route = v6_route if spec.ipv6 else None
+        v6_targets: dict[str, RouteTarget] = {"public": {"target": "igw"}, "private": {"target": "eigw"}}
+        v6_route = v6_targets.get(tier.type) if spec.ipv6 else None
         if tier.type == "private":
             for k, sub in enumerate(tier_subnets):
                 # The NAT in the subnet's own zone, else round-robin over the NATs; none: no route.
                 nat = nat_by_az.get(sub["az"]) or (nats[k % len(nats)]["logicalId"] if nats else None)
-                route = {"target": "nat", "nat": nat} if nat else None
+                route: RouteTarget | None = {"target": "nat", "nat": nat} if nat else None
                 tables.append(_route_table(name, tier, sub["az"], route, v6_route, [sub]))
         else:
-            route = {"target": "igw"} if tier.type == "public" else None
+            route = {"target": "igw"} if tier.type == "public" else None  # isolated: no route
             tables.append(_route_table(name, tier, None, route, v6_route, tier_subnets))
 
     byo = len(spec.eip_allocation_ids)
@@ -129,7 +132,7 @@ def plan_network(spec: Spec, zones: list[dict[str, Any]]) -> dict[str, Any]:
     }
     endpoint_tables = [t["logicalId"] for t in tables if t["type"] in ("private", "isolated")]
     flow = spec.flow_logs
-    plan = {
+    plan: Plan = {
         "name": name,
         "cidr": spec.cidr,
         "availabilityZones": azs,
@@ -188,7 +191,7 @@ def plan_network(spec: Spec, zones: list[dict[str, Any]]) -> dict[str, Any]:
 PAYLOAD_BUDGET_BYTES = 64 * 1024
 
 
-def _check_payload_budget(spec: Spec, plan: dict[str, Any]) -> None:
+def _check_payload_budget(spec: Spec, plan: Plan) -> None:
     size = len(json.dumps({"spec": spec.to_dict(), "plan": plan}).encode())
     if size <= PAYLOAD_BUDGET_BYTES:
         return
@@ -201,7 +204,7 @@ def _check_payload_budget(spec: Spec, plan: dict[str, Any]) -> None:
     )
 
 
-def _select_zones(spec: Spec, zones: list[dict[str, Any]]) -> list[dict[str, str]]:
+def _select_zones(spec: Spec, zones: list[dict[str, Any]]) -> list[Zone]:
     usable = sorted(
         (
             z
@@ -237,10 +240,10 @@ def _route_table(
     spec_name: str,
     tier: Tier,
     az: str | None,
-    route: dict[str, str] | None,
-    ipv6_route: dict[str, str] | None,
-    members: list[dict[str, Any]],
-) -> dict[str, Any]:
+    route: RouteTarget | None,
+    ipv6_route: RouteTarget | None,
+    members: list[PlannedSubnet],
+) -> PlannedRouteTable:
     suffix = f"{tier.name}/{az}" if az else tier.name
     return {
         "logicalId": f"rtb/{suffix}",

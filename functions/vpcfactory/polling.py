@@ -8,10 +8,14 @@ parameters, reaches the handlers through the ASL's DefinitionSubstitutions, and 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vpcfactory.errors import WaitTimedOut
+
+if TYPE_CHECKING:
+    from vpcfactory.contracts import Wait
 
 
 @dataclass(frozen=True)
@@ -21,7 +25,7 @@ class PollConfig:
     initial_wait_seconds: int
 
     @classmethod
-    def from_event(cls, raw: dict[str, Any] | None) -> PollConfig:
+    def from_event(cls, raw: Mapping[str, Any] | None) -> PollConfig:
         raw = raw or {}
         interval = int(raw.get("intervalSeconds", 5))
         return cls(
@@ -30,15 +34,15 @@ class PollConfig:
             initial_wait_seconds=int(raw.get("initialWaitSeconds", interval)),
         )
 
-    def first(self, done: bool) -> dict[str, Any]:
+    def first(self, done: bool) -> Wait:
         """The wait object right after the create call."""
         if done:
             return {"status": "done", "attempts": 0, "waitSeconds": 0}
         return {"status": "waiting", "attempts": 0, "waitSeconds": self.initial_wait_seconds}
 
-    def next(self, wait: dict[str, Any] | None, done: bool, what: str) -> dict[str, Any]:
+    def next(self, wait: Wait | None, done: bool, what: str) -> Wait:
         """The wait object after one more check; raises WaitTimedOut when attempts run out."""
-        attempts = int((wait or {}).get("attempts", 0)) + 1
+        attempts = (int(wait["attempts"]) if wait else 0) + 1
         if done:
             return {"status": "done", "attempts": attempts, "waitSeconds": 0}
         if attempts >= self.max_attempts:

@@ -16,7 +16,7 @@ a build's ownership tags: no rollback or destroy ever finds it, and none deletes
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vpcfactory import aws
 from vpcfactory.errors import AwsCallFailed, InvalidSpec
@@ -25,9 +25,12 @@ from vpcfactory.network import Build
 from vpcfactory.observability import logger
 from vpcfactory.spec import FlowLogs
 
+if TYPE_CHECKING:
+    from vpcfactory.contracts import BuiltRouteTable, PlannedFlowLogs
+
 
 def configure_vpc(
-    build: Build, vpc_id: str, route_tables: dict[str, dict], flow_logs_role_arn: str | None
+    build: Build, vpc_id: str, route_tables: dict[str, BuiltRouteTable], flow_logs_role_arn: str | None
 ) -> dict[str, Any]:
     build.enable_dns(vpc_id)
     result: dict[str, Any] = {"dnsHostnames": True}
@@ -93,14 +96,17 @@ def _revocable(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def ensure_flow_logs(build: Build, vpc_id: str, role_arn: str | None) -> str:
     flow = build.plan["flowLogs"]
+    assert flow is not None, "configure_vpc asks for flow logs only when the plan has them"
     found = build.existing(FLOW_LOG).get(flow["logicalId"])
     if found is not None:
         return found["FlowLogId"]
     kwargs: dict[str, Any] = {}
     if flow["destination"] == "s3":
-        destination = flow["bucketArn"].rstrip("/")
-        if flow.get("prefix"):
-            destination = f"{destination}/{flow['prefix'].strip('/')}/"
+        bucket, prefix = flow["bucketArn"], flow["prefix"]
+        assert bucket is not None, "spec.FlowLogs: an s3 destination has a bucket"
+        destination = bucket.rstrip("/")
+        if prefix:
+            destination = f"{destination}/{prefix.strip('/')}/"
         kwargs.update(LogDestinationType="s3", LogDestination=destination)
     else:
         role_arn = flow_logs_delivery_role(role_arn)
@@ -268,11 +274,12 @@ def ensure_target_delivery_role(account_id: str, region_name: str) -> str:
     return role["Arn"]
 
 
-def ensure_log_group(build: Build, flow: dict[str, Any]) -> None:
+def ensure_log_group(build: Build, flow: PlannedFlowLogs) -> None:
     """The flow logs' log group, tagged as ours, with its retention. A group that already exists
     (someone else's, or an earlier build's) is used as it is and never deleted by us."""
     logs = aws.client("logs")
     name = flow["logGroupName"]
+    assert name is not None, "spec.FlowLogs: a cloud-watch-logs destination has a log group"
     groups = aws.call("DescribeLogGroups", logs.describe_log_groups, logGroupNamePrefix=name)["logGroups"]
     if any(g["logGroupName"] == name for g in groups):
         return
@@ -282,16 +289,11 @@ def ensure_log_group(build: Build, flow: dict[str, Any]) -> None:
     except AwsCallFailed as exc:
         if exc.code != "ResourceAlreadyExistsException":
             raise
-    if flow.get("retentionDays"):
-        aws.call(
-            "PutRetentionPolicy",
-            logs.put_retention_policy,
-            logGroupName=name,
-            retentionInDays=int(flow["retentionDays"]),
-        )
+    if days := flow["retentionDays"]:
+        aws.call("PutRetentionPolicy", logs.put_retention_policy, logGroupName=name, retentionInDays=int(days))
 
 
-def ensure_gateway_endpoints(build: Build, vpc_id: str, route_tables: dict[str, dict]) -> dict[str, str]:
+def ensure_gateway_endpoints(build: Build, vpc_id: str, route_tables: dict[str, BuiltRouteTable]) -> dict[str, str]:
     """S3 and DynamoDB gateway endpoints (free) on the private and isolated route tables."""
     wanted = build.plan.get("gatewayEndpoints") or []
     if not wanted:

@@ -433,7 +433,7 @@ def _nat_gateways(value: Any, tiers: tuple[Tier, ...], az_count: int) -> tuple[s
                 "(at most one per zone)",
             )
         # The normal form (Spec.to_dict) carries both; anything else giving both is a contradiction.
-        implied = {"none": 0, "single": 1}.get(mode) if mode != "count" else count
+        implied = {"none": 0, "single": 1}.get(mode or "") if mode != "count" else count
         if mode is not None and implied != count:
             raise InvalidSpec(
                 count_field,
@@ -446,7 +446,7 @@ def _nat_gateways(value: Any, tiers: tuple[Tier, ...], az_count: int) -> tuple[s
     if mode is None:
         mode = "single" if has_public and has_private else "none"
     nat_count = count if mode == "count" else None
-    needed = nat_count if mode == "count" else {"none": 0, "single": 1, "per-az": az_count}[mode]
+    needed: int = nat_count if nat_count is not None else {"none": 0, "single": 1, "per-az": az_count}[mode]
     if (needed or eips) and not has_private:
         asked = (
             f"{plural(needed, 'NAT gateway')} (${monthly_cost(needed, len(eips))['total']:.2f} a month at "
@@ -793,6 +793,7 @@ def allocate(spec: Spec) -> list[list[ipaddress.IPv4Network]]:
         if tier.cidrs is not None:
             explicit[i] = [ipaddress.IPv4Network(c) for c in tier.cidrs]
             continue
+        assert tier.prefix_length is not None  # parse_spec: exactly one of prefixLength and cidrs
         size = 2 ** (32 - tier.prefix_length)
         need = reservation * size
         start = _align_up(cursor, size)
@@ -825,6 +826,7 @@ def allocate(spec: Spec) -> list[list[ipaddress.IPv4Network]]:
             out.append(explicit[i])
         else:
             start, end = blocks[i]
+            assert tier.prefix_length is not None  # a tier without explicit cidrs has a block
             size = 2 ** (32 - tier.prefix_length)
             out.append([ipaddress.IPv4Network((addr, tier.prefix_length)) for addr in range(start, end, size)])
     return out

@@ -26,16 +26,19 @@ network's audit trail and expires by its retention.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vpcfactory import aws, inventory, outcomes
 from vpcfactory.errors import NotOwnedByFactory, ResourceInUse
-from vpcfactory.inventory import EIGW, EIP, ENDPOINT, FLOW_LOG, IGW, NAT, ROUTE_TABLE, SUBNET, VPC, Scope
+from vpcfactory.inventory import EIGW, EIP, ENDPOINT, FLOW_LOG, IGW, NAT, ROUTE_TABLE, SUBNET, VPC, Kind, Scope
 from vpcfactory.tags import TAG_EXECUTION, TAG_LOGICAL_ID, tag_dict
+
+if TYPE_CHECKING:
+    from vpcfactory.contracts import CheckNatDeletionEvent, ReportLeftoversEvent, TeardownEvent, TeardownScope
 
 
 class Teardown:
-    def __init__(self, scope: dict[str, Any], ec2: Any | None = None) -> None:
+    def __init__(self, scope: TeardownScope, ec2: Any | None = None) -> None:
         if not scope.get("execution") and not (scope.get("vpcId") and scope.get("name")):
             raise ValueError("teardown scope needs `execution`, or `vpcId` and `name`")
         self.scope = scope
@@ -44,7 +47,7 @@ class Teardown:
 
     # -- finding what is ours (inventory: the Describe filters narrow, Scope.owns decides) ----------
     @classmethod
-    def for_event(cls, event: dict[str, Any]) -> Teardown:
+    def for_event(cls, event: TeardownEvent | CheckNatDeletionEvent | ReportLeftoversEvent) -> Teardown:
         """The teardown a handler's input asks for. A rollback may only ever name the execution
         that is running it: a forged scope naming another build is refused before any call.
 
@@ -55,8 +58,8 @@ class Teardown:
         account), so no input can point a teardown at another build's resources."""
         scope = event["scope"]
         execution = scope.get("execution")
-        foreign = bool(execution) and execution != event.get("execution")
-        if foreign and (scope.get("rollbackOf") != execution or not outcomes.pending_rollback(execution)):
+        foreign = execution is not None and execution != event.get("execution")
+        if foreign and execution and (scope.get("rollbackOf") != execution or not outcomes.pending_rollback(execution)):
             raise NotOwnedByFactory(f"execution {event.get('execution')!r} may not tear down what {execution!r} built")
         return cls(scope)
 
@@ -65,36 +68,12 @@ class Teardown:
         sits in the VPC being destroyed: the Describe's vpc-id filter is not trusted for that)."""
         return self.owner.owns(item)
 
-    def vpcs(self) -> list[dict]:
-        return inventory.owned(self.ec2, VPC, self.owner)
-
-    def nat_gateways(self) -> list[dict]:
-        """Live NAT gateways (every state but `deleted`: inventory explains why)."""
-        return inventory.owned(self.ec2, NAT, self.owner)
-
-    def route_tables(self) -> list[dict]:
-        return inventory.owned(self.ec2, ROUTE_TABLE, self.owner)
-
-    def internet_gateways(self) -> list[dict]:
-        return inventory.owned(self.ec2, IGW, self.owner)
-
-    def vpc_endpoints(self) -> list[dict]:
-        return inventory.owned(self.ec2, ENDPOINT, self.owner)
-
-    def flow_logs(self) -> list[dict]:
-        return inventory.owned(self.ec2, FLOW_LOG, self.owner)
-
-    def egress_only_internet_gateways(self) -> list[dict]:
-        return inventory.owned(self.ec2, EIGW, self.owner)
-
-    def subnets(self) -> list[dict]:
-        return inventory.owned(self.ec2, SUBNET, self.owner)
-
-    def addresses(self) -> list[dict]:
-        """EIPs belong to no VPC: a destroy releases those tagged with the spec name by one of the
-        executions that built this VPC."""
-        if self.owner.execution:
-            return inventory.owned(self.ec2, EIP, self.owner)
+    def owned(self, kind: Kind) -> list[dict]:
+        """Our live resources of one kind (a NAT is live in every state but `deleted`: inventory
+        says why). EIPs belong to no VPC: a destroy releases those tagged with the spec name by
+        one of the executions that built this VPC."""
+        if kind is not EIP or self.owner.execution:
+            return inventory.owned(self.ec2, kind, self.owner)
         executions = self._builder_executions()
         if not executions:
             return []
@@ -105,10 +84,7 @@ class Teardown:
         """Executions that built resources in this VPC: their EIPs are ours to release."""
         seen: set[str] = set()
         for items in (
-            self.vpcs(),
-            self.subnets(),
-            self.route_tables(),
-            self.internet_gateways(),
+            *(self.owned(kind) for kind in (VPC, SUBNET, ROUTE_TABLE, IGW)),
             inventory.owned(self.ec2, NAT, self.owner, live_only=False),  # a deleted NAT's builder too
         ):
             for item in items:
@@ -123,7 +99,7 @@ class Teardown:
         minute); return the NAT gateways not yet deleted."""
         self._delete_endpoints_and_flow_logs()
         pending = []
-        for nat in self.nat_gateways():
+        for nat in self.owned(NAT):
             if nat["State"] != "deleting":
                 aws.call(
                     "DeleteNatGateway",
@@ -136,9 +112,9 @@ class Teardown:
 
     def _delete_endpoints_and_flow_logs(self) -> None:
         # Both answer per-endpoint / per-flow-log failures in `Unsuccessful` instead of raising.
-        endpoints = [e["VpcEndpointId"] for e in self.vpc_endpoints()]
+        endpoints = [e["VpcEndpointId"] for e in self.owned(ENDPOINT)]
         aws.delete_batch("DeleteVpcEndpoints", self.ec2.delete_vpc_endpoints, "VpcEndpointIds", endpoints)
-        flow_logs = self.flow_logs()
+        flow_logs = self.owned(FLOW_LOG)
         if self.scope.get("execution"):
             self._delete_log_groups(flow_logs)
         aws.delete_batch("DeleteFlowLogs", self.ec2.delete_flow_logs, "FlowLogIds", [f["FlowLogId"] for f in flow_logs])
@@ -164,13 +140,13 @@ class Teardown:
             deleted.setdefault(kind, []).append(resource_id)
             return True
 
-        if self.nat_gateways():
+        if self.owned(NAT):
             # The caller must wait for NAT deletion first; saying so beats a confusing EIP error.
             raise ResourceInUse("NAT gateways are still being deleted")
         # Again: when a Parallel branch fails, the other branch's Lambda still finishes and may
         # have created an endpoint or flow log after the rollback's first sweep.
         self._delete_endpoints_and_flow_logs()
-        for address in self.addresses():
+        for address in self.owned(EIP):
             attempt(
                 "elastic-ip",
                 address["AllocationId"],
@@ -178,9 +154,9 @@ class Teardown:
                 self.ec2.release_address,
                 AllocationId=address["AllocationId"],
             )
-        subnets = self.subnets()
+        subnets = self.owned(SUBNET)
         self._disassociate_our_subnets_from_other_tables({s["SubnetId"] for s in subnets}, subnets)
-        for table in self.route_tables():
+        for table in self.owned(ROUTE_TABLE):
             for assoc in table.get("Associations", []):
                 if not assoc.get("Main"):
                     aws.call(
@@ -196,7 +172,7 @@ class Teardown:
                 self.ec2.delete_route_table,
                 RouteTableId=table["RouteTableId"],
             )
-        for igw in self.internet_gateways():
+        for igw in self.owned(IGW):
             igw_id = igw["InternetGatewayId"]
             detached = True
             for attachment in igw.get("Attachments", []):
@@ -209,7 +185,7 @@ class Teardown:
                     self.ec2.delete_internet_gateway,
                     InternetGatewayId=igw_id,
                 )
-        for eigw in self.egress_only_internet_gateways():
+        for eigw in self.owned(EIGW):
             attempt(
                 "egress-only-internet-gateway",
                 eigw["EgressOnlyInternetGatewayId"],
@@ -226,7 +202,7 @@ class Teardown:
                 SubnetId=subnet["SubnetId"],
             )
         if not blocked:
-            for vpc in self.vpcs():
+            for vpc in self.owned(VPC):
                 attempt("vpc", vpc["VpcId"], "DeleteVpc", self.ec2.delete_vpc, VpcId=vpc["VpcId"])
         if blocked:
             raise ResourceInUse("; ".join(blocked))
@@ -282,8 +258,8 @@ class Teardown:
         names = {f["LogGroupName"] for f in flow_logs if f.get("LogGroupName")}
         # The plan's group too: CreateFlowLogs may have failed right after the group was created.
         # Its name comes from the input, so the tag check below is what decides.
-        planned = self.scope.get("flowLogs") or {}
-        if planned.get("logGroupName"):
+        planned = self.scope.get("flowLogs")
+        if planned and planned["logGroupName"]:
             names.add(planned["logGroupName"])
         for name in sorted(names):
             groups = aws.call("DescribeLogGroups", logs.describe_log_groups, logGroupNamePrefix=name)["logGroups"]
@@ -298,18 +274,7 @@ class Teardown:
     def leftovers(self) -> list[dict[str, str]]:
         """What is still there, for the failure report of a teardown that could not finish."""
         found: list[dict[str, str]] = []
-        groups = (
-            (ENDPOINT, self.vpc_endpoints()),
-            (FLOW_LOG, self.flow_logs()),
-            (NAT, self.nat_gateways()),
-            (EIP, self.addresses()),
-            (ROUTE_TABLE, self.route_tables()),
-            (IGW, self.internet_gateways()),
-            (EIGW, self.egress_only_internet_gateways()),
-            (SUBNET, self.subnets()),
-            (VPC, self.vpcs()),
-        )
-        for kind, items in groups:
-            for item in items:
+        for kind in (ENDPOINT, FLOW_LOG, NAT, EIP, ROUTE_TABLE, IGW, EIGW, SUBNET, VPC):
+            for item in self.owned(kind):
                 found.append({"type": kind.name, "id": item[kind.id_key], "logicalId": inventory.logical_id(item)})
         return found

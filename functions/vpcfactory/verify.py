@@ -10,17 +10,20 @@ EC2.2, EC2.6, EC2.15.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vpcfactory import aws, inventory
 from vpcfactory.errors import VerificationFailed
 from vpcfactory.inventory import ENDPOINT, FLOW_LOG, IGW, NAT, ROUTE_TABLE, SUBNET, VPC, Scope, Snapshot
 from vpcfactory.safeguards import default_security_group
 
+if TYPE_CHECKING:
+    from vpcfactory.contracts import Plan, PlannedRouteTable, PlannedSubnet
+
 PASSED, FAILED = "PASSED", "FAILED"
 
 
-def verify_network(plan: dict[str, Any], execution: str, vpc_id: str, ec2: Any | None = None) -> dict[str, Any]:
+def verify_network(plan: Plan, execution: str, vpc_id: str, ec2: Any | None = None) -> dict[str, Any]:
     """Read the VPC once (inventory.snapshot, plus its default security group), check it against
     the plan (`check`, pure), raise VerificationFailed naming every problem, else describe it."""
     ec2 = ec2 or aws.client("ec2")
@@ -51,7 +54,7 @@ def _active_flow_logs(snap: Snapshot) -> list[dict[str, Any]]:
     ]
 
 
-def check(plan: dict[str, Any], snap: Snapshot, group: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
+def check(plan: Plan, snap: Snapshot, group: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
     """(problems, compliance) of the network a snapshot shows against its plan. Pure: no AWS call.
     `snap` holds SUBNET, NAT, ROUTE_TABLE, IGW, FLOW_LOG (and ENDPOINT when the plan has gateway
     endpoints) for the plan's scope; `group` is the VPC's default security group."""
@@ -99,7 +102,7 @@ def check(plan: dict[str, Any], snap: Snapshot, group: dict[str, Any]) -> tuple[
 
 
 def describe(
-    plan: dict[str, Any], execution: str, snap: Snapshot, group: dict[str, Any], compliance: dict[str, str]
+    plan: Plan, execution: str, snap: Snapshot, group: dict[str, Any], compliance: dict[str, str]
 ) -> dict[str, Any]:
     """The execution's output: the network as the snapshot (which must hold the VPC) shows it. Pure."""
     vpc = snap.vpc
@@ -161,7 +164,7 @@ def describe(
 
 
 def _gateway_endpoint_problems(
-    plan: dict[str, Any],
+    plan: Plan,
     ours: dict[str, dict[str, Any]],
     tables: dict[str, dict[str, Any]],
 ) -> list[str]:
@@ -236,9 +239,9 @@ def _target(route: dict[str, Any] | None) -> str | None:
 
 
 def _route_problems(
-    sub: dict[str, Any],
+    sub: PlannedSubnet,
     table: dict[str, Any],
-    planned: dict[str, Any],
+    planned: PlannedRouteTable,
     igw_id: str | None,
     nat_id_of: dict[str, str],
     ipv6: bool,
@@ -247,10 +250,10 @@ def _route_problems(
     where = f"{sub['logicalId']} (route table {table['RouteTableId']})"
     problems = []
     v4 = _route(table, "0.0.0.0/0")
-    wanted = planned.get("defaultRoute") or {}
-    if wanted.get("target") == "igw":
+    wanted = planned["defaultRoute"]
+    if wanted and wanted["target"] == "igw":
         expected = igw_id
-    elif wanted.get("target") == "nat":
+    elif wanted and wanted["target"] == "nat":
         expected = nat_id_of.get(wanted["nat"])
     else:
         expected = None
@@ -260,12 +263,13 @@ def _route_problems(
         problems.append(f"{where}: 0.0.0.0/0 is {v4.get('State')}")
     if ipv6:
         v6 = _route(table, "::/0")
-        wanted6 = (planned.get("ipv6DefaultRoute") or {}).get("target")
+        v6_route = planned["ipv6DefaultRoute"]
+        wanted6 = v6_route["target"] if v6_route else None
         got6 = _target(v6)
         ok = (
             (wanted6 is None and got6 is None)
             or (wanted6 == "igw" and got6 == igw_id)
-            or (wanted6 == "eigw" and bool(got6) and got6.startswith("eigw-"))
+            or (wanted6 == "eigw" and got6 is not None and got6.startswith("eigw-"))
         )
         if not ok:
             problems.append(f"{where}: ::/0 -> {got6}, expected {wanted6}")

@@ -44,6 +44,7 @@ from vpcfactory.handlers import (
     start_teardown,
     validate_spec,
 )
+from vpcfactory.inventory import NAT
 from vpcfactory.teardown import Teardown
 from vpcfactory_tools.emulator import fidelity
 from vpcfactory_tools.emulator.settings import EmulatorSettings, configure
@@ -503,7 +504,7 @@ def test_a_rollback_whose_describes_ignore_filters_still_deletes_only_its_own(ac
     td = Teardown({"execution": OURS}, ec2=FilterIgnoringEc2(aws.client("ec2")))
     td.start()
     for _ in range(2000):
-        if not td.nat_gateways():
+        if not td.owned(NAT):
             break
         time.sleep(0.005)
     td.finish()
@@ -524,7 +525,7 @@ def test_a_destroy_whose_describes_ignore_filters_still_deletes_only_inside_its_
     td = Teardown({"vpcId": first, "name": "same"}, ec2=FilterIgnoringEc2(aws.client("ec2")))
     td.start()
     for _ in range(2000):
-        if not td.nat_gateways():
+        if not td.owned(NAT):
             break
         time.sleep(0.005)
     with contextlib.suppress(ResourceInUse):

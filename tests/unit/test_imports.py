@@ -13,7 +13,11 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = {"vpcfactory": ROOT / "functions" / "vpcfactory", "vpcfactory_tools": ROOT / "tools" / "vpcfactory_tools"}
+PACKAGES = {
+    "vpcfactory": ROOT / "functions" / "vpcfactory",
+    "vpcfactory_tools": ROOT / "tools" / "vpcfactory_tools",
+    "bench": ROOT / "bench",
+}
 
 
 def modules() -> dict[str, Path]:

@@ -46,7 +46,7 @@ NOT_RUN: dict[str, str] = {
     "make test": "the test suite this test is part of",
     "make test-fast": "the test suite this test is part of, without the slow sweeps",
     "make test-unit": "the pure unit tests of this suite (tests/unit)",
-    "make lint": "ruff over the repository (tests/contract/test_lint.py)",
+    "make lint": "ruff and mypy over the repository (tests/contract/test_lint.py)",
     "make reliability": "the fault/crash/throttle sweep, minutes long (tests/workflow/test_reliability.py)",
     "make bench": "the benchmarks, minutes long (tests/workflow/test_bench.py)",
     "make build": "sam build: packages the Lambda code for a deployment to AWS",

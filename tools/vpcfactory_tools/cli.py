@@ -30,7 +30,7 @@ import signal
 import sys
 import threading
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
@@ -239,6 +239,7 @@ def run_execution(args: argparse.Namespace, which: str, payload: dict[str, Any],
         try:
             with EmbeddedEmulator(settings) as emu:
                 sfn = emu.client("stepfunctions")
+                assert emu.stack is not None  # deployed when the emulator starts
                 machine = emu.stack.build_arn if which == "build" else emu.stack.destroy_arn
                 try:
                     arn = emu.start_execution(machine, payload, name)
@@ -552,7 +553,7 @@ def target_ec2(args: argparse.Namespace, target: dict[str, Any] | None) -> Any:
     return ec2_client(args, target)
 
 
-def ec2_client(args: argparse.Namespace, target: dict[str, Any] | None) -> Any:
+def ec2_client(args: argparse.Namespace, target: Mapping[str, Any] | None) -> Any:
     """EC2 at the target endpoint (or AWS), in the spec's target account when it names one."""
     import boto3
 
@@ -763,7 +764,7 @@ class Parser(argparse.ArgumentParser):
     """argparse whose usage errors are a UsageError (one line; the error object with --json), not
     the usage text and an exit."""
 
-    def error(self, message: str) -> NoReturn:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         named = re.match(r"argument ([^:]+): ", message)
         field = named.group(1).split("/")[-1] if named else None
         raise UsageError(f"{message} (see `{self.prog} --help`)", field=field)
@@ -1031,7 +1032,10 @@ def _client_error(exc: Any, args: argparse.Namespace | None) -> UserError:
     elif code == "InvalidName":
         field = "--name"
     elif getattr(args, "stack", None) and exc.operation_name == "DescribeStacks" and code == "ValidationError":
-        field, advice = "--stack", f"no stack {shown(args.stack)} in this account and Region (--region?)"
+        field, advice = (
+            "--stack",
+            f"no stack {shown(getattr(args, 'stack', None))} in this account and Region (--region?)",
+        )
     elif getattr(args, "state_machine_arn", None) and code in ("StateMachineDoesNotExist", "InvalidArn"):
         field = "--state-machine-arn"
     text = advice or f"the target refused {exc.operation_name}: {code}: {message}"

@@ -27,14 +27,17 @@ import re
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from vpcfactory import inventory
 from vpcfactory.spec import GATEWAY_ENDPOINT_SERVICES
 from vpcfactory.tags import TAG_LOGICAL_ID, TAG_VPC, tag_dict
+
+if TYPE_CHECKING:
+    from vpcfactory.contracts import Plan
 
 IGW = "igw"  # a route target: the internet gateway
 EIGW = "eigw"  # a route target: the egress-only internet gateway (IPv6 only)
@@ -99,7 +102,7 @@ class Network:
 # -- from a plan -------------------------------------------------------------------------------
 
 
-def network_from_plan(plan: dict[str, Any]) -> Network:
+def network_from_plan(plan: Mapping[str, Any]) -> Network:
     """The network a plan (`vpcfactory.plan.plan_network`) describes. No AWS call."""
     tables = {t["logicalId"]: t for t in plan["routeTables"]}
     by_logical_id = {s["logicalId"]: s for s in plan["subnets"]}
@@ -171,7 +174,8 @@ def network_from_vpc(ec2: Any, vpc_id: str) -> Network:
     nat_key: dict[str, str] = {}  # NAT id -> its key: the logical id, unless another NAT has it too
     for n in raw_nats:
         logical_id = tag_dict(n.get("Tags")).get(TAG_LOGICAL_ID)
-        nat_key[n["NatGatewayId"]] = logical_id if logical_id not in (None, *nat_key.values()) else n["NatGatewayId"]
+        unique = logical_id is not None and logical_id not in nat_key.values()
+        nat_key[n["NatGatewayId"]] = logical_id if unique and logical_id else n["NatGatewayId"]
     routes = {s["SubnetId"]: _default_routes(snap.route_table_of(s["SubnetId"]) or {}, nat_key) for s in raw_subnets}
 
     placed = _place_subnets(raw_subnets, routes)
@@ -200,7 +204,7 @@ def network_from_vpc(ec2: Any, vpc_id: str) -> Network:
         home = key_of.get(n.get("SubnetId", ""))
         if home is None:
             continue
-        address = next(iter(n.get("NatGatewayAddresses") or []), {})
+        address: dict[str, Any] = next(iter(n.get("NatGatewayAddresses") or []), {})
         nats.append(
             NatGateway(
                 key=nat_key[n["NatGatewayId"]],
@@ -489,10 +493,10 @@ def _draw_once(network: Network, base: Path, outformat: str, *, reverse: bool, l
         eigw = top[-1] if network.eigw else None
         anchor = None if loose else igw
 
-        vpc_lines = [("B", f"VPC {network.name}"), ("", network.cidr)]
+        vpc_lines: list[tuple[str, str]] = [("B", f"VPC {network.name}"), ("", network.cidr)]
         if network.ipv6:
             vpc_lines.append(("", network.ipv6_cidr or "Amazon-provided IPv6 /56"))
-        vpc_lines.append(("m", network.vpc_id if network.vpc_id != network.name else ""))
+        vpc_lines.append(("m", network.vpc_id if network.vpc_id and network.vpc_id != network.name else ""))
         nodes: dict[tuple[str, str], Any] = {}  # the subnets' cards
         cells: dict[tuple[str, str], Any] = {}  # ... and a stand-in for each zone a tier skips
         nat_nodes: dict[str, Any] = {}
@@ -567,13 +571,13 @@ def _draw_once(network: Network, base: Path, outformat: str, *, reverse: bool, l
                     continue
                 node = nodes[(tier.name, az)]
                 both = subnet.ipv4_route == IGW and subnet.ipv6_route == IGW
-                nat = network.nat(subnet.ipv4_route)
+                via = network.nat(subnet.ipv4_route)
                 if subnet.ipv4_route == IGW and igw is not None:
                     label = "0.0.0.0/0, ::/0" if both else "0.0.0.0/0"
                     igw.connect(node, _route(Edge, IGW_EDGE, label, ranks=not loose))
-                elif nat is not None and nat.key in nat_nodes:
-                    edge = _route(Edge, NAT_EDGE, "0.0.0.0/0", ranks=nat.az == az and not loose)
-                    nat_nodes[nat.key].connect(node, edge)
+                elif via is not None and via.key in nat_nodes:
+                    edge = _route(Edge, NAT_EDGE, "0.0.0.0/0", ranks=via.az == az and not loose)
+                    nat_nodes[via.key].connect(node, edge)
                 if subnet.ipv6_route == IGW and igw is not None and not both:
                     igw.connect(node, _route(Edge, V6_EDGE, "::/0", dashed=True, ranks=not loose))
                 elif subnet.ipv6_route == EIGW and eigw is not None:
@@ -707,7 +711,7 @@ def _service_title(service: str) -> str:
     return {"s3": "S3", "dynamodb": "DynamoDB"}.get(service, service)
 
 
-def _icon_path(cls: type) -> Path:
+def _icon_path(cls: Any) -> Path:  # a diagrams node class: its _icon_dir and _icon
     import diagrams
 
     return Path(diagrams.__file__).resolve().parent.parent / cls._icon_dir / cls._icon
@@ -760,7 +764,7 @@ def region_zones(region: str = DEFAULT_REGION) -> list[dict[str, Any]]:
     return emulator_zones(region)
 
 
-def plan_from_spec_file(spec_path: str | Path, zones: Iterable[dict[str, Any]] | None = None) -> dict[str, Any]:
+def plan_from_spec_file(spec_path: str | Path, zones: Iterable[dict[str, Any]] | None = None) -> Plan:
     """The plan of a spec file (YAML or JSON, bare or wrapped with a target) in the given zones."""
     import yaml
 

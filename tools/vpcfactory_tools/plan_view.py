@@ -10,7 +10,7 @@ with rich, which leaves out colour and cursor codes when the output is not a ter
 from __future__ import annotations
 
 import ipaddress
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from rich.console import Console
 from rich.table import Table
@@ -19,6 +19,9 @@ from rich.text import Text
 from vpcfactory import pricing
 from vpcfactory.plan import zones_region
 from vpcfactory.spec import Spec, allocate, plural
+
+if TYPE_CHECKING:
+    from vpcfactory.contracts import Plan, PlannedSubnet, RouteTarget
 
 ROUTE_LABELS = {"igw": "internet gateway", "eigw": "egress-only internet gateway"}
 RFC1918 = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
@@ -32,7 +35,7 @@ RANGE_LABELS = {
 
 
 # -- facts (pure) -----------------------------------------------------------------------------
-def address_space(spec: Spec, plan: dict[str, Any]) -> dict[str, Any]:
+def address_space(spec: Spec, plan: Plan) -> dict[str, Any]:
     """How the VPC's IPv4 addresses are spent: in subnets, kept for future zones, free."""
     vpc = ipaddress.IPv4Network(plan["cidr"])
     layout = allocate(spec)
@@ -89,7 +92,7 @@ def _free_blocks(vpc: ipaddress.IPv4Network, taken: list[ipaddress.IPv4Network])
     return sorted(ipaddress.collapse_addresses(free))
 
 
-def warnings(spec: Spec, plan: dict[str, Any], space: dict[str, Any]) -> list[str]:
+def warnings(spec: Spec, plan: Plan, space: dict[str, Any]) -> list[str]:
     """What a reviewer should think about before applying. Each is a sentence; none is an error."""
     out: list[str] = []
     zones = [z["name"] for z in plan["availabilityZones"]]
@@ -141,7 +144,7 @@ def _tiers_phrase(tiers: list[str]) -> str:
     return f"tier {tiers[0]} gives" if len(tiers) == 1 else f"tiers {', '.join(tiers)} give"
 
 
-def facts(spec: Spec, plan: dict[str, Any], diff: dict[str, Any] | None = None) -> dict[str, Any]:
+def facts(spec: Spec, plan: Plan, diff: dict[str, Any] | None = None) -> dict[str, Any]:
     """What `plan --json` adds to the plan: address space, which kind of range the VPC's is, which
     Region's prices the costs are (priceRegion), warnings, and the diff if one was asked."""
     space = address_space(spec, plan)
@@ -166,7 +169,7 @@ def console_for(out: TextIO) -> Console:
     return Console(file=out, width=None if interactive else 200, highlight=False, soft_wrap=not interactive)
 
 
-def render(spec: Spec, plan: dict[str, Any], out: TextIO, diff: dict[str, Any] | None = None) -> None:
+def render(spec: Spec, plan: Plan, out: TextIO, diff: dict[str, Any] | None = None) -> None:
     info = facts(spec, plan, diff)
     console = console_for(out)
     zones = [z["name"] for z in plan["availabilityZones"]]
@@ -207,14 +210,14 @@ def render(spec: Spec, plan: dict[str, Any], out: TextIO, diff: dict[str, Any] |
         render_diff(diff, plan, console)
 
 
-def _subnet_table(plan: dict[str, Any], zones: list[str]) -> Table:
+def _subnet_table(plan: Plan, zones: list[str]) -> Table:
     table = Table(title=None, show_edge=False, pad_edge=False, header_style="bold")
     table.add_column("tier")
     table.add_column("type")
     for zone in zones:
         table.add_column(zone)
     table.add_column("usable/subnet", justify="right")
-    by_tier: dict[str, list[dict[str, Any]]] = {}
+    by_tier: dict[str, list[PlannedSubnet]] = {}
     for sub in plan["subnets"]:
         by_tier.setdefault(sub["tier"], []).append(sub)
     colours = {"public": "green", "private": "blue", "isolated": "magenta"}
@@ -222,11 +225,11 @@ def _subnet_table(plan: dict[str, Any], zones: list[str]) -> Table:
         kind = subs[0]["type"]
         cells = {s["az"]: s["cidr"] for s in subs}
         usable = ipaddress.IPv4Network(subs[0]["cidr"]).num_addresses - 5  # AWS reserves 5 per subnet
-        table.add_row(Text(tier, style=colours.get(kind)), kind, *(cells.get(z, "-") for z in zones), f"{usable:,}")
+        table.add_row(Text(tier, style=colours.get(kind, "")), kind, *(cells.get(z, "-") for z in zones), f"{usable:,}")
     return table
 
 
-def _route_table(plan: dict[str, Any]) -> Table:
+def _route_table(plan: Plan) -> Table:
     nats = {n["logicalId"]: n for n in plan["natGateways"]}
     endpoints = plan["gatewayEndpoints"]
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
@@ -271,7 +274,7 @@ def _space_line(space: dict[str, Any]) -> str:
     return line
 
 
-def render_diff(diff: dict[str, Any], plan: dict[str, Any], console: Console) -> None:
+def render_diff(diff: dict[str, Any], plan: Plan, console: Console) -> None:
     """What a re-apply would do to the VPC the spec's name already identifies."""
     console.print(Text("Against the target", style="bold"))
     if diff["mode"] == "create":
@@ -311,12 +314,12 @@ def render_diff(diff: dict[str, Any], plan: dict[str, Any], console: Console) ->
 
 
 # -- summary text (moved here from vpcfactory.plan: only the CLI prints it) -------------------
-def summarize(plan: dict[str, Any]) -> str:
+def summarize(plan: Plan) -> str:
     """The plan in a few plain lines (render() reuses them): tier x zone CIDRs, NAT placement,
     routes, features, cost."""
     azs = [z["name"] for z in plan["availabilityZones"]]
     tables = {t["logicalId"]: t for t in plan["routeTables"]}
-    tiers: dict[str, list[dict[str, Any]]] = {}
+    tiers: dict[str, list[PlannedSubnet]] = {}
     for sub in plan["subnets"]:
         tiers.setdefault(sub["tier"], []).append(sub)
 
@@ -347,10 +350,11 @@ def summarize(plan: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _describe_routes(routes: list[dict[str, str] | None], subnets: list[dict[str, Any]]) -> str:
-    if not any(routes):
+def _describe_routes(routes: list[RouteTarget | None], subnets: list[PlannedSubnet]) -> str:
+    first = routes[0] if routes else None
+    if not any(routes) or first is None:
         return "none"
-    if routes[0]["target"] == "igw":
+    if first["target"] == "igw":
         return "internet gateway"
     nats = [r["nat"].removeprefix("nat/") for r in routes if r]
     own = [nat == s["az"] for nat, s in zip(nats, subnets, strict=True)]
@@ -362,7 +366,7 @@ def _describe_routes(routes: list[dict[str, str] | None], subnets: list[dict[str
     return "NAT in its own zone; " + ", ".join(borrowed)
 
 
-def _feature_lines(plan: dict[str, Any], tiers: dict[str, list[dict[str, Any]]]) -> list[str]:
+def _feature_lines(plan: Plan, tiers: dict[str, list[PlannedSubnet]]) -> list[str]:
     lines = []
     if plan["ipv6"]:
         blocks = ", ".join(f"{tier} {subs[0]['ipv6Index']}-{subs[-1]['ipv6Index']}" for tier, subs in tiers.items())
@@ -378,7 +382,7 @@ def _feature_lines(plan: dict[str, Any], tiers: dict[str, list[dict[str, Any]]])
     if flow is None:
         lines.append("Flow logs: off (Security Hub EC2.6 will fail)")
     elif flow["destination"] == "s3":
-        where = flow["bucketArn"] + (f" prefix {flow['prefix']}" if flow["prefix"] else "")
+        where = str(flow["bucketArn"]) + (f" prefix {flow['prefix']}" if flow["prefix"] else "")
         lines.append(
             f"Flow logs: {flow['trafficType']} traffic to S3 {where}, {flow['maxAggregationInterval']} s aggregation"
         )
@@ -401,7 +405,7 @@ def _feature_lines(plan: dict[str, Any], tiers: dict[str, list[dict[str, Any]]])
     return lines
 
 
-def _cost_lines(plan: dict[str, Any]) -> list[str]:
+def _cost_lines(plan: Plan) -> list[str]:
     cost, compare = plan["monthlyCostUsd"], plan["costComparison"]
     options = ", ".join(f"{mode} ${compare[mode]['total']:.2f}" for mode in pricing.NAT_MODE_COMPARISON)
     count = len(plan["natGateways"])
@@ -437,7 +441,7 @@ def _difference(delta: float) -> str:
 PRICING_PAGE = "https://aws.amazon.com/vpc/pricing/"
 
 
-def price_basis(plan: dict[str, Any]) -> dict[str, Any]:
+def price_basis(plan: Plan) -> dict[str, Any]:
     """What the plan's costs are: one Region's on-demand list prices (data/prices.json), whatever
     Region the plan is for. {priceRegion, planRegion, basis, asOf, currency, note}."""
     table = pricing.prices()

@@ -95,7 +95,7 @@ class Narrator:
         kind: str = event["type"]
         at: datetime = event["timestamp"]
         if kind.endswith("StateEntered"):
-            details = event["stateEnteredEventDetails"]
+            details: dict[str, Any] = event["stateEnteredEventDetails"]
             name, state_type = details["name"], kind.removesuffix("StateEntered")
             self.running[name] = _Running(at, state_type)
             if name == "Roll Back" and not self.rolled_back:
@@ -157,11 +157,11 @@ class Narrator:
             self.status = END_EVENTS[kind]
             self.error, self.cause = details.get("error"), details.get("cause")
             started = next((e for e in self._by_id.values() if e["type"] == "ExecutionStarted"), None)
-            took = (at - started["timestamp"]).total_seconds() if started else None
-            text = self.status + (f" after {_duration(took)}" if took is not None else "")
+            lasted = (at - started["timestamp"]).total_seconds() if started else None
+            text = self.status + (f" after {_duration(lasted)}" if lasted is not None else "")
             if self.error:
                 text += f": {self.error}: {short_cause(self.cause)}"
-            return [Update("ended", self.last_state or "", text, took, self.status)]
+            return [Update("ended", self.last_state or "", text, lasted, self.status)]
         return []
 
     def _wait(self, name: str, raw_input: str | None, at: datetime) -> Update:
@@ -374,7 +374,7 @@ def follow(
     timeout: float = 3600.0,
 ) -> Narrator:
     """Show each update until the execution ends; returns the narrator (what happened)."""
-    shown: View = view if hasattr(view, "show") else PlainView(view)  # type: ignore[assignment,arg-type]
+    shown: View = view if hasattr(view, "show") else PlainView(view)  # type: ignore[assignment]
     narrator = Narrator(time_scale=time_scale, definition=definition_of(sfn, execution_arn))
     seen = 0
     deadline = time.monotonic() + timeout

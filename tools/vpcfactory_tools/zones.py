@@ -43,9 +43,12 @@ def moto_zones(regions: list[str]) -> dict[str, list[dict[str, Any]]]:
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     with mock_aws():
         return {
-            region: boto3.session.Session(region_name=region)
-            .client("ec2")
-            .describe_availability_zones()["AvailabilityZones"]
+            region: [
+                dict(zone)
+                for zone in boto3.session.Session(region_name=region)
+                .client("ec2")
+                .describe_availability_zones()["AvailabilityZones"]
+            ]
             for region in regions
         }
 

@@ -1,12 +1,21 @@
 """Add NAT Routes: each private route table's default route -> the NAT in its AZ (or the single NAT)."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from vpcfactory import aws
 from vpcfactory.network import Build, merge_branches
 from vpcfactory.observability import lambda_handler
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from vpcfactory.contracts import AddNatRoutesEvent
+
 
 @lambda_handler
-def handler(event, context):
+def handler(event: AddNatRoutesEvent, context: LambdaContext) -> dict[str, Any]:
     routing = merge_branches(event["routing"])  # [{ids, wait} of the NAT wait, {routeTables}]
     aws.expect_fresh(routing["routeTables"], routing["ids"])
     routes = Build(event["plan"], event["execution"]).add_nat_routes(routing["routeTables"], routing["ids"])

@@ -1,11 +1,19 @@
 """Check NAT Gateways: one poll; a `failed` NAT raises NatGatewayFailed with its failureCode."""
 
+from __future__ import annotations
+
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from vpcfactory import aws, observability
-from vpcfactory.network import Build, nat_wait_status
+from vpcfactory.network import nat_states, nat_wait_status
 from vpcfactory.observability import lambda_handler
 from vpcfactory.polling import PollConfig
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from vpcfactory.contracts import CheckNatGatewaysEvent, Wait
 
 
 def nat_wait_seconds(states, now):
@@ -18,10 +26,10 @@ def nat_wait_seconds(states, now):
 
 
 @lambda_handler
-def handler(event, context):
+def handler(event: CheckNatGatewaysEvent, context: LambdaContext) -> Wait:
     nat_ids = sorted(event["ids"].values())
     aws.expect_fresh(nat_ids)
-    states = Build({}, event["execution"]).nat_states(nat_ids)
+    states = nat_states(aws.client("ec2"), nat_ids)
     done = nat_wait_status(states) == "done"
     pending = [i for i, s in states.items() if s.get("State") != "available"]
     answer = PollConfig.from_event(event.get("poll")).next(event.get("wait"), done, f"NAT gateways {pending} pending")

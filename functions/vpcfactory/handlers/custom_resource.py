@@ -8,7 +8,10 @@ A Delete of a failed Create that left resources runs the destroy in rollback-of-
 The ResponseURL is stored out of band (outcomes.store_request) and never logged.
 """
 
+from __future__ import annotations
+
 import os
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.data_classes import CloudFormationCustomResourceEvent, event_source
 
@@ -18,6 +21,11 @@ from vpcfactory.errors import InvalidSpec
 from vpcfactory.executions import start_execution_once
 from vpcfactory.observability import lambda_handler, logger
 from vpcfactory.spec import parse_spec
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from vpcfactory.contracts import CfnRequest
 
 
 def _start(state_machine_arn, request_id, payload):
@@ -29,7 +37,7 @@ def _handle(event: CloudFormationCustomResourceEvent):
     request_id = event.request_id
     props = event.resource_properties
     target = props.get("Target")
-    cfn = {"requestId": request_id, "requestType": request_type}
+    cfn: CfnRequest = {"requestId": request_id, "requestType": request_type}
     outcomes.store_request(event)
     if request_type == "Delete":
         physical = event.physical_resource_id
@@ -38,7 +46,7 @@ def _handle(event: CloudFormationCustomResourceEvent):
             # execution (Report Failure): retry its rollback, scoped by `vpcfactory:execution`.
             failed = outcomes.execution_name(physical.removeprefix(outcomes.FAILED_PREFIX))
             if outcomes.pending_rollback(failed):
-                payload = {"rollbackOf": failed, "cfn": cfn}
+                payload: dict[str, Any] = {"rollbackOf": failed, "cfn": cfn}
                 return {"started": _start(os.environ["DESTROY_STATE_MACHINE_ARN"], request_id, payload)}
         if not physical.startswith("vpc-"):  # nothing was left (or never built): nothing to delete
             outcomes.respond(request_id, "SUCCESS", physical_id=physical or outcomes.failed_physical_id(request_id))
@@ -68,7 +76,7 @@ def _handle(event: CloudFormationCustomResourceEvent):
 
 @lambda_handler
 @event_source(data_class=CloudFormationCustomResourceEvent)
-def handler(request: CloudFormationCustomResourceEvent, context):
+def handler(request: CloudFormationCustomResourceEvent, context: LambdaContext) -> dict[str, Any]:
     logger.info(
         "custom resource request",
         extra={

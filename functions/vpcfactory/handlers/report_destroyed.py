@@ -1,11 +1,20 @@
 """Report Destroyed: remove the published outputs, announce `VPC Destroyed`, answer CloudFormation."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from vpcfactory import outcomes
 from vpcfactory.observability import lambda_handler
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from vpcfactory.contracts import ReportDestroyedEvent
+
 
 @lambda_handler
-def handler(event, context):
+def handler(event: ReportDestroyedEvent, context: LambdaContext) -> dict[str, Any]:
     scope = event["scope"]
     # Only the outputs that describe this VPC: after a replacing Update they name the new one.
     removed = outcomes.remove_outputs(scope["name"], scope.get("vpcId")) if scope.get("name") else []

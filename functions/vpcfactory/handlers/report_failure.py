@@ -16,10 +16,18 @@ only States.Runtime and States.DataLimitExceeded are announced, the two errors `
 cannot catch (every other error reached our failure path through a Catch).
 """
 
+from __future__ import annotations
+
 import json
+from typing import TYPE_CHECKING, Any
 
 from vpcfactory import observability, outcomes
 from vpcfactory.observability import lambda_handler, logger
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from vpcfactory.contracts import ReportFailureEvent
 
 STATUS_CHANGE = "Step Functions Execution Status Change"
 UNCATCHABLE = frozenset({"States.Runtime", "States.DataLimitExceeded"})
@@ -100,7 +108,7 @@ def _ended_early(detail):
 
 
 @lambda_handler
-def handler(event, context):
+def handler(event: ReportFailureEvent, context: LambdaContext) -> dict[str, Any]:
     if event.get("detail-type") == STATUS_CHANGE:  # the execution ended without (finishing) its failure path
         return _ended_early(event["detail"])
     state = event["state"]

@@ -1,9 +1,17 @@
 """Report Leftovers: when a teardown cannot finish, say exactly what is left and why."""
 
+from __future__ import annotations
+
 import json
+from typing import TYPE_CHECKING, Any
 
 from vpcfactory.observability import lambda_handler
 from vpcfactory.teardown import Teardown
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from vpcfactory.contracts import ReportLeftoversEvent
 
 MAX_CAUSE = 32_000  # Fail state causes are capped at 32,768 characters
 
@@ -25,7 +33,7 @@ def _error(error):
 
 
 @lambda_handler
-def handler(event, context):
+def handler(event: ReportLeftoversEvent, context: LambdaContext) -> dict[str, Any]:
     leftovers = Teardown.for_event(event).leftovers()
     report = {
         "originalError": _error(event.get("error")),

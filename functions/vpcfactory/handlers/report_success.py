@@ -8,10 +8,18 @@ this execution still RUNNING and be refused with BuildInProgress. The Release Bu
 after this one stays as the backstop (a release is conditional on holding the lock, so doing it
 twice is harmless)."""
 
+from __future__ import annotations
+
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from vpcfactory import build_lock, observability, outcomes
 from vpcfactory.observability import lambda_handler, logger
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from vpcfactory.contracts import ReportSuccessEvent
 
 
 def _release(event):
@@ -36,7 +44,7 @@ def _build_seconds(start_time):
 
 
 @lambda_handler
-def handler(event, context):
+def handler(event: ReportSuccessEvent, context: LambdaContext) -> dict[str, Any]:
     network = event["network"]
     parameters = outcomes.publish_outputs(network)
     _release(event)

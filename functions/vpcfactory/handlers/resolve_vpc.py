@@ -8,11 +8,20 @@ Delete must be idempotent, or the stack cannot be deleted.
 With `rollbackOf` (a custom-resource Delete of a Create that failed with leftovers): is
 anything that execution created still there?"""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from vpcfactory import aws, inventory, outcomes
 from vpcfactory.errors import InvalidSpec, NotOwnedByFactory, VpcNotFound
 from vpcfactory.observability import lambda_handler
 from vpcfactory.spec import VPC_ID_RE, shown
 from vpcfactory.teardown import Teardown
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from vpcfactory.contracts import ResolveVpcEvent, TeardownScope
 
 
 def _rollback_of(raw, event):
@@ -25,13 +34,13 @@ def _rollback_of(raw, event):
         return {"exists": False, "scope": {"rollbackOf": execution}, "target": None, "cfn": raw.get("cfn")}
     target = aws.normalize_target(record.get("target"), event.get("defaultRoleName"))
     aws.use_target(target, event["execution"])
-    scope = {"execution": execution, "rollbackOf": execution, "flowLogs": record.get("flowLogs")}
+    scope: TeardownScope = {"execution": execution, "rollbackOf": execution, "flowLogs": record.get("flowLogs")}
     left = Teardown(scope).leftovers()
     return {"exists": bool(left), "scope": scope, "target": target, "cfn": raw.get("cfn")}
 
 
 @lambda_handler
-def handler(event, context):
+def handler(event: ResolveVpcEvent, context: LambdaContext) -> dict[str, Any]:
     raw = event["input"]
     if isinstance(raw, dict) and "rollbackOf" in raw:
         return _rollback_of(raw, event)

@@ -7,8 +7,11 @@ The execution is named after the event id, so EventBridge's at-least-once delive
 a second build for one event.
 """
 
+from __future__ import annotations
+
 import json
 import os
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 
@@ -16,6 +19,9 @@ from vpcfactory import aws
 from vpcfactory.events import execution_input
 from vpcfactory.executions import start_execution_once
 from vpcfactory.observability import lambda_handler, logger
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 def _default_spec():
@@ -26,7 +32,7 @@ def _default_spec():
 
 @lambda_handler
 @event_source(data_class=EventBridgeEvent)
-def handler(event: EventBridgeEvent, context):
+def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
     payload = execution_input(event, _default_spec, os.environ.get("DEFAULT_TARGET_ROLE_NAME"))
     if payload is None:
         logger.info("event ignored", extra={"id": event.get_id, "detailType": event.detail_type})

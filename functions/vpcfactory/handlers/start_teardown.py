@@ -1,12 +1,21 @@
 """Start Rollback / Start Teardown: begin deleting NAT gateways found by ownership tags."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from vpcfactory.observability import lambda_handler, logger
 from vpcfactory.polling import PollConfig
 from vpcfactory.teardown import Teardown
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from vpcfactory.contracts import TeardownEvent
+
 
 @lambda_handler
-def handler(event, context):
+def handler(event: TeardownEvent, context: LambdaContext) -> dict[str, Any]:
     nat_ids = Teardown.for_event(event).start()
     logger.info("teardown started", extra={"scope": event["scope"], "natGateways": nat_ids})
     return {

@@ -2,6 +2,10 @@
 the network (build_lock.py: one build per account, Region and spec name), plan the network, and
 decide whether this build creates a VPC or grows the one it built before (same name)."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from vpcfactory import aws, build_lock
 from vpcfactory.errors import AdoptionRefused
 from vpcfactory.growth import detect_changes
@@ -9,6 +13,11 @@ from vpcfactory.observability import lambda_handler, logger
 from vpcfactory.plan import plan_network
 from vpcfactory.safeguards import check_flow_log_bucket
 from vpcfactory.spec import parse_spec, split_input
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from vpcfactory.contracts import ValidateEvent, ValidateResult
 
 # Execution-input keys that are not part of the spec wrapper: how the build was asked for.
 CONTROL_KEYS = ("allowReplace", "cfn")
@@ -43,7 +52,7 @@ def _release_after_refusal(lock):
 
 
 @lambda_handler
-def handler(event, context):
+def handler(event: ValidateEvent, context: LambdaContext) -> ValidateResult:
     raw = event["input"]
     control = {k: raw.get(k) for k in CONTROL_KEYS} if isinstance(raw, dict) else {}
     if isinstance(raw, dict):
@@ -70,8 +79,8 @@ def handler(event, context):
         extra={
             "subnets": len(plan["subnets"]),
             "natGateways": len(plan["natGateways"]),
-            "changes": plan["changes"],
-            "targetAccount": (target or {}).get("accountId"),
+            "changes": plan.get("changes"),
+            "targetAccount": target["accountId"] if target else None,
         },
     )
     return {"spec": spec.to_dict(), "plan": plan, "target": target, "cfn": control.get("cfn"), "lock": lock}

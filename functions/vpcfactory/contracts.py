@@ -1,0 +1,319 @@
+"""The stage contracts: what the plan, the execution state and each handler's event hold.
+
+A build is a chain of small handlers that pass dicts through the state machine (the ASL's
+`Payload` of each Task state builds the event a handler gets). These TypedDicts say what every
+key is, so mypy checks each reader against its writer, and tests/contract/test_stage_contracts.py
+checks each Task's `Payload` in the ASL against its handler's event type (no key sent that the
+handler does not declare, none declared required that the ASL does not send).
+
+Types only: a TypedDict is a plain dict at run time (nothing is validated or copied here, and no
+third-party package is needed). The one validation of untrusted input is spec.parse_spec and
+aws.normalize_target, in Validate And Plan, before anything is created.
+"""
+
+# No `from __future__ import annotations` here: Python 3.11 reads Required/NotRequired only from
+# evaluated annotations, and the contract test reads __required_keys__ at run time.
+from typing import Any, Literal, NotRequired, TypedDict
+
+# -- the plan (plan.plan_network writes it; every build stage, growth and verify read it) -------
+
+
+class Zone(TypedDict):
+    name: str  # us-east-1a
+    zoneId: str  # use1-az1: the physical zone, the same in every account
+
+
+class NamedResource(TypedDict):
+    logicalId: str
+    name: str  # the Name tag
+
+
+class RouteTarget(TypedDict):
+    """A planned default route: to the Internet Gateway, a NAT gateway (`nat`: its logical id) or
+    the egress-only Internet Gateway."""
+
+    target: Literal["igw", "nat", "eigw"]
+    nat: NotRequired[str]
+
+
+class PlannedSubnet(TypedDict):
+    logicalId: str  # subnet/<tier>/<az>
+    tier: str
+    type: str  # public | private | isolated (spec.TIER_TYPES)
+    az: str
+    azIndex: int
+    cidr: str
+    name: str
+    mapPublicIpOnLaunch: bool
+    tags: dict[str, str]
+    routeTable: str  # the logical id of its route table
+    ipv6Index: int | None  # the /64 number inside the VPC's /56, or None without IPv6
+    assignIpv6AddressOnCreation: bool
+
+
+class PlannedNat(TypedDict):
+    logicalId: str  # nat/<az>
+    az: str
+    subnet: str  # the logical id of the public subnet it sits in
+    eip: str  # eip/<az>
+    eipAllocationId: str | None  # a brought-your-own Elastic IP, never released by us
+    name: str
+
+
+class PlannedRouteTable(TypedDict):
+    logicalId: str  # rtb/<tier> or rtb/<tier>/<az> (private tiers: one a zone, for its own NAT)
+    tier: str
+    type: str  # public | private | isolated (spec.TIER_TYPES)
+    az: str | None
+    name: str
+    tags: dict[str, str]
+    subnets: list[str]  # logical ids of the subnets it is associated with
+    defaultRoute: RouteTarget | None
+    ipv6DefaultRoute: RouteTarget | None
+
+
+class PlannedFlowLogs(TypedDict):
+    logicalId: str
+    name: str
+    destination: str  # cloud-watch-logs | s3
+    logGroupName: str | None
+    retentionDays: int | None
+    bucketArn: str | None
+    prefix: str | None
+    trafficType: str  # ALL | ACCEPT | REJECT
+    maxAggregationInterval: int
+
+
+class PlannedGatewayEndpoint(TypedDict):
+    logicalId: str  # vpce/<service>
+    service: str  # the service key (s3, dynamodb); Configure VPC resolves the Region's name
+    name: str
+    routeTables: list[str]
+
+
+class Changes(TypedDict):
+    """What this build does to what exists (growth.detect_changes): create a VPC, grow the one the
+    spec name identifies (reconcile), or build a new one beside it (replace, when asked)."""
+
+    mode: Literal["create", "reconcile", "replace"]
+    vpcId: NotRequired[str]  # reconcile: the VPC being grown
+    added: NotRequired[list[str]]  # reconcile: logical ids this build adds
+    unchanged: NotRequired[int]  # reconcile: how many network resources stay as they are
+    replaces: NotRequired[list[str]]  # replace: the VPCs left for the user to destroy
+    because: NotRequired[list[str]]  # replace: the changes growth refused
+
+
+class Plan(TypedDict):
+    name: str
+    cidr: str
+    availabilityZones: list[Zone]
+    azReservation: int
+    tags: dict[str, str]
+    vpc: NamedResource
+    internetGateway: NamedResource | None
+    subnets: list[PlannedSubnet]
+    natGateways: list[PlannedNat]
+    routeTables: list[PlannedRouteTable]
+    monthlyCostUsd: dict[str, Any]
+    costComparison: dict[str, Any]
+    ipv6: bool
+    egressOnlyInternetGateway: NamedResource | None
+    flowLogs: PlannedFlowLogs | None
+    gatewayEndpoints: list[PlannedGatewayEndpoint]
+    lockDownDefaultSecurityGroup: bool
+    changes: NotRequired[Changes]  # added by Validate And Plan once the account has been read
+
+
+# -- what travels beside the plan ---------------------------------------------------------------
+
+
+class Target(TypedDict):
+    """The account a build works in (aws.normalize_target); None means the factory's own."""
+
+    accountId: str
+    region: str
+    roleName: str
+    externalId: NotRequired[str]
+
+
+class Lock(TypedDict):
+    """The build lock Validate And Plan took (build_lock.py), handed on to the release states."""
+
+    key: str
+    holder: str  # the holding execution's ARN
+
+
+class PollSettings(TypedDict, total=False):
+    """A poll loop's schedule, from the template's parameters (DefinitionSubstitutions: strings)."""
+
+    initialWaitSeconds: int | str
+    intervalSeconds: int | str
+    maxAttempts: int | str
+
+
+class Wait(TypedDict):
+    """A poll loop's progress, threaded through its Choice state (polling.PollConfig)."""
+
+    status: Literal["done", "waiting"]
+    attempts: int
+    waitSeconds: int
+
+
+class CfnRequest(TypedDict, total=False):
+    """The CloudFormation request a build answers (custom_resource.py puts it in the input)."""
+
+    requestId: str
+    requestType: Literal["Create", "Update", "Delete"]
+    adoptExisting: bool
+
+
+class TeardownScope(TypedDict, total=False):
+    """Whose resources a rollback or destroy deletes: one execution's (a rollback), or a VPC's
+    by id and spec name (a destroy); `rollbackOf` retries a failed Create's rollback."""
+
+    execution: str
+    vpcId: str
+    name: str
+    rollbackOf: str
+    flowLogs: PlannedFlowLogs | None
+
+
+# -- each handler's event: the ASL's Payload of its Task state ------------------------------------
+
+
+class StageEvent(TypedDict):
+    """Every event carries the execution's name (the correlation id and ownership tag) and the
+    target account (None: the factory's own)."""
+
+    execution: str
+    target: Target | None
+
+
+class ValidateEvent(TypedDict):
+    execution: str
+    executionArn: NotRequired[str]  # absent on a direct invocation: then no lock is taken
+    input: Any  # the execution input, untrusted until parse_spec and normalize_target accept it
+    defaultRoleName: NotRequired[str]
+
+
+class ValidateResult(TypedDict):
+    spec: dict[str, Any]
+    plan: Plan
+    target: Target | None
+    cfn: CfnRequest | None
+    lock: Lock | None
+
+
+class CreateVpcEvent(StageEvent):
+    plan: Plan
+    poll: NotRequired[PollSettings]
+
+
+class CheckVpcEvent(StageEvent):
+    vpcId: str
+    wait: Wait
+    poll: NotRequired[PollSettings]
+    ipv6: NotRequired[bool]
+
+
+class VpcStageEvent(StageEvent):
+    """Create Subnets, Create Internet Gateway, Verify Network."""
+
+    plan: Plan
+    vpcId: str
+
+
+class AllocateEipsEvent(StageEvent):
+    plan: Plan
+
+
+class CreateNatGatewaysEvent(StageEvent):
+    plan: Plan
+    network: list[dict[str, Any]]  # the outputs of the Parallel's branches (merge_branches)
+    poll: NotRequired[PollSettings]
+
+
+class CheckNatGatewaysEvent(StageEvent):
+    ids: dict[str, str]  # NAT logical id -> NatGatewayId
+    wait: Wait
+    poll: NotRequired[PollSettings]
+
+
+class CreateRouteTablesEvent(StageEvent):
+    plan: Plan
+    vpcId: str
+    network: list[dict[str, Any]]
+
+
+class BuiltRouteTable(TypedDict):
+    """A route table Create Route Tables made or found (network.Build.create_route_tables)."""
+
+    routeTableId: str
+    tier: str
+    az: str | None
+
+
+class ConfigureVpcEvent(StageEvent):
+    plan: Plan
+    vpcId: str
+    routeTables: dict[str, BuiltRouteTable]  # Create Route Tables' answer, by logical id
+    flowLogsRoleArn: NotRequired[str]
+
+
+class AddNatRoutesEvent(StageEvent):
+    plan: Plan
+    routing: list[dict[str, Any]]  # [{ids, wait} of the NAT wait, {routeTables}]
+
+
+class ReportSuccessEvent(StageEvent):
+    executionArn: str
+    startTime: str  # $$.Execution.StartTime, ISO 8601
+    network: dict[str, Any]  # Verify Network's description of what exists
+    cfn: CfnRequest | None
+    lock: Lock | None
+
+
+class ReleaseBuildLockEvent(TypedDict):
+    execution: str
+    executionArn: str
+    lock: Lock | None
+
+
+class ResolveVpcEvent(TypedDict):
+    execution: str
+    input: Any  # {vpcId, target?, cfn?} or {rollbackOf, cfn?}: untrusted until checked
+    defaultRoleName: NotRequired[str]
+
+
+class TeardownEvent(StageEvent):
+    """Roll Back, Start Teardown, Finish Teardown (and Finish Rollback)."""
+
+    scope: TeardownScope
+    poll: NotRequired[PollSettings]
+
+
+class CheckNatDeletionEvent(StageEvent):
+    scope: TeardownScope
+    natGatewayIds: list[str]
+    wait: Wait
+    poll: NotRequired[PollSettings]
+
+
+class ReportLeftoversEvent(StageEvent):
+    scope: TeardownScope
+    error: dict[str, Any] | None  # the build's error (a rollback), None for a destroy
+    teardownError: NotRequired[dict[str, Any] | None]
+
+
+class ReportDestroyedEvent(StageEvent):
+    scope: TeardownScope
+    cfn: CfnRequest | None
+
+
+# Report Failure is invoked by both state machines with the whole state, and by EventBridge with an
+# execution's status change when it ended outside its failure path ("detail-type" is no identifier).
+ReportFailureEvent = TypedDict(
+    "ReportFailureEvent",
+    {"execution": str, "state": dict[str, Any], "detail-type": str, "detail": dict[str, Any]},
+    total=False,
+)
