@@ -294,7 +294,7 @@ class TeardownEvent(StageEvent):
 
 class CheckNatDeletionEvent(StageEvent):
     scope: TeardownScope
-    natGatewayIds: list[str]
+    deletingIds: list[str]  # what Start Teardown began deleting (waits.py)
     wait: Wait
     poll: NotRequired[PollSettings]
 

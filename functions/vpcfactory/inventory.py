@@ -143,7 +143,7 @@ NETWORK_KINDS = (VPC, SUBNET, ROUTE_TABLE, IGW, EIGW, NAT, ENDPOINT, FLOW_LOG)
 def nat_reusable(item: Item) -> bool:
     """A build finds this NAT instead of creating one: live and not `deleting`. A `failed` NAT
     counts: CreateNatGateway with the same ClientToken answers with that same gateway, so creating
-    again cannot help; the NAT wait reports its failureCode instead (network.nat_wait_status)."""
+    again cannot help; the NAT wait reports its failureCode instead (waits.NAT_GATEWAY)."""
     return _nat_live(item) and item.get("State") != "deleting"
 
 

@@ -19,7 +19,7 @@ import ipaddress
 from typing import TYPE_CHECKING, Any
 
 from vpcfactory import aws, inventory
-from vpcfactory.errors import AwsCallFailed, Ipv6AssociationFailed, NatGatewayFailed, ResourceNotYetVisible
+from vpcfactory.errors import AwsCallFailed, Ipv6AssociationFailed, ResourceNotYetVisible
 from vpcfactory.inventory import EIGW, EIP, IGW, NAT, ROUTE_TABLE, SUBNET, VPC, Kind, Scope
 from vpcfactory.tags import resource_tags, tag_list
 
@@ -390,14 +390,6 @@ def vpc_readiness(vpc: dict[str, Any], ipv6: bool) -> str:
     raise Ipv6AssociationFailed(f"{vpc['VpcId']}: has no Amazon-provided IPv6 CIDR block association")
 
 
-def nat_states(ec2: Any, nat_ids: list[str]) -> dict[str, dict[str, Any]]:
-    """The NAT gateways as EC2 describes them, by id."""
-    if not nat_ids:
-        return {}
-    items = aws.call("DescribeNatGateways", ec2.describe_nat_gateways, NatGatewayIds=nat_ids)["NatGateways"]
-    return {i["NatGatewayId"]: i for i in items}
-
-
 def merge_branches(results: list[dict[str, Any]] | dict[str, Any]) -> dict[str, Any]:
     """A Parallel state's output is one object per branch; the stages read them as one object.
 
@@ -410,12 +402,3 @@ def merge_branches(results: list[dict[str, Any]] | dict[str, Any]) -> dict[str, 
     for result in results:
         merged.update(result or {})
     return merged
-
-
-def nat_wait_status(states: dict[str, dict[str, Any]]) -> str:
-    """`done` when every NAT is available; a failed NAT ends the wait at once with its failureCode."""
-    for nat_id, item in states.items():
-        if item.get("State") == "failed":
-            code, message = item.get("FailureCode", "Unknown"), item.get("FailureMessage", "")
-            raise NatGatewayFailed(f"{nat_id} failed: {code}: {message}".rstrip(": "))
-    return "done" if all(i.get("State") == "available" for i in states.values()) else "waiting"

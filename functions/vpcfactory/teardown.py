@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from vpcfactory import aws, inventory, outcomes
+from vpcfactory import aws, inventory, outcomes, waits
 from vpcfactory.errors import NotOwnedByFactory, ResourceInUse
 from vpcfactory.inventory import EIGW, EIP, ENDPOINT, FLOW_LOG, IGW, NAT, ROUTE_TABLE, SUBNET, VPC, Kind, Scope
 from vpcfactory.tags import TAG_EXECUTION, TAG_LOGICAL_ID, tag_dict
@@ -96,7 +96,7 @@ class Teardown:
     # -- the three steps ---------------------------------------------------------------------
     def start(self) -> list[str]:
         """Delete VPC endpoints and flow logs, start deleting NAT gateways (they take about a
-        minute); return the NAT gateways not yet deleted."""
+        minute); return the ids whose deletion the teardown waits for (waits.py)."""
         self._delete_endpoints_and_flow_logs()
         pending = []
         for nat in self.owned(NAT):
@@ -119,12 +119,9 @@ class Teardown:
             self._delete_log_groups(flow_logs)
         aws.delete_batch("DeleteFlowLogs", self.ec2.delete_flow_logs, "FlowLogIds", [f["FlowLogId"] for f in flow_logs])
 
-    def nats_deleted(self, nat_ids: list[str]) -> bool:
-        if not nat_ids:
-            return True
-        filters = [{"Name": "nat-gateway-id", "Values": nat_ids}]
-        items = aws.call("DescribeNatGateways", self.ec2.describe_nat_gateways, Filters=filters)["NatGateways"]
-        return not any(NAT.live(i) for i in items)  # `deleted` (still listed for a while) or not listed
+    def deleted(self, ids: list[str]) -> bool:
+        """Whether the deletions start() began are over (waits.py says how, per kind)."""
+        return waits.deleted(self.ec2, ids)
 
     def finish(self) -> dict[str, list[str]]:
         """Delete everything else. Tries every resource, then raises ResourceInUse if any was blocked."""

@@ -104,14 +104,14 @@ def test_every_build_handler_run_twice_creates_each_resource_once(ec2):
     scope = {"execution": EXECUTION}
     poll = {"intervalSeconds": "1", "maxAttempts": "5000"}
     started = invoke(start_teardown, scope=scope, poll=poll)
-    assert sorted(started["natGatewayIds"]) == sorted(n["natGatewayId"] for n in out["natGateways"])
+    assert sorted(started["deletingIds"]) == sorted(n["natGatewayId"] for n in out["natGateways"])
     # run again, it asks for nothing new: only NATs still on their way to `deleted` are listed
     again = invoke(start_teardown, scope=scope, poll=poll)
-    assert set(again["natGatewayIds"]) <= set(started["natGatewayIds"])
+    assert set(again["deletingIds"]) <= set(started["deletingIds"])
     until_done(
         check_nat_deletion,
         scope=scope,
-        natGatewayIds=started["natGatewayIds"],
+        deletingIds=started["deletingIds"],
         wait=started["wait"],
         poll={"maxAttempts": "5000"},
     )

@@ -266,7 +266,7 @@ def teardown(scope: dict[str, Any], execution: str = OURS) -> dict[str, Any]:
             check_nat_deletion,
             execution,
             scope=scope,
-            natGatewayIds=started["natGatewayIds"],
+            deletingIds=started["deletingIds"],
             wait=wait,
             poll=POLL,
         )
@@ -309,7 +309,7 @@ def _nat_deletion_check_with_foreign_nat_ids(world: World) -> None:
     invoke(
         check_nat_deletion,
         scope={"execution": OURS},
-        natGatewayIds=world.foreign["nat-gateway"],
+        deletingIds=world.foreign["nat-gateway"],
         wait={"status": "waiting", "attempts": 0, "waitSeconds": 1},
         poll=POLL,
     )

@@ -152,10 +152,10 @@ def test_nat_wait_seconds_run_from_the_newest_nat_gateways_creation():
 def test_nat_wait_is_published_when_the_wait_is_done(emf, monkeypatch):
     created = datetime.now(UTC) - timedelta(seconds=95)
 
-    def nat_states(_ec2, ids):
+    def states(_ec2, ids):
         return {i: {"NatGatewayId": i, "State": "available", "CreateTime": created} for i in ids}
 
-    monkeypatch.setattr(check_nat_gateways, "nat_states", nat_states)
+    monkeypatch.setattr(check_nat_gateways.waits, "states", states)
 
     answer = check_nat_gateways.handler(
         {"execution": "b-1", "ids": {"a": "nat-1"}, "wait": {"status": "waiting", "attempts": 1}}, Context()

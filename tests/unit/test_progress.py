@@ -96,7 +96,7 @@ def test_a_wait_names_what_it_waits_for_from_the_path_the_definition_polls() -> 
     state = {
         "nat": {"ids": {"nat/a": "nat-0123456789abcdef0"}, "wait": {"status": "waiting", "attempts": 0}},
         "teardown": {
-            "natGatewayIds": ["nat-0123456789abcdef0", "nat-0fedcba9876543210"],
+            "deletingIds": ["nat-0123456789abcdef0", "nat-0fedcba9876543210"],
             "wait": {"status": "waiting", "attempts": 2, "waitSeconds": 15},
         },
     }

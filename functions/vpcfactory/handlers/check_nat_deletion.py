@@ -1,4 +1,5 @@
-"""Check NAT Deletion: one poll of the teardown's wait for NAT gateways to reach `deleted`."""
+"""Check NAT Deletion: one poll of the teardown's wait for what Start Teardown began deleting (waits.py:
+NAT gateways, and every other resource whose deletion takes minutes)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,6 @@ if TYPE_CHECKING:
 
 @lambda_handler
 def handler(event: CheckNatDeletionEvent, context: LambdaContext) -> Wait:
-    nat_ids = event["natGatewayIds"]
-    done = Teardown.for_event(event).nats_deleted(nat_ids)
-    return PollConfig.from_event(event.get("poll")).next(event.get("wait"), done, f"NAT gateways {nat_ids} deleting")
+    ids = event["deletingIds"]
+    done = Teardown.for_event(event).deleted(ids)
+    return PollConfig.from_event(event.get("poll")).next(event.get("wait"), done, f"{', '.join(ids)} still deleting")

@@ -1,12 +1,12 @@
-"""Check NAT Gateways: one poll; a `failed` NAT raises NatGatewayFailed with its failureCode."""
+"""Check NAT Gateways: one poll of everything the build waits for (waits.py: NAT gateways first of all);
+a `failed` NAT raises NatGatewayFailed with its failureCode."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from vpcfactory import aws, observability
-from vpcfactory.network import nat_states, nat_wait_status
+from vpcfactory import aws, observability, waits
 from vpcfactory.observability import lambda_handler
 from vpcfactory.polling import PollConfig
 
@@ -27,14 +27,15 @@ def nat_wait_seconds(states, now):
 
 @lambda_handler
 def handler(event: CheckNatGatewaysEvent, context: LambdaContext) -> Wait:
-    nat_ids = sorted(event["ids"].values())
-    aws.expect_fresh(nat_ids)
-    states = nat_states(aws.client("ec2"), nat_ids)
-    done = nat_wait_status(states) == "done"
-    pending = [i for i, s in states.items() if s.get("State") != "available"]
-    answer = PollConfig.from_event(event.get("poll")).next(event.get("wait"), done, f"NAT gateways {pending} pending")
+    ids = sorted(event["ids"].values())
+    aws.expect_fresh(ids)
+    states = waits.states(aws.client("ec2"), ids)
+    done = waits.ready(ids, states)
+    waiting = ", ".join(waits.pending(ids, states))
+    answer = PollConfig.from_event(event.get("poll")).next(event.get("wait"), done, f"still waiting for {waiting}")
     if done:
-        waited = nat_wait_seconds(states, datetime.now(UTC))
+        nats = {i: s for i, s in states.items() if waits.kind_of(i) is waits.NAT_GATEWAY}
+        waited = nat_wait_seconds(nats, datetime.now(UTC))
         if waited is not None:
             observability.seconds(observability.NAT_WAIT_SECONDS, waited)
     return answer

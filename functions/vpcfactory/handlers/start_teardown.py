@@ -1,4 +1,5 @@
-"""Start Rollback / Start Teardown: begin deleting NAT gateways found by ownership tags."""
+"""Roll Back / Start Teardown: delete what goes at once, and begin deleting what takes minutes (NAT
+gateways and the other kinds in waits.py), found by ownership tags."""
 
 from __future__ import annotations
 
@@ -16,9 +17,9 @@ if TYPE_CHECKING:
 
 @lambda_handler
 def handler(event: TeardownEvent, context: LambdaContext) -> dict[str, Any]:
-    nat_ids = Teardown.for_event(event).start()
-    logger.info("teardown started", extra={"scope": event["scope"], "natGateways": nat_ids})
+    deleting = Teardown.for_event(event).start()
+    logger.info("teardown started", extra={"scope": event["scope"], "deleting": deleting})
     return {
-        "natGatewayIds": nat_ids,
-        "wait": PollConfig.from_event(event.get("poll")).first(done=not nat_ids),
+        "deletingIds": deleting,
+        "wait": PollConfig.from_event(event.get("poll")).first(done=not deleting),
     }
