@@ -153,7 +153,12 @@ EC2_ID_PARAMETERS: dict[str, str] = {
     "VpcEndpointId": "vpc-endpoint",
     "VpcEndpointIds": "vpc-endpoint",
     "FlowLogIds": "vpc-flow-log",
+    "IpamPoolId": "ipam-pool",
+    "Ipv4IpamPoolId": "ipam-pool",
+    "IpamScopeId": "ipam-scope",
 }
+# Resource types whose ARN has no Region (SAR: arn:${Partition}:ec2::${Account}:ipam-pool/${IpamPoolId}).
+EC2_GLOBAL_RESOURCE_TYPES = {"ipam", "ipam-pool", "ipam-scope"}
 # CreateFlowLogs names what it watches by ResourceType + ResourceIds.
 FLOW_LOG_RESOURCE_TYPES = {"VPC": "vpc", "Subnet": "subnet", "NetworkInterface": "network-interface"}
 # The SAR id keys of each resource type, from what World returns.
@@ -215,6 +220,8 @@ def _ec2_authorizations(
     types = {r["name"]: r for r in details["resourceTypes"]}
     action_keys = list(details.get("conditionKeys", []))
     base: Context = {"ec2:Region": caller.region}
+    if params.get("Ipv4IpamPoolId"):
+        base["ec2:Ipv4IpamPoolId"] = str(params["Ipv4IpamPoolId"])
     if not types:
         yield Authorization(action, "*", _filtered(base, action_keys), "an action without resource types")
         return
@@ -225,12 +232,14 @@ def _ec2_authorizations(
         tags = _request_tags(params, kind) or {}
         context = {**base, **_tag_context(tags, "aws:RequestTag")} if tags else dict(base)
         allowed = [*action_keys, *types[kind]["conditionKeys"]]
-        yield Authorization(action, caller.arn("ec2", f"{kind}/*"), _filtered(context, allowed), f"the new {kind}")
+        regional = kind not in EC2_GLOBAL_RESOURCE_TYPES
+        new_arn = caller.arn("ec2", f"{kind}/*", regional=regional)
+        yield Authorization(action, new_arn, _filtered(context, allowed), f"the new {kind}")
         if tags:
             create_tags = {**base, "ec2:CreateAction": operation, **_tag_context(tags, "aws:RequestTag")}
             yield Authorization(
                 "ec2:CreateTags",
-                caller.arn("ec2", f"{kind}/*"),
+                new_arn,
                 _filtered(
                     create_tags,
                     [*action_details("ec2:CreateTags")["conditionKeys"], *resource_condition_keys("ec2", kind)],
@@ -264,7 +273,7 @@ def _ec2_authorizations(
             context["ec2:Attribute"] = attributes
         yield Authorization(
             action,
-            caller.arn("ec2", f"{kind}/{resource_id}"),
+            caller.arn("ec2", f"{kind}/{resource_id}", regional=kind not in EC2_GLOBAL_RESOURCE_TYPES),
             _filtered(context, allowed),
             f"{kind} {resource_id} named by {parameter}",
         )

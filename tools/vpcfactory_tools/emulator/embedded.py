@@ -23,13 +23,16 @@ from vpcfactory import aws as factory_aws
 from vpcfactory_tools.emulator import (
     conditional_writes,
     consistency,
+    endpoints_and_nat,
     engine_integrations,
     engine_time,
     faults,
     fidelity,
     iam_enforcement,
+    ipam,
     lambda_runtime,
     sfn_api,
+    transit_gateways,
 )
 from vpcfactory_tools.emulator.deploy import Stack, deploy
 from vpcfactory_tools.emulator.settings import EmulatorSettings, configure
@@ -61,7 +64,10 @@ def install_patches() -> None:
     engine_time.install()
     engine_integrations.install()
     sfn_api.install()
+    endpoints_and_nat.install()  # before fidelity: fidelity's patches of the same methods wrap it
     fidelity.install()
+    transit_gateways.install()
+    ipam.install()
     conditional_writes.install()
     consistency.install()
     faults.install()

@@ -121,6 +121,10 @@ class MotoWorld:
             }
         elif kind == "vpc-flow-log" and resource_id in backend.flow_logs:
             found = {"destinationType": backend.flow_logs[resource_id].log_destination_type}
+        elif kind in ("ipam", "ipam-pool", "ipam-scope"):
+            from vpcfactory_tools.emulator import ipam
+
+            found = ipam.find_resource(backend, kind, resource_id)
         if found is None:
             return None
         found["tags"] = dict(backend.tags.get(resource_id, {}))

@@ -40,10 +40,29 @@ class EmulatorSettings:
     ipv6_associating_seconds: float = 3.0
     """How long a VPC's Amazon-provided IPv6 /56 reports ``associating`` (no CIDR shown yet)
     before ``associated``. AWS associates it asynchronously, after CreateVpc returns."""
+    tgw_attachment_seconds: float = 60.0
+    """How long a transit gateway VPC attachment reports ``pending`` (after its creation, or its
+    acceptance by the gateway's owner) before ``available``, and ``deleting`` before ``deleted``
+    (AWS: about a minute or two each way)."""
+    ipam_release_seconds: float = 0.0
+    """How long after DeleteVpc IPAM keeps the VPC's pool allocation before releasing it. AWS
+    releases it on its own, "after some time" (IPAM User Guide, "Release an allocation": minutes on
+    the Advanced tier, up to 48 hours on the Free tier); 0 = at once."""
     consistency_delay_seconds: float = 0.0
     """Eventual consistency: for this long after its creation, a new EC2 resource (VPC, subnet,
     gateway, route table, NAT gateway, Elastic IP, endpoint, flow log) answers
     ``Invalid<Kind>ID.NotFound`` to every other request that names its id. 0 = off."""
+    endpoint_pending_seconds: float = 60.0
+    """How long a new interface VPC endpoint reports ``pending`` before ``available`` (an
+    estimate: AWS documents the states, not their duration)."""
+    endpoint_deleting_seconds: float = 30.0
+    """How long a deleted interface VPC endpoint reports ``deleting`` (its network interfaces stay
+    in their subnets until then) before ``deleted``."""
+    endpoint_service_zones: dict[str, list[str]] = field(default_factory=dict)
+    """Interface endpoint services offered in some zones only: service name
+    (``com.amazonaws.<region>.<svc>`` or ``<svc>``) -> the zone names it is offered in. A service
+    not listed is offered in every zone of the Region (DescribeVpcEndpointServices and
+    CreateVpcEndpoint follow this)."""
     nat_failure_code: str | None = None
     """If set, every new NAT gateway goes ``failed`` with this FailureCode after
     ``nat_failure_seconds`` (e.g. ``InsufficientFreeAddressesInSubnet``)."""
@@ -81,7 +100,11 @@ class EmulatorSettings:
             "nat_deleting_seconds",
             "nat_failure_seconds",
             "ipv6_associating_seconds",
+            "tgw_attachment_seconds",
+            "ipam_release_seconds",
             "consistency_delay_seconds",
+            "endpoint_pending_seconds",
+            "endpoint_deleting_seconds",
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
