@@ -240,6 +240,7 @@ GONE_CODES: dict[str, frozenset[str]] = {
     "DeleteVpcEndpoints": frozenset({"InvalidVpcEndpointId.NotFound", "InvalidVpcEndpoint.NotFound"}),
     "DeleteFlowLogs": frozenset({"InvalidFlowLogId.NotFound"}),
     "DeleteNatGateway": frozenset({"NatGatewayNotFound", "InvalidNatGatewayID.NotFound"}),
+    "DeleteTransitGatewayVpcAttachment": frozenset({"InvalidTransitGatewayAttachmentID.NotFound"}),
     "ReleaseAddress": frozenset({"InvalidAllocationID.NotFound", "InvalidAddressID.NotFound"}),
     "DisassociateRouteTable": frozenset({"InvalidAssociationID.NotFound"}),
     "DeleteRouteTable": frozenset({"InvalidRouteTableID.NotFound", "InvalidRouteTableId.NotFound"}),
@@ -250,6 +251,7 @@ GONE_CODES: dict[str, frozenset[str]] = {
         {"InvalidEgressOnlyInternetGatewayId.NotFound", "InvalidGatewayID.NotFound"}
     ),
     "DeleteSubnet": frozenset({"InvalidSubnetID.NotFound", "InvalidSubnetId.NotFound"}),
+    "DeleteSecurityGroup": frozenset({"InvalidGroup.NotFound", "InvalidGroupId.NotFound"}),  # sg/endpoints
     "DeleteVpc": frozenset({"InvalidVpcID.NotFound"}),
     "DescribeVpcs": frozenset({"InvalidVpcID.NotFound"}),  # Resolve VPC: is the VPC to destroy there?
     "DeleteLogGroup": frozenset({"ResourceNotFoundException"}),

@@ -51,13 +51,24 @@ class PlannedSubnet(TypedDict):
     assignIpv6AddressOnCreation: bool
 
 
+class PlannedZoneAddress(TypedDict):
+    """A regional NAT's brought-your-own Elastic IPs in one zone (AvailabilityZoneAddresses)."""
+
+    availabilityZone: str
+    availabilityZoneId: str
+    allocationIds: list[str]
+
+
 class PlannedNat(TypedDict):
-    logicalId: str  # nat/<az>
-    az: str
-    subnet: str  # the logical id of the public subnet it sits in
-    eip: str  # eip/<az>
+    logicalId: str  # nat/<az>, or nat/regional (nat_modes.py)
+    az: str | None  # None for regional
+    subnet: str | None  # the logical id of the public subnet it sits in; None for regional
+    eip: str | None  # eip/<az>; None for regional (no EIP allocated by us)
     eipAllocationId: str | None  # a brought-your-own Elastic IP, never released by us
     name: str
+    # plan_network always writes both; NotRequired for plans made before regional NATs (then zonal).
+    availabilityMode: NotRequired[Literal["zonal", "regional"]]
+    zoneAddresses: NotRequired[list[PlannedZoneAddress]]  # regional manual mode; [] otherwise
 
 
 class PlannedRouteTable(TypedDict):
@@ -70,6 +81,9 @@ class PlannedRouteTable(TypedDict):
     subnets: list[str]  # logical ids of the subnets it is associated with
     defaultRoute: RouteTarget | None
     ipv6DefaultRoute: RouteTarget | None
+    # Private and isolated tables of a plan with a transit gateway: the destinations (IPv4 CIDRs,
+    # prefix list ids) routed to it (transit.py). Absent elsewhere.
+    transitGatewayRoutes: NotRequired[list[str]]
 
 
 class PlannedFlowLogs(TypedDict):
@@ -89,6 +103,35 @@ class PlannedGatewayEndpoint(TypedDict):
     service: str  # the service key (s3, dynamodb); Configure VPC resolves the Region's name
     name: str
     routeTables: list[str]
+
+
+class PlannedIpam(TypedDict):
+    """The IPAM pool a VPC's IPv4 block comes from (ipam.py)."""
+
+    poolId: str
+    netmaskLength: int
+
+
+class PlannedTransitGateway(TypedDict):
+    """The VPC's transit gateway attachment (transit.py)."""
+
+    logicalId: str  # tgw-attachment
+    id: str  # the transit gateway (tgw-...), this account's or shared with it through AWS RAM
+    routes: list[str]  # IPv4 CIDRs and prefix list ids sent to it from private and isolated tiers
+    associateRouteTableId: str | None
+    propagateRouteTableIds: list[str]
+    name: str
+    subnets: list[str]  # subnet/tgw/<az>: the attachment's /28s, one a zone
+
+
+class PlannedInterfaceEndpoint(TypedDict):
+    """An interface VPC endpoint (interface_endpoints.py)."""
+
+    logicalId: str  # vpce/<service>
+    service: str  # the service key (ssm, ecr.api); the build resolves the Region's full name
+    name: str
+    tier: str  # the tier whose subnets hold it
+    subnets: list[str]  # that tier's subnets (logical ids); the build keeps those of zones the service offers
 
 
 class Changes(TypedDict):
@@ -122,6 +165,15 @@ class Plan(TypedDict):
     gatewayEndpoints: list[PlannedGatewayEndpoint]
     lockDownDefaultSecurityGroup: bool
     changes: NotRequired[Changes]  # added by Validate And Plan once the account has been read
+    # plan_network always writes it (None without a transit gateway); NotRequired for older plans.
+    transitGateway: NotRequired[PlannedTransitGateway | None]
+    # plan_network always writes it (None for a CIDR string); NotRequired for plans made before it.
+    # With IPAM, cidr is the block the plan is laid in: the pool's preview, the existing VPC's CIDR,
+    # or (only before Validate And Plan placed it) the nominal 0.0.0.0/<netmask>.
+    ipam: NotRequired[PlannedIpam | None]
+    # plan_network always writes both ([] and None without interface endpoints); NotRequired for older plans.
+    interfaceEndpoints: NotRequired[list[PlannedInterfaceEndpoint]]
+    endpointSecurityGroup: NotRequired[NamedResource | None]  # sg/endpoints
 
 
 # -- what travels beside the plan ---------------------------------------------------------------
@@ -176,6 +228,7 @@ class TeardownScope(TypedDict, total=False):
     name: str
     rollbackOf: str
     flowLogs: PlannedFlowLogs | None
+    ipamPoolId: str  # a destroy of an IPAM VPC: the pool its CIDR came from (Resolve VPC, from its tag)
 
 
 # -- each handler's event: the ASL's Payload of its Task state ------------------------------------

@@ -112,3 +112,21 @@ class BuildInProgress(VpcFactoryError):
 class BuildLockFailed(VpcFactoryError):
     """The build-lock table (or Step Functions, asked about the lock's holder) answered an error that
     is not "held by another build": the build did not start. The message names the call and code."""
+
+
+class TransitGatewayAttachmentNotAccepted(VpcFactoryError):
+    """The transit gateway VPC attachment was still `pendingAcceptance` when the build's wait ran
+    out: the gateway belongs to another account (shared through AWS RAM) that has not accepted it.
+    The message names the gateway and its owner account, which must accept it (or enable
+    AutoAcceptSharedAttachments). The build rolls back (the attachment is deleted)."""
+
+
+class TransitGatewayAttachmentFailed(VpcFactoryError):
+    """The transit gateway VPC attachment went `failed` or `rejected` (or was deleted) while the
+    build waited for it: the message names it, the gateway and the gateway's owner account."""
+
+
+class VpcEndpointFailed(VpcFactoryError):
+    """An interface VPC endpoint went `failed`, `rejected` or `expired` (or was deleted) while the
+    build waited for it (interface_endpoints.py): the message names it, its service and EC2's reason.
+    The build rolls back (the endpoint is deleted)."""

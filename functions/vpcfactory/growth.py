@@ -5,6 +5,7 @@ build reconciles into it: subnets, NAT gateways and route tables the plan adds a
 nothing that exists is touched. Because plans are stable (see plan.py), adding an AZ or
 appending a tier only adds logical ids. A change that would move or remove something —
 another CIDR, a removed tier or AZ, a NAT gateway removed or a route switched to another NAT,
+an interface endpoint removed (its service left out of interfaceEndpoints),
 IPv6 turned on or off — is refused before anything is created, naming every such change,
 unless the caller allows a replacement: then a new VPC is built and the old one is left for
 the caller to destroy (CloudFormation does exactly that after a replacement).
@@ -14,9 +15,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from vpcfactory import inventory
+from vpcfactory import interface_endpoints, inventory, nat_modes, transit
 from vpcfactory.errors import ReplacementRequired
-from vpcfactory.inventory import ENDPOINT, FLOW_LOG, NAT, ROUTE_TABLE, SUBNET, Scope, Snapshot
+from vpcfactory.inventory import ENDPOINT, FLOW_LOG, NAT, ROUTE_TABLE, SUBNET, TGW_ATTACHMENT, Scope, Snapshot
 from vpcfactory.tags import TAG_VPC
 
 if TYPE_CHECKING:
@@ -74,7 +75,8 @@ def compare(plan: Plan, ec2: Any) -> dict[str, Any]:
     if len(vpcs) > 1:
         return {"mode": "ambiguous", "vpcIds": ids}
     vpc = vpcs[0]
-    snap = inventory.snapshot(ec2, vpc["VpcId"], Scope.of_vpc(vpc["VpcId"], name), COMPARE_KINDS)
+    kinds = (*COMPARE_KINDS, TGW_ATTACHMENT) if plan.get("transitGateway") else COMPARE_KINDS
+    snap = inventory.snapshot(ec2, vpc["VpcId"], Scope.of_vpc(vpc["VpcId"], name), kinds)
     snap.items["vpc"] = [vpc]  # already read: the name lookup found it
     return diff(plan, snap)
 
@@ -103,6 +105,7 @@ def diff(plan: Plan, snap: Snapshot) -> dict[str, Any]:
             refused.append(f"{logical} would move from {item['CidrBlock']} to {planned_subnets[logical]['cidr']}")
     planned_nats = {n["logicalId"] for n in plan["natGateways"]}
     refused += [f"{logical} would be removed" for logical in sorted(set(nats) - planned_nats)]
+    refused += nat_modes.growth_refusals(plan["natGateways"], nats)  # zonal <-> regional, regional EIPs
     nat_logical = {item["NatGatewayId"]: logical for logical, item in nats.items()}
     for rt in plan["routeTables"]:
         table = tables.get(rt["logicalId"])
@@ -118,6 +121,12 @@ def diff(plan: Plan, snap: Snapshot) -> dict[str, Any]:
             was = nat_logical.get(current)
             refused.append(f"{rt['logicalId']} would switch its default route from {was} to {wanted}")
 
+    if TGW_ATTACHMENT.name in snap.ours:  # read when the plan has a transit gateway (compare)
+        refused += transit.growth_refusals(plan, snap)
+
+    # An interface endpoint whose service left the spec would be removed: refused (interface_endpoints.py)
+    refused += interface_endpoints.refused(plan, snap.mine(ENDPOINT))
+
     # Safeguards a re-apply also adds when missing (they are not part of the replacement decision)
     endpoints = snap.mine(ENDPOINT)
     flow_logs = snap.mine(FLOW_LOG)
@@ -128,6 +137,7 @@ def diff(plan: Plan, snap: Snapshot) -> dict[str, Any]:
         *(t["logicalId"] for t in plan["routeTables"]),
     ]
     safeguards = [e["logicalId"] for e in plan.get("gatewayEndpoints", [])]
+    safeguards += [e["logicalId"] for e in plan.get("interfaceEndpoints") or []]  # a service added: a new endpoint
     if flow := plan["flowLogs"]:
         safeguards.append(flow["logicalId"])
     planned = [*network, *safeguards]

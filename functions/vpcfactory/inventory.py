@@ -56,6 +56,14 @@ def _endpoint_live(item: Item) -> bool:
     return str(item.get("State", "")).lower() not in ("deleting", "deleted")
 
 
+def _attachment_live(item: Item) -> bool:
+    """A transit gateway VPC attachment holds its network interfaces in its subnets in every state
+    but `deleted`, `failed` and `rejected` (TransitGatewayAttachmentState): DeleteSubnet fails until
+    then, so a teardown deletes it and waits (`deleting` is live: still waited for). A deleted one
+    stays listed for a while but holds nothing (transit.py)."""
+    return item.get("State") not in ("deleted", "failed", "rejected")
+
+
 @dataclass(frozen=True)
 class Kind:
     """One kind of EC2 resource: how to list it, and when a listed one is live."""
@@ -120,8 +128,19 @@ KINDS: tuple[Kind, ...] = (
     Kind("flow-log", "DescribeFlowLogs", "FlowLogs", "FlowLogId", "resource-id", ("flow-logs", "vpc-flow-log")),
     Kind("security-group", "DescribeSecurityGroups", "SecurityGroups", "GroupId", "vpc-id", ("security-group",)),
     Kind("network-acl", "DescribeNetworkAcls", "NetworkAcls", "NetworkAclId", "vpc-id", ("network-acl",)),
+    Kind(
+        "transit-gateway-attachment",
+        "DescribeTransitGatewayVpcAttachments",
+        "TransitGatewayVpcAttachments",
+        "TransitGatewayAttachmentId",
+        "vpc-id",
+        ("transit-gateway-attachment",),
+        _attachment_live,
+    ),
 )
 KIND: Mapping[str, Kind] = {k.name: k for k in KINDS}
+TGW_ATTACHMENT = KIND["transit-gateway-attachment"]
+SECURITY_GROUP = KIND["security-group"]  # ours: sg/endpoints (interface_endpoints.py); never the default one
 VPC, SUBNET, ROUTE_TABLE, IGW, EIGW, NAT, EIP, ENDPOINT, FLOW_LOG = (
     KIND["vpc"],
     KIND["subnet"],

@@ -18,7 +18,7 @@ import hashlib
 import ipaddress
 from typing import TYPE_CHECKING, Any
 
-from vpcfactory import aws, inventory
+from vpcfactory import aws, inventory, ipam, nat_modes
 from vpcfactory.errors import AwsCallFailed, Ipv6AssociationFailed, ResourceNotYetVisible
 from vpcfactory.inventory import EIGW, EIP, IGW, NAT, ROUTE_TABLE, SUBNET, VPC, Kind, Scope
 from vpcfactory.tags import resource_tags, tag_list
@@ -91,14 +91,32 @@ class Build:
         else:
             found = self.existing(VPC).get(vpc_plan["logicalId"])
         if found is None:
+            pool = self.plan.get("ipam")
+            # IPAM (ipam.py): the pool gives the block; tagged with the pool so a teardown can ask about it.
+            block: dict[str, Any] = (
+                {"Ipv4IpamPoolId": pool["poolId"], "Ipv4NetmaskLength": pool["netmaskLength"]}
+                if pool
+                else {"CidrBlock": self.plan["cidr"]}
+            )
             found = aws.call(
                 "CreateVpc",
                 self.ec2.create_vpc,
-                CidrBlock=self.plan["cidr"],
+                **block,
                 AmazonProvidedIpv6CidrBlock=bool(self.plan.get("ipv6")),
-                TagSpecifications=self.tag_spec("vpc", vpc_plan["logicalId"], vpc_plan["name"]),
+                TagSpecifications=self.tag_spec(
+                    "vpc",
+                    vpc_plan["logicalId"],
+                    vpc_plan["name"],
+                    {ipam.TAG_IPAM_POOL: pool["poolId"]} if pool else None,
+                ),
             )["Vpc"]
-        return {"vpcId": found["VpcId"], "cidr": found["CidrBlock"], "state": self.vpc_readiness(found)}
+        # `plan`: the plan relocated into the block the pool gave, when that is not the preview (else None).
+        return {
+            "vpcId": found["VpcId"],
+            "cidr": found["CidrBlock"],
+            "state": self.vpc_readiness(found),
+            "plan": ipam.allocated(self.plan, found),
+        }
 
     def vpc_ipv6_block(self, vpc_id: str) -> ipaddress.IPv6Network | None:
         """The Amazon-provided /56 (known only once it is `associated`: the build waits for that
@@ -188,13 +206,19 @@ class Build:
 
     def allocate_eips(self) -> dict[str, str]:
         """Allocation id per NAT's EIP logical id. Bring-your-own EIPs are used, never allocated."""
-        out = {n["eip"]: byo for n in self.plan["natGateways"] if (byo := n["eipAllocationId"])}
+        out = {n["eip"]: byo for n in self.plan["natGateways"] if (byo := n["eipAllocationId"]) and n["eip"]}
         built = self.live_nats() if self.reconcile_vpc_id else {}
-        wanted = [n for n in self.plan["natGateways"] if not n.get("eipAllocationId") and n["logicalId"] not in built]
+        # A regional NAT's addresses are AWS-managed or brought (nat_modes.py): none allocated here.
+        wanted = [
+            n
+            for n in self.plan["natGateways"]
+            if n["eip"] and not n.get("eipAllocationId") and n["logicalId"] not in built
+        ]
         if not wanted:
             return out
         found = self.existing(EIP)
         for nat in wanted:
+            assert nat["eip"] is not None  # a zonal NAT's
             item = found.get(nat["eip"])
             if item is None:
                 item = aws.call(
@@ -214,16 +238,26 @@ class Build:
         for nat in self.plan["natGateways"]:
             item = found.get(nat["logicalId"])
             if item is None:
+                where = (
+                    nat_modes.create_args(nat, self.vpc_id())
+                    if nat_modes.is_regional(nat)
+                    else {"SubnetId": subnets[str(nat["subnet"])]["subnetId"], "AllocationId": eips[str(nat["eip"])]}
+                )
                 item = aws.call(
                     "CreateNatGateway",
                     self.ec2.create_nat_gateway,
-                    SubnetId=subnets[nat["subnet"]]["subnetId"],
-                    AllocationId=eips[nat["eip"]],
+                    **where,
                     ClientToken=self.client_token(nat["logicalId"]),
                     TagSpecifications=self.tag_spec("natgateway", nat["logicalId"], nat["name"]),
                 )["NatGateway"]
             out[nat["logicalId"]] = item["NatGatewayId"]
         return out
+
+    def vpc_id(self) -> str:
+        """The VPC this build works in (a stage whose event does not carry it: a regional NAT's)."""
+        if self.reconcile_vpc_id:
+            return self.reconcile_vpc_id
+        return str(self.existing(VPC)[self.plan["vpc"]["logicalId"]]["VpcId"])
 
     def live_nats(self) -> dict[str, dict[str, Any]]:
         """Our NAT gateways a build finds instead of creating (inventory.nat_reusable says which)."""

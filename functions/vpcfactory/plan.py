@@ -42,7 +42,9 @@ physical zones: names map to different zones in different accounts, IDs do not.
 
 NAT gateways go in the first N zones (single: N = 1, per-az: every zone, natGateways: N). A
 private route table in zone k uses the NAT in its own zone when there is one, else NAT k mod N
-(round-robin), so adding a zone never moves an existing route.
+(round-robin), so adding a zone never moves an existing route. `natGateways: regional` plans one
+NAT gateway, `nat/regional`, in no subnet (nat_modes.py): every private route table routes to it,
+and the plan has an internet gateway even without a public tier (the regional NAT needs one).
 
 Costs come from data/prices.json (one region's list prices, with the date they were read, used
 whatever Region the plan is for: the CLI's plan_view.price_basis says which, and `plan` prints it): NAT
@@ -56,8 +58,10 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from vpcfactory import interface_endpoints_spec, nat_modes, transit
 from vpcfactory.errors import InvalidSpec
-from vpcfactory.pricing import NAT_MODE_COMPARISON, monthly_cost
+from vpcfactory.ipam import relocate as relocate  # plan.relocate: an IPAM plan laid in its real block
+from vpcfactory.pricing import NAT_MODE_COMPARISON, monthly_cost, nat_hours_for_mode
 from vpcfactory.spec import Spec, Tier, allocate, ipv6_blocks, plural
 
 if TYPE_CHECKING:
@@ -81,10 +85,14 @@ def plan_network(spec: Spec, zones: list[dict[str, Any]]) -> Plan:
             "eip": f"eip/{az['name']}",
             "eipAllocationId": spec.eip_allocation_ids[k] if spec.eip_allocation_ids else None,
             "name": f"{name}-nat-{az['name']}",
+            "availabilityMode": "zonal",
         }
         for k, az in enumerate(nat_azs)
+        if spec.nat_mode != nat_modes.REGIONAL
     ]
-    nat_by_az = {n["az"]: n["logicalId"] for n in nats}
+    if spec.nat_mode == nat_modes.REGIONAL:  # one NAT for the VPC, in no subnet (nat_modes.py)
+        nats = [nat_modes.planned_nat(name, azs, spec.eip_allocation_ids)]
+    nat_by_az = {n["az"]: n["logicalId"] for n in nats if n["az"]}
     has_private = any(t.type == "private" for t in spec.tiers)
 
     subnets: list[PlannedSubnet] = []
@@ -126,10 +134,21 @@ def plan_network(spec: Spec, zones: list[dict[str, Any]]) -> Plan:
             tables.append(_route_table(name, tier, None, route, v6_route, tier_subnets))
 
     byo = len(spec.eip_allocation_ids)
-    cost = monthly_cost(len(nats), byo)
-    by_mode = {
-        mode: monthly_cost({"none": 0, "single": 1, "per-az": len(azs)}[mode], byo) for mode in NAT_MODE_COMPARISON
-    }
+    # A regional NAT is billed per zone it is active in (pricing.nat_hours_for_mode, nat_modes.py).
+    cost = monthly_cost(nat_hours_for_mode(spec.nat_mode, len(azs), spec.nat_count), byo)
+    by_mode = {mode: monthly_cost(nat_hours_for_mode(mode, len(azs)), byo) for mode in NAT_MODE_COMPARISON}
+    # The transit gateway attachment's /28s (top of the VPC), rtb/tgw, and its routes in every
+    # private and isolated table (transit.py).
+    planned_tgw = None
+    if spec.transit_gateway:
+        planned_tgw, tgw_subnets, tgw_table = transit.plan_parts(
+            spec.transit_gateway, name, spec.cidr, spec.az_reservation, azs
+        )
+        for rt in tables:
+            if rt["type"] in ("private", "isolated"):
+                rt["transitGatewayRoutes"] = list(spec.transit_gateway.routes)
+        subnets.extend(tgw_subnets)
+        tables.append(tgw_table)
     endpoint_tables = [t["logicalId"] for t in tables if t["type"] in ("private", "isolated")]
     flow = spec.flow_logs
     plan: Plan = {
@@ -139,7 +158,10 @@ def plan_network(spec: Spec, zones: list[dict[str, Any]]) -> Plan:
         "azReservation": spec.az_reservation,
         "tags": dict(spec.tags),
         "vpc": {"logicalId": "vpc", "name": name},
-        "internetGateway": {"logicalId": "igw", "name": f"{name}-igw"} if public_tiers else None,
+        # A regional NAT needs the VPC's internet gateway even with no public tier (nat_modes.py).
+        "internetGateway": (
+            {"logicalId": "igw", "name": f"{name}-igw"} if public_tiers or spec.nat_mode == nat_modes.REGIONAL else None
+        ),
         "subnets": subnets,
         "natGateways": nats,
         "routeTables": tables,
@@ -181,7 +203,15 @@ def plan_network(spec: Spec, zones: list[dict[str, Any]]) -> Plan:
             for service in (spec.gateway_endpoints if endpoint_tables else ())
         ],
         "lockDownDefaultSecurityGroup": spec.lock_down_default_security_group,
+        # IPAM (ipam.py): the pool and netmask; cidr is then the nominal block until Validate And Plan places it.
+        "ipam": {"poolId": spec.ipam_pool_id, "netmaskLength": int(spec.cidr.split("/")[1])}
+        if spec.ipam_pool_id
+        else None,
     }
+    plan["transitGateway"] = planned_tgw
+    plan["interfaceEndpoints"], plan["endpointSecurityGroup"] = interface_endpoints_spec.plan_entries(
+        name, spec.interface_endpoints, subnets
+    )
     _check_payload_budget(spec, plan)
     return plan
 

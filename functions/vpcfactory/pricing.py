@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 PRICES_FILE = Path(__file__).resolve().parent / "data" / "prices.json"
-NAT_MODE_COMPARISON = ("none", "single", "per-az")
+# regional: one NAT gateway charged per zone it is active in, i.e. every planned zone (nat_modes.py)
+NAT_MODE_COMPARISON = ("none", "single", "per-az", "regional")
 
 
 @functools.cache
@@ -29,3 +30,11 @@ def monthly_cost(nat_gateways: int, byo_eips: int = 0) -> dict[str, float]:
     nat = round(nat_gateways * table["natGatewayHourly"] * hours, 2)
     eip = round(max(0, nat_gateways - byo_eips) * table["publicIpv4Hourly"] * hours, 2)
     return {"natGateways": nat, "elasticIps": eip, "total": round(nat + eip, 2)}
+
+
+def nat_hours_for_mode(mode: str, zones: int, count: int | None = None) -> int:
+    """How many NAT gateway hours an hour of this NAT mode costs: a regional NAT gateway is billed
+    for each zone it is active in (it expands into every zone with subnets: nat_modes.py)."""
+    if mode == "count":
+        return count or 0
+    return {"none": 0, "single": 1, "per-az": zones, "regional": zones}[mode]

@@ -17,8 +17,11 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from vpcfactory import interface_endpoints_spec, transit_spec
 from vpcfactory.errors import InvalidSpec
+from vpcfactory.interface_endpoints_spec import InterfaceEndpoints
 from vpcfactory.pricing import monthly_cost, prices
+from vpcfactory.transit_spec import TransitGateway
 
 NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")
 # Names under /vpcfactory/ that the factory keeps for itself (outcomes.py: stored custom-resource
@@ -35,7 +38,7 @@ LOG_GROUP_NAME_RE = re.compile(r"^[A-Za-z0-9_\-/.#]{1,512}$")  # CreateLogGroup'
 BUCKET_ARN_RE = re.compile(r"^arn:aws[-a-z]*:s3:::([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(/.*)?$")
 
 TIER_TYPES = ("public", "private", "isolated")
-NAT_MODES = ("none", "single", "per-az")  # plus "count" (natGateways: N), which the normal form uses
+NAT_MODES = ("none", "single", "per-az", "regional")  # plus "count" (natGateways: N), which the normal form uses
 FLOW_LOG_DESTINATIONS = ("cloud-watch-logs", "s3")
 FLOW_LOG_TRAFFIC_TYPES = ("ALL", "ACCEPT", "REJECT")
 FLOW_LOG_AGGREGATION_INTERVALS = (60, 600)  # seconds; CreateFlowLogs accepts nothing else
@@ -69,6 +72,8 @@ SPEC_KEYS = (
     "flowLogs",
     "gatewayEndpoints",
     "lockDownDefaultSecurityGroup",
+    "transitGateway",
+    "interfaceEndpoints",
 )
 TIER_KEYS = (
     "name",
@@ -90,6 +95,8 @@ FLOW_LOG_KEYS = (
     "maxAggregationInterval",
 )
 WRAPPER_KEYS = ("spec", "target")
+IPAM_KEYS = ("ipamPoolId", "netmaskLength")  # cidr as a mapping (ipam.py)
+IPAM_POOL_RE = re.compile(r"^ipam-pool-[0-9a-f]{8,17}$")
 
 
 @dataclass(frozen=True)
@@ -144,9 +151,9 @@ class Spec:
     cidr: str
     availability_zones: int | tuple[str, ...]  # a count, or zone names, or zone IDs
     tiers: tuple[Tier, ...]
-    nat_mode: str  # none | single | per-az | count (natGateways: N with 2 <= N <= zones)
+    nat_mode: str  # none | single | per-az | regional (nat_modes.py) | count (natGateways: N, 2 <= N <= zones)
     az_reservation: int  # already defaulted: 4 up to 4 AZs, else 6
-    eip_allocation_ids: tuple[str, ...] = ()  # bring-your-own EIPs, one per NAT, in AZ order
+    eip_allocation_ids: tuple[str, ...] = ()  # bring-your-own EIPs, one per NAT (regional: per zone), in AZ order
     tags: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
     nat_count: int | None = None  # N when nat_mode is "count", else None
     ipv6: bool = False
@@ -156,6 +163,11 @@ class Spec:
     flow_logs: FlowLogs | None = None
     gateway_endpoints: tuple[str, ...] = GATEWAY_ENDPOINT_SERVICES
     lock_down_default_security_group: bool = True
+    # cidr: {ipamPoolId, netmaskLength} (ipam.py): the pool; `cidr` is then the nominal block
+    # 0.0.0.0/<netmaskLength> the layout is validated in (the real block is known at build time).
+    ipam_pool_id: str | None = None
+    transit_gateway: TransitGateway | None = None  # transitGateway (transit.py)
+    interface_endpoints: InterfaceEndpoints | None = None  # interfaceEndpoints (interface_endpoints_spec.py)
 
     @property
     def az_count(self) -> int:
@@ -167,7 +179,7 @@ class Spec:
         """How many NAT gateways the plan makes (in the first that many zones)."""
         if self.nat_mode == "count":
             return self.nat_count or 0
-        return {"none": 0, "single": 1, "per-az": self.az_count}[self.nat_mode]
+        return {"none": 0, "single": 1, "regional": 1, "per-az": self.az_count}[self.nat_mode]
 
     @property
     def has_public_tier(self) -> bool:
@@ -178,13 +190,17 @@ class Spec:
         azs = self.availability_zones
         return {
             "name": self.name,
-            "cidr": self.cidr,
+            "cidr": (
+                {"ipamPoolId": self.ipam_pool_id, "netmaskLength": int(self.cidr.split("/")[1])}
+                if self.ipam_pool_id
+                else self.cidr
+            ),
             "availabilityZones": azs if isinstance(azs, int) else list(azs),
             "azReservation": self.az_reservation,
             "natGateways": {
                 "mode": self.nat_mode,
                 # per-az follows the zones, so its count is left open; the others are fixed numbers.
-                "count": None if self.nat_mode == "per-az" else self.nat_gateway_count,
+                "count": None if self.nat_mode in ("per-az", "regional") else self.nat_gateway_count,
                 "eipAllocationIds": list(self.eip_allocation_ids),
             },
             "tiers": [t.to_dict() for t in self.tiers],
@@ -193,6 +209,8 @@ class Spec:
             "flowLogs": self.flow_logs.to_dict() if self.flow_logs else False,
             "gatewayEndpoints": {svc: svc in self.gateway_endpoints for svc in GATEWAY_ENDPOINT_SERVICES},
             "lockDownDefaultSecurityGroup": self.lock_down_default_security_group,
+            "transitGateway": self.transit_gateway.to_dict() if self.transit_gateway else None,
+            "interfaceEndpoints": self.interface_endpoints.to_dict() if self.interface_endpoints else None,
         }
 
 
@@ -224,7 +242,7 @@ def parse_spec(raw: Any) -> Spec:
         )
     if name in RESERVED_NAMES:
         raise InvalidSpec("name", f"{shown(name)} is reserved: the factory keeps /vpcfactory/{name} for itself")
-    vpc = _network(_required_str(raw, "cidr", "cidr"), "cidr")
+    vpc, ipam_pool_id = _vpc_cidr(raw.get("cidr"), raw.get("tiers"))
     azs = _availability_zones(raw.get("availabilityZones"))
     az_count = azs if isinstance(azs, int) else len(azs)
     tags = _tags(raw.get("tags"), "tags")
@@ -244,8 +262,17 @@ def parse_spec(raw: Any) -> Spec:
         tags=MappingProxyType(tags),
         nat_count=nat_count,
         ipv6=ipv6,
+        ipam_pool_id=ipam_pool_id,
+        # Routes are checked against the VPC's block here; an IPAM VPC's once the pool previews it
+        # (transit.check_plan, in Validate And Plan).
+        transit_gateway=_transit_gateway(raw.get("transitGateway"), None if ipam_pool_id else str(vpc)),
         flow_logs=_flow_logs(raw.get("flowLogs"), name),
         gateway_endpoints=_gateway_endpoints(raw.get("gatewayEndpoints")),
+        interface_endpoints=interface_endpoints_spec.parse(
+            raw.get("interfaceEndpoints"),
+            [(t.name, t.type) for t in tiers],
+            _gateway_endpoints(raw.get("gatewayEndpoints")),
+        ),
         lock_down_default_security_group=_bool(
             raw.get("lockDownDefaultSecurityGroup"), "lockDownDefaultSecurityGroup", default=True
         ),
@@ -257,6 +284,43 @@ def parse_spec(raw: Any) -> Spec:
 
 
 # -- sections ---------------------------------------------------------------------------------
+
+
+def _vpc_cidr(value: Any, raw_tiers: Any) -> tuple[ipaddress.IPv4Network, str | None]:
+    """(the VPC's block, the IPAM pool id or None): a CIDR string, or {ipamPoolId, netmaskLength}
+    (ipam.py), whose block is the nominal 0.0.0.0/<netmaskLength> until the pool gives the real one."""
+    if not isinstance(value, Mapping):
+        if value is not None and not isinstance(value, str):
+            raise InvalidSpec(
+                "cidr", f"must be a CIDR like 10.0.0.0/16 or {{ipamPoolId, netmaskLength}}, got {_kind(value)}"
+            )
+        return _network(_required_str({"cidr": value}, "cidr", "cidr"), "cidr"), None
+    _reject_unknown(value, IPAM_KEYS, "cidr")
+    pool = value.get("ipamPoolId")
+    if pool is None:
+        raise InvalidSpec("cidr.ipamPoolId", "required: the IPAM pool the VPC's block comes from (ipam-pool-...)")
+    if not isinstance(pool, str) or len(pool) > 32 or not IPAM_POOL_RE.fullmatch(pool):
+        raise InvalidSpec(
+            "cidr.ipamPoolId", f"{shown(pool)} is not an IPAM pool id (ipam-pool- and 8 to 17 hex digits)"
+        )
+    netmask = value.get("netmaskLength")
+    if netmask is None:
+        raise InvalidSpec("cidr.netmaskLength", f"required: the VPC's netmask length, /{MIN_PREFIX} to /{MAX_PREFIX}")
+    if not _is_int(netmask):
+        raise InvalidSpec("cidr.netmaskLength", f"must be an integer, got {_kind(netmask)}")
+    if not MIN_PREFIX <= netmask <= MAX_PREFIX:
+        raise InvalidSpec(
+            "cidr.netmaskLength", f"/{netmask} is out of range: AWS accepts /{MIN_PREFIX} to /{MAX_PREFIX}"
+        )
+    # Nobody knows the block before the pool allocates it, so no tier can name addresses in it.
+    for i, tier in enumerate(raw_tiers if isinstance(raw_tiers, list) else []):
+        if isinstance(tier, Mapping) and tier.get("cidrs") is not None:
+            raise InvalidSpec(
+                f"tiers[{i}].cidrs",
+                "explicit cidrs cannot be used with an IPAM pool (the VPC's block is known only when the "
+                "pool allocates it): give prefixLength",
+            )
+    return ipaddress.IPv4Network((0, netmask)), pool
 
 
 def _availability_zones(value: Any) -> int | tuple[str, ...]:
@@ -317,6 +381,8 @@ def _tier(raw: Any, at: str, vpc: ipaddress.IPv4Network, az_count: int, spec_tag
     name = _required_str(raw, "name", f"{at}.name")
     if not TIER_NAME_RE.fullmatch(name):
         raise InvalidSpec(f"{at}.name", f"{shown(name)}: use a lowercase letter, then up to 19 letters, digits or '-'")
+    if name == transit_spec.TIER:
+        raise InvalidSpec(f"{at}.name", f"{shown(name)} is reserved for the transit gateway attachment's subnets")
     type_ = _required_str(raw, "type", f"{at}.type")
     if type_ not in TIER_TYPES:
         raise InvalidSpec(f"{at}.type", f"{shown(type_)} is not one of {', '.join(TIER_TYPES)}")
@@ -423,6 +489,8 @@ def _nat_gateways(value: Any, tiers: tuple[Tier, ...], az_count: int) -> tuple[s
     allowed = (*NAT_MODES, "count") if isinstance(value, Mapping) else NAT_MODES
     if mode is not None and (not isinstance(mode, str) or mode not in allowed):
         raise InvalidSpec(mode_field, f"{shown(mode)} is not one of {', '.join(NAT_MODES)}")
+    if count is not None and mode == "regional":
+        raise InvalidSpec(count_field, "give either mode regional or count, not both (regional is one NAT gateway)")
     if count is not None:
         if not _is_int(count):
             raise InvalidSpec(count_field, f"must be a whole number of NAT gateways, got {_kind(count)}")
@@ -446,7 +514,9 @@ def _nat_gateways(value: Any, tiers: tuple[Tier, ...], az_count: int) -> tuple[s
     if mode is None:
         mode = "single" if has_public and has_private else "none"
     nat_count = count if mode == "count" else None
-    needed: int = nat_count if nat_count is not None else {"none": 0, "single": 1, "per-az": az_count}[mode]
+    needed: int = (
+        nat_count if nat_count is not None else {"none": 0, "single": 1, "regional": 1, "per-az": az_count}[mode]
+    )
     if (needed or eips) and not has_private:
         asked = (
             f"{plural(needed, 'NAT gateway')} (${monthly_cost(needed, len(eips))['total']:.2f} a month at "
@@ -460,7 +530,8 @@ def _nat_gateways(value: Any, tiers: tuple[Tier, ...], az_count: int) -> tuple[s
             "(public tiers use the internet gateway, isolated tiers have no internet route); "
             "add a private tier, or use none (the default without one)",
         )
-    if needed and not has_public:
+    # A regional NAT gateway sits in no subnet: it needs no public tier (nat_modes.py).
+    if needed and not has_public and mode != "regional":
         raise InvalidSpec(
             "natGateways",
             f"{plural(needed, 'NAT gateway')} {'needs' if needed == 1 else 'need'} a public tier to hold "
@@ -475,7 +546,13 @@ def _nat_gateways(value: Any, tiers: tuple[Tier, ...], az_count: int) -> tuple[s
         if eip in seen:
             raise InvalidSpec(at, f"{shown(eip)} is listed twice")
         seen.add(eip)
-    if eips and len(eips) != needed:
+    if eips and mode == "regional" and len(eips) != az_count:
+        raise InvalidSpec(
+            "natGateways.eipAllocationIds",
+            f"lists {plural(len(eips), 'allocation id')} but a regional NAT gateway with brought Elastic IPs needs "
+            f"one per zone ({plural(az_count, 'zone')}), in zone order, or none to let AWS manage its addresses",
+        )
+    if eips and mode != "regional" and len(eips) != needed:
         raise InvalidSpec(
             "natGateways.eipAllocationIds",
             f"lists {plural(len(eips), 'allocation id')} but natGateways ({mode}) with {plural(az_count, 'zone')} "
@@ -565,6 +642,81 @@ def _flow_logs(value: Any, spec_name: str) -> FlowLogs | None:
         traffic_type=traffic,
         max_aggregation_interval=interval,
     )
+
+
+def _transit_gateway(value: Any, vpc_cidr: str | None) -> TransitGateway | None:
+    """The spec's `transitGateway` (None when absent or null). `vpc_cidr`: the VPC's block when the
+    spec gives it (None for an IPAM pool: Validate And Plan checks the routes against the preview,
+    check_plan). Raises InvalidSpec naming the field."""
+    at = "transitGateway"
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise InvalidSpec(at, f"must be a mapping like {{id: tgw-..., routes: [10.0.0.0/8]}}, got {_kind(value)}")
+    _reject_unknown(value, transit_spec.KEYS, at)
+    tgw_id = value.get("id")
+    if tgw_id is None:
+        raise InvalidSpec(f"{at}.id", "required: the transit gateway to attach to (tgw-...)")
+    if not isinstance(tgw_id, str) or not transit_spec.TGW_ID_RE.fullmatch(tgw_id):
+        raise InvalidSpec(f"{at}.id", f"{shown(tgw_id)} is not a transit gateway id (tgw- and 8 or 17 hex digits)")
+
+    routes = value.get("routes")
+    routes = [] if routes is None else routes
+    if not isinstance(routes, list):
+        raise InvalidSpec(f"{at}.routes", f"must be a list of CIDRs and prefix list ids, got {_kind(routes)}")
+    if len(routes) > transit_spec.MAX_ROUTES:
+        raise InvalidSpec(f"{at}.routes", f"{len(routes)} destinations: at most {transit_spec.MAX_ROUTES}")
+    out: list[str] = []
+    for k, route in enumerate(routes):
+        where = f"{at}.routes[{k}]"
+        if not isinstance(route, str):
+            raise InvalidSpec(where, f"must be an IPv4 CIDR or a prefix list id (pl-...), got {_kind(route)}")
+        normal = route if transit_spec.PREFIX_LIST_RE.fullmatch(route) else str(_route_cidr(route, where, vpc_cidr))
+        if normal in out:
+            raise InvalidSpec(where, f"{shown(route)} is listed twice")
+        out.append(normal)
+
+    associate = value.get("associateRouteTableId")
+    if associate is not None and (
+        not isinstance(associate, str) or not transit_spec.TGW_ROUTE_TABLE_RE.fullmatch(associate)
+    ):
+        raise InvalidSpec(
+            f"{at}.associateRouteTableId", f"{shown(associate)} is not a transit gateway route table id (tgw-rtb-...)"
+        )
+    propagate = value.get("propagateRouteTableIds")
+    propagate = [] if propagate is None else propagate
+    if not isinstance(propagate, list):
+        raise InvalidSpec(f"{at}.propagateRouteTableIds", f"must be a list of tgw-rtb-... ids, got {_kind(propagate)}")
+    if len(propagate) > transit_spec.MAX_PROPAGATIONS:
+        raise InvalidSpec(
+            f"{at}.propagateRouteTableIds", f"{len(propagate)} route tables: at most {transit_spec.MAX_PROPAGATIONS}"
+        )
+    for k, table in enumerate(propagate):
+        where = f"{at}.propagateRouteTableIds[{k}]"
+        if not isinstance(table, str) or not transit_spec.TGW_ROUTE_TABLE_RE.fullmatch(table):
+            raise InvalidSpec(where, f"{shown(table)} is not a transit gateway route table id (tgw-rtb-...)")
+        if table in propagate[:k]:
+            raise InvalidSpec(where, f"{shown(table)} is listed twice")
+    return TransitGateway(
+        id=tgw_id,
+        routes=tuple(out),
+        associate_route_table_id=associate,
+        propagate_route_table_ids=tuple(propagate),
+    )
+
+
+def _route_cidr(text: str, where: str, vpc_cidr: str | None) -> ipaddress.IPv4Network:
+    if len(text) > MAX_CIDR_LENGTH or "/" not in text:
+        raise InvalidSpec(where, f"{shown(text)} is neither an IPv4 CIDR like 10.0.0.0/8 nor a prefix list id (pl-...)")
+    try:
+        net = ipaddress.ip_network(text, strict=True)
+    except ValueError as exc:
+        raise InvalidSpec(where, f"{shown(text)} is not a valid IPv4 network: {exc}") from None
+    if not isinstance(net, ipaddress.IPv4Network):
+        raise InvalidSpec(where, f"{shown(text)} is not an IPv4 network (IPv6 routes to the gateway are not supported)")
+    if vpc_cidr is not None:
+        transit_spec.check_not_in_vpc(net, vpc_cidr, where)
+    return net
 
 
 def _gateway_endpoints(value: Any) -> tuple[str, ...]:
@@ -785,6 +937,10 @@ def allocate(spec: Spec) -> list[list[ipaddress.IPv4Network]]:
     vpc = ipaddress.IPv4Network(spec.cidr)
     vpc_range = (int(vpc.network_address), int(vpc.broadcast_address) + 1)
     reservation = spec.az_reservation
+    # The transit gateway attachment's /28s sit at the top of the VPC (transit_spec.attachment_cidrs):
+    # every tier must end below them, so neither appending a tier nor adding a zone moves them.
+    tgw_block = transit_spec.attachment_block(spec.cidr, reservation) if spec.transit_gateway else None
+    top = tgw_block[0] if tgw_block else vpc_range[1]
     explicit: dict[int, list[ipaddress.IPv4Network]] = {}
     blocks: dict[int, Range] = {}
 
@@ -800,12 +956,13 @@ def allocate(spec: Spec) -> list[list[ipaddress.IPv4Network]]:
         earlier = [_range(n) for j in explicit for n in explicit[j]]
         while clashes := [end for s, end in earlier if _overlaps((start, start + need), (s, end))]:
             start = _align_up(max(clashes), size)
-        if start + need > vpc_range[1]:
-            free = max(0, vpc_range[1] - start)
+        if start + need > top:
+            free = max(0, top - start)
+            below = f" and below the transit gateway attachment's {reservation} x /28" if tgw_block else ""
             raise InvalidSpec(
                 f"tiers[{i}].prefixLength",
                 f"tier {tier.name!r} needs {reservation} x /{tier.prefix_length} = {need} addresses "
-                f"(azReservation {reservation}) but only {free} are free after the earlier tiers "
+                f"(azReservation {reservation}) but only {free} are free after the earlier tiers{below} "
                 f"in {vpc}; lower azReservation or the prefix length",
             )
         blocks[i] = (start, start + need)
@@ -817,6 +974,9 @@ def allocate(spec: Spec) -> list[list[ipaddress.IPv4Network]]:
     for i, nets in explicit.items():
         for k, net in enumerate(nets):
             other = _first_overlap(spec, i, k, net, explicit, blocks, reservation)
+            if other is None and tgw_block and _overlaps(_range(net), tgw_block):
+                first, last = (ipaddress.IPv4Address(a) for a in (tgw_block[0], tgw_block[1] - 1))
+                other = f"the block {first}-{last} reserved for the transit gateway attachment ({reservation} x /28)"
             if other:
                 raise InvalidSpec(f"tiers[{i}].cidrs[{k}]", f"{net} overlaps {other}")
 

@@ -14,9 +14,11 @@ Two scopes:
   someone launched, an EIP they brought) are never touched; if they block a delete, the
   teardown fails and lists what is left.
 
-Order (DESIGN.md): VPC endpoints and flow logs, NAT gateways -> wait `deleted` -> EIPs we
+Order (DESIGN.md): VPC endpoints and flow logs, NAT gateways and transit gateway attachments
+-> wait `deleted` (NATs, attachments, interface endpoints) -> EIPs we
 allocated -> route table associations and tables -> detach + delete IGW, egress-only IGW ->
-subnets -> VPC -> (rollback only) the flow logs' log group if this execution created it.
+subnets -> our security groups (sg/endpoints) -> VPC -> (rollback only) the flow logs' log group
+if this execution created it.
 A delete counts as done when EC2 answers that *the resource it deletes* is gone (the operation's
 own NotFound code about that id, aws.GONE_CODES); any other NotFound (a route of a gateway
 endpoint, say) fails the step, and the teardown reports what is left. Whatever a step counted
@@ -28,9 +30,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from vpcfactory import aws, inventory, outcomes, waits
+from vpcfactory import aws, interface_endpoints, inventory, ipam, outcomes, transit, waits
 from vpcfactory.errors import NotOwnedByFactory, ResourceInUse
-from vpcfactory.inventory import EIGW, EIP, ENDPOINT, FLOW_LOG, IGW, NAT, ROUTE_TABLE, SUBNET, VPC, Kind, Scope
+from vpcfactory.inventory import (
+    EIGW,
+    EIP,
+    ENDPOINT,
+    FLOW_LOG,
+    IGW,
+    NAT,
+    ROUTE_TABLE,
+    SECURITY_GROUP,
+    SUBNET,
+    TGW_ATTACHMENT,
+    VPC,
+    Kind,
+    Scope,
+)
 from vpcfactory.tags import TAG_EXECUTION, TAG_LOGICAL_ID, tag_dict
 
 if TYPE_CHECKING:
@@ -44,6 +60,8 @@ class Teardown:
         self.scope = scope
         self.owner = Scope.from_event(scope)  # whose resources: the one ownership rule (inventory)
         self.ec2 = ec2 or aws.client("ec2")
+        # finish(): the IPAM allocations of the VPCs it deleted, released or pending release (ipam.py)
+        self.ipam_allocations: list[dict[str, Any]] = []
 
     # -- finding what is ours (inventory: the Describe filters narrow, Scope.owns decides) ----------
     @classmethod
@@ -108,6 +126,11 @@ class Teardown:
                     NatGatewayId=nat["NatGatewayId"],
                 )
             pending.append(nat["NatGatewayId"])
+        # Transit gateway attachments: their interfaces keep the subnets until `deleted` (transit.py).
+        pending += transit.start_deleting(self.ec2, self.owned(TGW_ATTACHMENT))
+        # Interface endpoints (deleted above, or deleting since an earlier attempt): their network
+        # interfaces keep the subnets and sg/endpoints until `deleted` (interface_endpoints.py).
+        pending += interface_endpoints.deleting_ids(inventory.owned(self.ec2, ENDPOINT, self.owner, live_only=False))
         return pending
 
     def _delete_endpoints_and_flow_logs(self) -> None:
@@ -140,6 +163,8 @@ class Teardown:
         if self.owned(NAT):
             # The caller must wait for NAT deletion first; saying so beats a confusing EIP error.
             raise ResourceInUse("NAT gateways are still being deleted")
+        if self.owned(TGW_ATTACHMENT):
+            raise ResourceInUse("transit gateway attachments are still being deleted")
         # Again: when a Parallel branch fails, the other branch's Lambda still finishes and may
         # have created an endpoint or flow log after the rollback's first sweep.
         self._delete_endpoints_and_flow_logs()
@@ -152,6 +177,7 @@ class Teardown:
                 AllocationId=address["AllocationId"],
             )
         subnets = self.owned(SUBNET)
+        transit.release_subnets(self.ec2, subnets)  # a grown zone's /28 leaves the earlier attachment
         self._disassociate_our_subnets_from_other_tables({s["SubnetId"] for s in subnets}, subnets)
         for table in self.owned(ROUTE_TABLE):
             for assoc in table.get("Associations", []):
@@ -198,9 +224,23 @@ class Teardown:
                 self.ec2.delete_subnet,
                 SubnetId=subnet["SubnetId"],
             )
+        # Our security groups (sg/endpoints), once the endpoints that use them are gone; never the
+        # default group (untagged: Scope.owns refuses it) nor anyone else's.
+        for group in self.owned(SECURITY_GROUP):
+            attempt(
+                "security-group",
+                group["GroupId"],
+                "DeleteSecurityGroup",
+                self.ec2.delete_security_group,
+                GroupId=group["GroupId"],
+            )
         if not blocked:
             for vpc in self.owned(VPC):
-                attempt("vpc", vpc["VpcId"], "DeleteVpc", self.ec2.delete_vpc, VpcId=vpc["VpcId"])
+                if attempt("vpc", vpc["VpcId"], "DeleteVpc", self.ec2.delete_vpc, VpcId=vpc["VpcId"]) and (
+                    pool := ipam.pool_of(vpc)
+                ):
+                    # IPAM releases the VPC's allocation itself, later: reported, not waited for (ipam.py)
+                    self.ipam_allocations.append(ipam.allocation_status(self.ec2, pool, vpc["VpcId"]))
         if blocked:
             raise ResourceInUse("; ".join(blocked))
         # A NotFound about the deleted id counted a delete as done; make sure it meant gone. EC2 is
@@ -271,7 +311,7 @@ class Teardown:
     def leftovers(self) -> list[dict[str, str]]:
         """What is still there, for the failure report of a teardown that could not finish."""
         found: list[dict[str, str]] = []
-        for kind in (ENDPOINT, FLOW_LOG, NAT, EIP, ROUTE_TABLE, IGW, EIGW, SUBNET, VPC):
+        for kind in (ENDPOINT, FLOW_LOG, NAT, TGW_ATTACHMENT, EIP, ROUTE_TABLE, IGW, EIGW, SUBNET, SECURITY_GROUP, VPC):
             for item in self.owned(kind):
                 found.append({"type": kind.name, "id": item[kind.id_key], "logicalId": inventory.logical_id(item)})
         return found

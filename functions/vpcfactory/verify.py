@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from vpcfactory import aws, inventory
+from vpcfactory import aws, interface_endpoints, inventory, nat_modes, transit
 from vpcfactory.errors import VerificationFailed
-from vpcfactory.inventory import ENDPOINT, FLOW_LOG, IGW, NAT, ROUTE_TABLE, SUBNET, VPC, Scope, Snapshot
+from vpcfactory.inventory import ENDPOINT, FLOW_LOG, IGW, NAT, ROUTE_TABLE, SUBNET, TGW_ATTACHMENT, VPC, Scope, Snapshot
 from vpcfactory.safeguards import default_security_group
 
 if TYPE_CHECKING:
@@ -27,15 +27,24 @@ def verify_network(plan: Plan, execution: str, vpc_id: str, ec2: Any | None = No
     """Read the VPC once (inventory.snapshot, plus its default security group), check it against
     the plan (`check`, pure), raise VerificationFailed naming every problem, else describe it."""
     ec2 = ec2 or aws.client("ec2")
-    kinds = [SUBNET, NAT, ROUTE_TABLE, IGW, *([ENDPOINT] if plan.get("gatewayEndpoints") else []), FLOW_LOG]
+    endpoints = plan.get("gatewayEndpoints") or plan.get("interfaceEndpoints")
+    kinds = [SUBNET, NAT, ROUTE_TABLE, IGW, *([ENDPOINT] if endpoints else []), FLOW_LOG]
+    kinds += [TGW_ATTACHMENT] if plan.get("transitGateway") else []
     snap = inventory.snapshot(ec2, vpc_id, Scope.of_vpc(vpc_id, plan["name"]), kinds)
     group = default_security_group(ec2, vpc_id)
     problems, compliance = check(plan, snap, group)
+    problems += transit.verify_problems(plan, snap, ec2)  # attachment, association, propagation, routes
+    problems += interface_endpoints.verify(plan, ec2, snap)  # available, planned subnets, private DNS, our SG
     if problems:
         raise VerificationFailed("; ".join(problems))
     # The VPC itself only matters to the description: read last, so a failed check costs no call for it.
     snap.items[VPC.name] = aws.call(VPC.operation, ec2.describe_vpcs, VpcIds=[vpc_id])[VPC.key]
-    return describe(plan, execution, snap, group, compliance)
+    described = describe(plan, execution, snap, group, compliance)
+    if plan.get("transitGateway"):
+        described["transitGateway"] = transit.describe(plan, snap)
+    if plan.get("interfaceEndpoints"):
+        described["interfaceEndpoints"] = interface_endpoints.describe_built(plan, snap)
+    return described
 
 
 def _nats(snap: Snapshot) -> dict[str, dict[str, Any]]:
@@ -82,6 +91,11 @@ def check(plan: Plan, snap: Snapshot, group: dict[str, Any]) -> tuple[list[str],
         problems += _route_problems(sub, table, planned, igw_id, nat_id_of, bool(plan.get("ipv6")))
 
     problems += _gateway_endpoint_problems(plan, snap.mine(ENDPOINT), tables)
+    for nat in plan["natGateways"]:  # each planned NAT available, in the planned mode (nat_modes.py)
+        nat_item = _nats(snap).get(nat["logicalId"])
+        problems += (
+            [f"{nat['logicalId']} is not available"] if nat_item is None else nat_modes.mode_problems(nat, nat_item)
+        )
 
     compliance: dict[str, str] = {}
     sg_open = bool(group.get("IpPermissions") or group.get("IpPermissionsEgress"))
@@ -125,7 +139,8 @@ def describe(
             {
                 "natGatewayId": item["NatGatewayId"],
                 "az": nat["az"],
-                "subnetId": item["SubnetId"],
+                "subnetId": item.get("SubnetId"),  # None for a regional NAT (nat_modes.py)
+                "availabilityMode": item.get("AvailabilityMode") or "zonal",
                 "allocationId": address.get("AllocationId"),
                 "publicIp": address.get("PublicIp"),
             }

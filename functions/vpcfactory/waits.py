@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from vpcfactory import aws
+from vpcfactory import aws, interface_endpoints, transit
 from vpcfactory.errors import NatGatewayFailed
 
 Item = dict[str, Any]
@@ -33,6 +33,9 @@ class SlowKind:
     ready: Callable[[Item], bool]  # the build may go on
     failure: Callable[[Item], Exception | None]  # a state it never leaves: the error that ends the wait
     deleted: Callable[[Any, list[str]], bool]  # every one of these ids is gone (or as good as gone)
+    # A state that someone else must end (a transit gateway attachment pendingAcceptance): the
+    # error to raise instead of WaitTimedOut when the wait runs out with an item in it.
+    stalled: Callable[[Item], Exception | None] = lambda item: None
 
 
 def _describe_nats(ec2: Any, ids: list[str]) -> dict[str, Item]:
@@ -63,7 +66,28 @@ NAT_GATEWAY = SlowKind(
     deleted=_nats_deleted,
 )
 
-SLOW_KINDS: tuple[SlowKind, ...] = (NAT_GATEWAY,)
+TGW_ATTACHMENT = SlowKind(
+    name="transit gateway attachment",
+    prefix="tgw-attach-",
+    describe=transit.describe_attachments,
+    ready=transit.attachment_ready,
+    failure=transit.attachment_failure,
+    deleted=transit.attachments_deleted,
+    stalled=transit.attachment_stalled,
+)
+
+# Interface endpoints (interface_endpoints.py): pending -> available; deleting -> deleted. Gateway
+# endpoints share the "vpce-" prefix: ready at once, deleted at once (the functions handle both).
+INTERFACE_ENDPOINT = SlowKind(
+    name="interface VPC endpoint",
+    prefix="vpce-",
+    describe=interface_endpoints.describe,
+    ready=interface_endpoints.ready,
+    failure=interface_endpoints.failure,
+    deleted=interface_endpoints.deleted,
+)
+
+SLOW_KINDS: tuple[SlowKind, ...] = (NAT_GATEWAY, TGW_ATTACHMENT, INTERFACE_ENDPOINT)
 
 
 def kind_of(resource_id: str) -> SlowKind:
@@ -106,6 +130,16 @@ def pending(ids: list[str], described: dict[str, Item]) -> list[str]:
             state = (item or {}).get("State") or (item or {}).get("state") or "not visible yet"
             out.append(f"{resource_id} ({state})")
     return out
+
+
+def stalled(ids: list[str], described: dict[str, Item]) -> Exception | None:
+    """When a wait runs out: the error of an item stuck waiting for someone else, if one is."""
+    for resource_id in sorted(ids):
+        item = described.get(resource_id)
+        error = kind_of(resource_id).stalled(item) if item is not None else None
+        if error is not None:
+            return error
+    return None
 
 
 def deleted(ec2: Any, ids: list[str]) -> bool:

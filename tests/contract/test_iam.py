@@ -54,6 +54,12 @@ DOCUMENTED_EXCEPTIONS = {
         "its rules (Security Hub EC2.2). Scoped to security groups, by the VPC they belong to.",
         "ec2:Vpc",
     ),
+    "LeaveTheGatewaysDefaultRouteTable": (
+        "A transit gateway's route table is the gateway owner's, untagged; the factory only takes its "
+        "own attachment (authorized too, by our tags) out of it before associating it elsewhere. "
+        "Scoped to this account's route tables in this Region.",
+        "ec2:Region",
+    ),
 }
 
 # SAM policy templates whose expansion was reviewed: what they grant.

@@ -155,6 +155,7 @@ def test_a_subnet_carries_every_field_the_build_handlers_read():
         "eip": "eip/us-east-1b",
         "eipAllocationId": None,
         "name": "production-nat-us-east-1b",
+        "availabilityMode": "zonal",
     }
 
 

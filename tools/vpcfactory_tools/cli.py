@@ -241,6 +241,13 @@ def run_execution(args: argparse.Namespace, which: str, payload: dict[str, Any],
                 sfn = emu.client("stepfunctions")
                 assert emu.stack is not None  # deployed when the emulator starts
                 machine = emu.stack.build_arn if which == "build" else emu.stack.destroy_arn
+                # What the spec names but does not build (an IPAM pool, a transit gateway): made here
+                # for this run, their ids put in place of the spec's (emulator/fixtures.py).
+                from vpcfactory_tools.emulator import fixtures
+
+                payload, made = fixtures.provide(emu.client, payload)
+                for line in made:
+                    print(line, file=sys.stderr, flush=True)
                 try:
                     arn = emu.start_execution(machine, payload, name)
                     print(f"started {arn}", file=sys.stderr, flush=True)
@@ -532,6 +539,10 @@ def cmd_plan(args: argparse.Namespace, out: TextIO) -> int:
     ec2 = target_ec2(args, split_input(doc)[1])
     zones = ec2.describe_availability_zones()["AvailabilityZones"] if ec2 else emulator_zones(args)
     plan = plan_network(spec, zones)
+    if ec2 is not None:
+        from vpcfactory import ipam
+
+        plan = ipam.place(plan, ec2)  # IPAM: the pool's next block (a preview) or the existing VPC's
     # Against a target, the diff: what a re-apply would add and what it refuses (growth.compare,
     # the same code Validate And Plan runs). Without one there is nothing to compare with.
     diff = compare(plan, ec2) if ec2 is not None else None

@@ -63,16 +63,19 @@ class Subnet:
     ipv4_route: str | None = None
     # ::/0: IGW, EIGW, any other target's id, or None.
     ipv6_route: str | None = None
+    # The destinations its route table sends to the transit gateway (vpcfactory.transit).
+    tgw_routes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class NatGateway:
     key: str  # what Subnet.ipv4_route names: the logical id (nat/<az>), or the NAT's id if untagged
-    az: str
-    subnet: tuple[str, str]  # (tier, az) of the subnet it lives in
+    az: str  # "regional" for a regional NAT gateway (vpcfactory.nat_modes): it spans every zone
+    subnet: tuple[str, str] | None  # (tier, az) of the subnet it lives in; None for a regional NAT
     id: str | None = None
     public_ip: str | None = None
     eip_allocation_id: str | None = None  # a brought-your-own EIP the plan names
+    regional: bool = False  # drawn in the VPC, beside the zones, with no subnet
 
 
 @dataclass
@@ -91,6 +94,9 @@ class Network:
     eigw: bool = False
     eigw_id: str | None = None
     gateway_endpoints: list[str] = field(default_factory=list)  # services: s3, dynamodb
+    # interface endpoints: (service key, how many zones it has a subnet in): ("ssm", 3)
+    interface_endpoints: list[tuple[str, int]] = field(default_factory=list)
+    transit_gateway: str | None = None  # the gateway the VPC is attached to (tgw-...), vpcfactory.transit
 
     def nat(self, key: str | None) -> NatGateway | None:
         return next((n for n in self.nats if n.key == key), None)
@@ -122,9 +128,22 @@ def network_from_plan(plan: Mapping[str, Any]) -> Network:
             ipv6_index=s.get("ipv6Index"),
             ipv4_route=ipv4,
             ipv6_route=v6["target"] if v6 else None,
+            tgw_routes=tuple(table.get("transitGatewayRoutes") or ()),
         )
     nats = []
     for n in plan["natGateways"]:
+        if n.get("availabilityMode") == "regional" or not n["subnet"]:
+            brought = [eid for a in n.get("zoneAddresses") or [] for eid in a["allocationIds"]]
+            nats.append(
+                NatGateway(
+                    key=n["logicalId"],
+                    az="regional",
+                    subnet=None,
+                    eip_allocation_id=", ".join(brought) or None,
+                    regional=True,
+                )
+            )
+            continue
         home = by_logical_id[n["subnet"]]
         nats.append(
             NatGateway(
@@ -145,6 +164,8 @@ def network_from_plan(plan: Mapping[str, Any]) -> Network:
         igw=plan.get("internetGateway") is not None,
         eigw=plan.get("egressOnlyInternetGateway") is not None,
         gateway_endpoints=[e["service"] for e in plan.get("gatewayEndpoints") or []],
+        interface_endpoints=[(e["service"], len(e["subnets"])) for e in plan.get("interfaceEndpoints") or []],
+        transit_gateway=(plan.get("transitGateway") or {}).get("id"),
     )
 
 
@@ -193,6 +214,7 @@ def network_from_vpc(ec2: Any, vpc_id: str) -> Network:
             id=raw["SubnetId"],
             ipv4_route=ipv4,
             ipv6_route=ipv6,
+            tgw_routes=_tgw_routes(snap.route_table_of(raw["SubnetId"]) or {}),
         )
     tiers: list[Tier] = []
     for _raw, tier in placed:
@@ -201,10 +223,17 @@ def network_from_vpc(ec2: Any, vpc_id: str) -> Network:
 
     nats = []
     for n in raw_nats:
+        address: dict[str, Any] = next(iter(n.get("NatGatewayAddresses") or []), {})
+        if n.get("AvailabilityMode") == "regional":  # in no subnet: every zone's (vpcfactory.nat_modes)
+            nats.append(
+                NatGateway(
+                    key=nat_key[n["NatGatewayId"]], az="regional", subnet=None, id=n["NatGatewayId"], regional=True
+                )
+            )
+            continue
         home = key_of.get(n.get("SubnetId", ""))
         if home is None:
             continue
-        address: dict[str, Any] = next(iter(n.get("NatGatewayAddresses") or []), {})
         nats.append(
             NatGateway(
                 key=nat_key[n["NatGatewayId"]],
@@ -235,6 +264,30 @@ def network_from_vpc(ec2: Any, vpc_id: str) -> Network:
         eigw=bool(eigws),
         eigw_id=eigws[0]["EgressOnlyInternetGatewayId"] if eigws else None,
         gateway_endpoints=_endpoint_order({e["ServiceName"].rsplit(".", 1)[-1] for e in endpoints}),
+        interface_endpoints=sorted(
+            (e["ServiceName"].split(f".{ec2.meta.region_name}.", 1)[-1], len(e.get("SubnetIds") or []))
+            for e in snap.all("vpc-endpoint")
+            if str(e.get("VpcEndpointType", "")).lower() == "interface" and inventory.endpoint_in_service(e)
+        ),
+        # The gateway the routes name (the attachment itself needs no extra read to be drawn).
+        transit_gateway=next(
+            (
+                r["TransitGatewayId"]
+                for t in snap.all("route-table")
+                for r in t.get("Routes", [])
+                if r.get("TransitGatewayId")
+            ),
+            None,
+        ),
+    )
+
+
+def _tgw_routes(table: dict[str, Any]) -> tuple[str, ...]:
+    """The destinations (CIDRs, prefix list ids) a route table sends to a transit gateway."""
+    return tuple(
+        r.get("DestinationCidrBlock") or r.get("DestinationPrefixListId") or "?"
+        for r in table.get("Routes", [])
+        if r.get("TransitGatewayId")
     )
 
 
@@ -362,12 +415,15 @@ SUBNET_STYLE = {
     "public": ("#7AA116", "#F2F6E8"),
     "private": ("#00A4A6", "#E6F6F7"),
     "isolated": ("#7D8998", "#F4F5F6"),
+    "tgw": ("#8C4FFF", "#F5F0FF"),  # the transit gateway attachment's /28s (vpcfactory.transit)
 }
 TEXT_COLOR = "#232F3E"
 MUTED_COLOR = "#5F6B7A"
 IGW_EDGE = "#3F8624"  # 0.0.0.0/0 to the internet gateway
 NAT_EDGE = "#D45B07"  # 0.0.0.0/0 to a NAT gateway
 V6_EDGE = "#1A73E8"  # ::/0
+TGW_EDGE = "#8C4FFF"  # the routes to the transit gateway, and its attachment
+TGW_TIER = "tgw"  # the attachment subnets' tier (vpcfactory.transit.TIER)
 FONT = "Helvetica"
 
 
@@ -433,7 +489,15 @@ def _draw_once(network: Network, base: Path, outformat: str, *, reverse: bool, l
     reverse: declare the zones right to left. loose: no route shapes the ranking, only the grid.
     """
     from diagrams import Cluster, Diagram, Edge, Node
-    from diagrams.aws.network import VPC, Endpoint, InternetGateway, NATGateway, PrivateSubnet, PublicSubnet
+    from diagrams.aws.network import (
+        VPC,
+        Endpoint,
+        InternetGateway,
+        NATGateway,
+        PrivateSubnet,
+        PublicSubnet,
+        TransitGateway,
+    )
 
     graph_attr = {
         "fontname": FONT,
@@ -491,6 +555,10 @@ def _draw_once(network: Network, base: Path, outformat: str, *, reverse: bool, l
             top.append(card(InternetGateway, "eigw", lines))
         igw = top[0] if network.igw else None
         eigw = top[-1] if network.eigw else None
+        tgw = None
+        if network.transit_gateway:
+            tgw = card(TransitGateway, "tgw", [("b", "Transit gateway"), ("m", network.transit_gateway)])
+            top.append(tgw)
         anchor = None if loose else igw
 
         vpc_lines: list[tuple[str, str]] = [("B", f"VPC {network.name}"), ("", network.cidr)]
@@ -527,9 +595,19 @@ def _draw_once(network: Network, base: Path, outformat: str, *, reverse: bool, l
                             for k, nat in enumerate(network.nats):
                                 if nat.subnet == (tier.name, az):
                                     nat_nodes[nat.key] = card(NATGateway, _id("nat", k, nat.key), _nat_lines(nat))
+            for k, nat in enumerate(network.nats):  # a regional NAT: in the VPC, beside the zones
+                if nat.regional:
+                    nat_nodes[nat.key] = card(NATGateway, _id("nat", k, nat.key), _nat_lines(nat))
             endpoint_nodes = [
                 card(Endpoint, _id("vpce", k, service), [("b", f"{_service_title(service)} gateway endpoint")])
                 for k, service in enumerate(network.gateway_endpoints)
+            ] + [
+                card(
+                    Endpoint,
+                    _id("vpce-if", k, service),
+                    [("b", f"{service} interface endpoint"), ("", f"{zones} zones, private DNS, 443")],
+                )
+                for k, (service, zones) in enumerate(network.interface_endpoints)
             ]
 
         # Layout: a tier's subnets (and the NATs in them) form one row; in each zone column the
@@ -585,6 +663,14 @@ def _draw_once(network: Network, base: Path, outformat: str, *, reverse: bool, l
         for nat in network.nats:
             if igw is not None and nat.key in nat_nodes:
                 igw.connect(nat_nodes[nat.key], _route(Edge, IGW_EDGE, "", ranks=not loose))
+        # The transit gateway: its attachment (one /28 a zone) and the routes to it, which shape nothing.
+        if tgw is not None:
+            for (tier_name, _az), node in nodes.items():
+                subnet = network.subnets[(tier_name, _az)]
+                if tier_name == TGW_TIER:
+                    tgw.connect(node, _route(Edge, TGW_EDGE, "attachment", dashed=True, ranks=False))
+                elif subnet.tgw_routes:
+                    tgw.connect(node, _route(Edge, TGW_EDGE, ", ".join(subnet.tgw_routes), ranks=False))
 
         in_order = _columns_in_order(diagram.dot.pipe(format="plain", encoding="utf-8"), network, nodes)
     return in_order
@@ -636,6 +722,8 @@ def _subnet_lines(network: Network, subnet: Subnet) -> list[tuple[str, str]]:
     nat = network.nat(subnet.ipv4_route)
     if subnet.ipv4_route is None and subnet.ipv6_route is None:
         lines.append(("i", "no internet route"))
+    elif nat is not None and nat.regional:
+        lines.append(("i", "0.0.0.0/0 via the regional NAT"))
     elif nat is not None and nat.az != subnet.az:
         lines.append(("i", f"0.0.0.0/0 via the NAT in {nat.az}"))  # cross-zone: worth spelling out
     elif subnet.ipv4_route not in (None, IGW) and nat is None:
@@ -644,10 +732,12 @@ def _subnet_lines(network: Network, subnet: Subnet) -> list[tuple[str, str]]:
 
 
 def _nat_lines(nat: NatGateway) -> list[tuple[str, str]]:
-    lines = [("b", "NAT gateway")]
+    lines = [("b", "Regional NAT gateway" if nat.regional else "NAT gateway")]
     if nat.id:
         lines.append(("m", nat.id))
-    if nat.public_ip:
+    if nat.regional:
+        lines.append(("m", nat.eip_allocation_id or "AWS-managed addresses, every zone"))
+    elif nat.public_ip:
         lines.append(("", f"EIP {nat.public_ip}"))
     elif nat.eip_allocation_id:
         lines.append(("m", nat.eip_allocation_id))
@@ -701,6 +791,8 @@ def _legend(network: Network) -> str:
         items.append((NAT_EDGE, "━━", "0.0.0.0/0 to a NAT gateway"))
     if any(s.ipv6_route in (IGW, EIGW) for s in subnets):
         items.append((V6_EDGE, "╍╍", "::/0 (IPv6)"))
+    if network.transit_gateway:
+        items.append((TGW_EDGE, "━━", "routes to the transit gateway (╍╍ its attachment)"))
     if not items:
         return ""
     cells = "".join(f'<TD><FONT COLOR="{color}">{line} {_esc(text)}</FONT></TD>' for color, line, text in items)

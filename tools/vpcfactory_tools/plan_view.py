@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from vpcfactory import pricing
+from vpcfactory import interface_endpoints_spec, ipam, pricing
 from vpcfactory.plan import zones_region
 from vpcfactory.spec import Spec, allocate, plural
 
@@ -97,7 +97,9 @@ def warnings(spec: Spec, plan: Plan, space: dict[str, Any]) -> list[str]:
     out: list[str] = []
     zones = [z["name"] for z in plan["availabilityZones"]]
     nats = plan["natGateways"]
-    kind = address_range(plan["cidr"])["kind"]
+    kind = address_range(plan["cidr"])["kind"] if not ipam.is_nominal(plan) else "ipam-pool"
+    if kind == "ipam-pool":
+        out.append(ipam_note(plan))
     if kind == "public":
         out.append(
             f"{plan['cidr']} is public address space, not RFC 1918 private space (10.0.0.0/8, 172.16.0.0/12, "
@@ -113,8 +115,11 @@ def warnings(spec: Spec, plan: Plan, space: dict[str, Any]) -> list[str]:
     private = [s for s in plan["subnets"] if s["type"] == "private"]
     if len(zones) == 1:
         out.append(f"one zone ({zones[0]}): a zone outage takes the whole network down")
+    regional = any(n.get("availabilityMode") == "regional" for n in nats)  # in every zone (nat_modes.py)
     if private and not nats:
         out.append("private tiers have no NAT gateway: they get no IPv4 route to the internet")
+    elif regional:
+        pass
     elif private and len(nats) == 1 and len(zones) > 1:
         out.append(
             f"single NAT gateway in {nats[0]['az']}: if that zone fails, every zone loses internet egress, "
@@ -151,15 +156,48 @@ def facts(spec: Spec, plan: Plan, diff: dict[str, Any] | None = None) -> dict[st
     prices = price_basis(plan)
     out: dict[str, Any] = {
         "addressSpace": space,
-        "addressRange": address_range(plan["cidr"]),
+        "addressRange": address_range(plan["cidr"])
+        if not ipam.is_nominal(plan)
+        else {"kind": "ipam-pool", "label": "allocated by the IPAM pool at build time"},
+        "ipam": ipam_facts(plan),
         # the costs (monthlyCostUsd, costComparison) are this Region's list prices, whatever the plan's Region
         "priceRegion": prices["priceRegion"],
         "prices": prices,
         "warnings": warnings(spec, plan, space),
     }
+    if plan.get("interfaceEndpoints"):
+        out["interfaceEndpointCost"] = interface_endpoints_spec.hourly_cost(plan, pricing.prices())
     if diff is not None:
         out["diff"] = diff
     return out
+
+
+def ipam_facts(plan: Plan) -> dict[str, Any] | None:
+    """An IPAM VPC (functions/vpcfactory/ipam.py): the pool, and the block previewed (None: no preview)."""
+    pool = plan.get("ipam")
+    if not pool:
+        return None
+    return {**pool, "previewedCidr": None if ipam.is_nominal(plan) else plan["cidr"]}
+
+
+def cidr_text(plan: Plan) -> str:
+    """The VPC's block as `plan` shows it: a CIDR, or where an IPAM VPC's block comes from."""
+    pool = plan.get("ipam")
+    if not pool:
+        return plan["cidr"]
+    if ipam.is_nominal(plan):
+        return f"/{pool['netmaskLength']} from IPAM pool {pool['poolId']}"
+    return f"{plan['cidr']} (IPAM pool {pool['poolId']}: its next /{pool['netmaskLength']}, previewed)"
+
+
+def ipam_note(plan: Plan) -> str:
+    pool = plan.get("ipam")
+    pool_id = pool["poolId"] if pool else "?"
+    return (
+        f"the VPC's block comes from IPAM pool {pool_id} and could not be previewed here (no such pool "
+        "in the embedded emulator; pass --endpoint-url or --stack to preview it): the build previews it when it "
+        f"starts, and the subnet addresses shown are offsets in a nominal {plan['cidr']}"
+    )
 
 
 # -- rendering --------------------------------------------------------------------------------
@@ -178,7 +216,7 @@ def render(spec: Spec, plan: Plan, out: TextIO, diff: dict[str, Any] | None = No
         Text.assemble(
             ("VPC ", "bold"),
             (plan["name"], "bold cyan"),
-            f"  {plan['cidr']}  ",
+            f"  {cidr_text(plan)}  ",
             ("" if info["addressRange"]["kind"] == "rfc1918" else f"({info['addressRange']['label']})  ", "yellow"),
             f"{plural(len(zones), 'zone')} ({', '.join(f'{z} {zone_ids[z]}' if zone_ids[z] else z for z in zones)}), "
             f"room kept for {plan['azReservation']}",
@@ -195,6 +233,11 @@ def render(spec: Spec, plan: Plan, out: TextIO, diff: dict[str, Any] | None = No
                 "IPv6: Amazon",
                 "Flow logs",
                 "Gateway endpoints",
+                "Interface endpoint",
+                "Transit gateway",
+                "  routes to it",
+                "  associated with",
+                "  propagated to",
                 "Default security group",
                 "Monthly",
                 "NAT modes",
@@ -239,6 +282,9 @@ def _route_table(plan: Plan) -> Table:
     if plan["ipv6"]:
         table.add_column("::/0 →")
     table.add_column("gateway endpoints")
+    tgw = plan.get("transitGateway")
+    if tgw:
+        table.add_column("→ transit gateway")
     for rt in plan["routeTables"]:
         route = rt.get("defaultRoute")
         if route is None:
@@ -247,15 +293,22 @@ def _route_table(plan: Plan) -> Table:
             v4 = Text("internet gateway", style="green")
         else:
             nat = nats[route["nat"]]
-            foreign = rt.get("az") and nat["az"] != rt["az"]
-            v4 = Text(
-                f"NAT in {nat['az']}" + (" (another zone)" if foreign else ""), style="yellow" if foreign else "blue"
+            foreign = rt.get("az") and nat["az"] and nat["az"] != rt["az"]
+            v4 = (
+                Text("regional NAT", style="blue")
+                if not nat["az"]
+                else Text(
+                    f"NAT in {nat['az']}" + (" (another zone)" if foreign else ""),
+                    style="yellow" if foreign else "blue",
+                )
             )
         row: list[Any] = [rt["logicalId"], ", ".join(s.split("/", 1)[1] for s in rt["subnets"]), v4]
         if plan["ipv6"]:
             v6 = rt.get("ipv6DefaultRoute")
             row.append(ROUTE_LABELS[v6["target"]] if v6 else "no route")
         row.append(", ".join(e["service"] for e in endpoints if rt["logicalId"] in e["routeTables"]) or "-")
+        if tgw:
+            row.append(", ".join(rt.get("transitGatewayRoutes") or []) or "-")
         table.add_row(*row)
     return table
 
@@ -331,7 +384,12 @@ def summarize(plan: Plan) -> str:
     table = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
 
     nats = plan["natGateways"]
-    if nats:
+    if nats and nats[0].get("availabilityMode") == "regional":
+        brought = [eid for a in nats[0].get("zoneAddresses") or [] for eid in a["allocationIds"]]
+        nat_line = "NAT gateways: 1 regional, in every zone, no public subnet needed (" + (
+            f"brought Elastic IPs {', '.join(brought)}, one per zone)" if brought else "AWS-managed addresses)"
+        )
+    elif nats:
         placed = ", ".join(
             f"{n['az']} in {n['subnet']}" + (f" with {n['eipAllocationId']}" if n["eipAllocationId"] else "")
             for n in nats
@@ -341,7 +399,7 @@ def summarize(plan: Plan) -> str:
         nat_line = "NAT gateways: none"
 
     lines = [
-        f"VPC {plan['name']} {plan['cidr']}: {plural(len(azs), 'zone')}, room reserved for {plan['azReservation']}",
+        f"VPC {plan['name']} {cidr_text(plan)}: {plural(len(azs), 'zone')}, room reserved for {plan['azReservation']}",
         *table,
         nat_line,
         *_feature_lines(plan, tiers),
@@ -360,6 +418,8 @@ def _describe_routes(routes: list[RouteTarget | None], subnets: list[PlannedSubn
     own = [nat == s["az"] for nat, s in zip(nats, subnets, strict=True)]
     if all(own) and len(nats) > 1:
         return "NAT in its own zone"
+    if nats == ["regional"] * len(nats):
+        return "regional NAT"
     if len(set(nats)) == 1:
         return f"NAT in {nats[0]}"
     borrowed = [f"{s['az']} via {nat}" for nat, s, mine in zip(nats, subnets, own, strict=True) if not mine]
@@ -397,6 +457,8 @@ def _feature_lines(plan: Plan, tiers: dict[str, list[PlannedSubnet]]) -> list[st
         lines.append(f"Gateway endpoints: {services} on {', '.join(endpoints[0]['routeTables'])}")
     else:
         lines.append("Gateway endpoints: none")
+    lines += interface_endpoint_lines(plan)
+    lines += transit_gateway_lines(plan)
     lines.append(
         "Default security group: every rule removed (Security Hub EC2.2)"
         if plan["lockDownDefaultSecurityGroup"]
@@ -405,9 +467,54 @@ def _feature_lines(plan: Plan, tiers: dict[str, list[PlannedSubnet]]) -> list[st
     return lines
 
 
+def transit_gateway_lines(plan: Plan) -> list[str]:
+    """The transit gateway attachment (vpcfactory.transit): where, what it routes, how it is associated."""
+    tgw = plan.get("transitGateway")
+    if not tgw:
+        return []
+    cidrs = {s["logicalId"]: s["cidr"] for s in plan["subnets"]}
+    where = ", ".join(cidrs[s] for s in tgw["subnets"])
+    lines = [
+        f"Transit gateway: {tgw['id']} attached in a /28 per zone at the top of the VPC ({where}), "
+        "route table rtb/tgw (no internet route); waited for until available",
+        f"  routes to it from every private and isolated tier: {', '.join(tgw['routes']) or 'none'}",
+    ]
+    if tgw["associateRouteTableId"]:
+        lines.append(f"  associated with {tgw['associateRouteTableId']} (instead of the gateway's default table)")
+    if tgw["propagateRouteTableIds"]:
+        lines.append(f"  propagated to {', '.join(tgw['propagateRouteTableIds'])}")
+    return lines
+
+
+def interface_endpoint_lines(plan: Plan) -> list[str]:
+    """Interface endpoints: where, and their hourly cost per zone (each endpoint is billed per zone)."""
+    planned = plan.get("interfaceEndpoints") or []
+    if not planned:
+        return []
+    cost = interface_endpoints_spec.hourly_cost(plan, pricing.prices())
+    subnets = {s["logicalId"]: s for s in plan["subnets"]}
+    per_zone: dict[str, int] = {}
+    for endpoint in planned:
+        for logical in endpoint["subnets"]:
+            per_zone[subnets[logical]["az"]] = per_zone.get(subnets[logical]["az"], 0) + 1
+    zones = ", ".join(f"{zone} ${count * cost['perAzHour']:.2f}/h" for zone, count in per_zone.items())
+    return [
+        f"Interface endpoints: {', '.join(e['service'] for e in planned)} in tier {planned[0]['tier']}, private DNS "
+        f"on, security group {interface_endpoints_spec.SECURITY_GROUP_ID} (443 from the VPC's "
+        f"{'block' if ipam.is_nominal(plan) else plan['cidr']})",
+        f"Interface endpoint cost: ${cost['perAzHour']:.2f} per endpoint per zone-hour; per zone: {zones}; "
+        f"${cost['hourly']:.2f}/h, ${cost['monthly']:.2f}/month (zones a service is not offered in are "
+        "left out at build time and not billed; per-GB data processing extra)",
+    ]
+
+
 def _cost_lines(plan: Plan) -> list[str]:
     cost, compare = plan["monthlyCostUsd"], plan["costComparison"]
-    options = ", ".join(f"{mode} ${compare[mode]['total']:.2f}" for mode in pricing.NAT_MODE_COMPARISON)
+    options = ", ".join(
+        f"{mode} ${compare[mode]['total']:.2f}" + (" (billed per zone it is active in)" if mode == "regional" else "")
+        for mode in pricing.NAT_MODE_COMPARISON
+        if mode in compare  # a plan made before regional NATs has no price for them
+    )
     count = len(plan["natGateways"])
     chosen = compare["chosen"]
     label = f"{count} NAT gateways" if chosen == "count" else chosen

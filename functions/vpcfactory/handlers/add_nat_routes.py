@@ -1,10 +1,11 @@
-"""Add NAT Routes: each private route table's default route -> the NAT in its AZ (or the single NAT)."""
+"""Add NAT Routes: each private route table's default route -> the NAT in its AZ (or the single NAT);
+the transit gateway attachment's association, propagation and routes (transit.connect)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from vpcfactory import aws
+from vpcfactory import aws, transit
 from vpcfactory.network import Build, merge_branches
 from vpcfactory.observability import lambda_handler
 
@@ -18,5 +19,9 @@ if TYPE_CHECKING:
 def handler(event: AddNatRoutesEvent, context: LambdaContext) -> dict[str, Any]:
     routing = merge_branches(event["routing"])  # [{ids, wait} of the NAT wait, {routeTables}]
     aws.expect_fresh(routing["routeTables"], routing["ids"])
-    routes = Build(event["plan"], event["execution"]).add_nat_routes(routing["routeTables"], routing["ids"])
-    return {"natRoutes": routes}
+    build = Build(event["plan"], event["execution"])
+    routes = build.add_nat_routes(routing["routeTables"], routing["ids"])
+    # The transit gateway: association and propagation as asked, its routes in every private and
+    # isolated table (transit.connect): the attachment is available by now.
+    connected = transit.connect(build, routing["routeTables"], routing["ids"])
+    return {"natRoutes": routes, **({"transitGateway": connected} if connected else {})}

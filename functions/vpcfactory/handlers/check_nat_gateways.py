@@ -1,5 +1,6 @@
 """Check NAT Gateways: one poll of everything the build waits for (waits.py: NAT gateways first of all);
-a `failed` NAT raises NatGatewayFailed with its failureCode."""
+a `failed` NAT raises NatGatewayFailed with its failureCode; a transit gateway attachment still
+`pendingAcceptance` when the wait runs out raises TransitGatewayAttachmentNotAccepted."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from vpcfactory import aws, observability, waits
+from vpcfactory.errors import WaitTimedOut
 from vpcfactory.observability import lambda_handler
 from vpcfactory.polling import PollConfig
 
@@ -32,7 +34,12 @@ def handler(event: CheckNatGatewaysEvent, context: LambdaContext) -> Wait:
     states = waits.states(aws.client("ec2"), ids)
     done = waits.ready(ids, states)
     waiting = ", ".join(waits.pending(ids, states))
-    answer = PollConfig.from_event(event.get("poll")).next(event.get("wait"), done, f"still waiting for {waiting}")
+    try:
+        answer = PollConfig.from_event(event.get("poll")).next(event.get("wait"), done, f"still waiting for {waiting}")
+    except WaitTimedOut as exc:
+        # One stuck waiting for someone else (a transit gateway attachment the gateway's owner has
+        # not accepted) is reported as that, naming who must act.
+        raise waits.stalled(ids, states) or exc from None
     if done:
         nats = {i: s for i, s in states.items() if waits.kind_of(i) is waits.NAT_GATEWAY}
         waited = nat_wait_seconds(nats, datetime.now(UTC))

@@ -15,6 +15,12 @@ if TYPE_CHECKING:
 
 @lambda_handler
 def handler(event: TeardownEvent, context: LambdaContext) -> dict[str, Any]:
-    deleted = Teardown.for_event(event).finish()
-    logger.info("teardown finished", extra={"scope": event["scope"], "deleted": deleted})
-    return {"deleted": deleted}
+    teardown = Teardown.for_event(event)
+    deleted = teardown.finish()
+    # An IPAM VPC's allocation: released, or pending release by IPAM (not ours to wait for: ipam.py).
+    allocations = teardown.ipam_allocations
+    logger.info(
+        "teardown finished", extra={"scope": event["scope"], "deleted": deleted, "ipamAllocations": allocations}
+    )
+    # Only an IPAM VPC's teardown reports its allocation.
+    return {"deleted": deleted, "ipamAllocations": allocations} if allocations else {"deleted": deleted}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from vpcfactory import outcomes
+from vpcfactory import aws, ipam, outcomes
 from vpcfactory.observability import lambda_handler
 
 if TYPE_CHECKING:
@@ -20,12 +20,21 @@ def handler(event: ReportDestroyedEvent, context: LambdaContext) -> dict[str, An
     removed = outcomes.remove_outputs(scope["name"], scope.get("vpcId")) if scope.get("name") else []
     if scope.get("rollbackOf"):  # the leftovers of a failed Create are gone: nothing to retry any more
         outcomes.forget_rollback(scope["rollbackOf"])
-    detail = {"execution": event["execution"], "vpcId": scope.get("vpcId"), "target": event.get("target")}
+    detail: dict[str, Any] = {
+        "execution": event["execution"],
+        "vpcId": scope.get("vpcId"),
+        "target": event.get("target"),
+    }
     if scope.get("rollbackOf"):
         detail["rollbackOf"] = scope["rollbackOf"]
+    allocation = None
+    if scope.get("ipamPoolId") and scope.get("vpcId"):
+        # IPAM frees a deleted VPC's block itself, minutes to 48 h later: say which (ipam.py).
+        allocation = ipam.allocation_status(aws.client("ec2"), scope["ipamPoolId"], scope["vpcId"])
+        detail["ipamAllocation"] = allocation
     outcomes.announce("VPC Destroyed", detail)
     cfn = event.get("cfn") or {}
     if cfn.get("requestId"):
         # A rollback-of-execution Delete keeps the failed Create's physical id (the stored request's).
         outcomes.respond(cfn["requestId"], "SUCCESS", physical_id=scope.get("vpcId"))
-    return {"removedParameters": removed}
+    return {"removedParameters": removed, "ipamAllocation": allocation}

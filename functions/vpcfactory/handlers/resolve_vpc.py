@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from vpcfactory import aws, inventory, outcomes
+from vpcfactory import aws, inventory, ipam, outcomes
 from vpcfactory.errors import InvalidSpec, NotOwnedByFactory, VpcNotFound
 from vpcfactory.observability import lambda_handler
 from vpcfactory.spec import VPC_ID_RE, shown
@@ -67,4 +67,6 @@ def handler(event: ResolveVpcEvent, context: LambdaContext) -> dict[str, Any]:
             f"{vpc_id} does not carry the factory's ownership tags: it was not built by the factory"
         )
     resolved["scope"]["name"] = name
+    if pool := ipam.pool_of(vpcs[0]):  # Report Destroyed asks that pool about the VPC's allocation
+        resolved["scope"]["ipamPoolId"] = pool
     return resolved

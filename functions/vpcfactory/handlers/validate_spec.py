@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from vpcfactory import aws, build_lock
+from vpcfactory import aws, build_lock, ipam, transit
 from vpcfactory.errors import AdoptionRefused
 from vpcfactory.growth import detect_changes
 from vpcfactory.observability import lambda_handler, logger
@@ -68,6 +68,8 @@ def handler(event: ValidateEvent, context: LambdaContext) -> ValidateResult:
         ec2 = aws.client("ec2")
         zones = aws.call("DescribeAvailabilityZones", ec2.describe_availability_zones, AllAvailabilityZones=False)
         plan = plan_network(spec, zones["AvailabilityZones"])
+        plan = ipam.place(plan, ec2)  # IPAM: laid in the existing VPC's CIDR, else the pool's preview
+        transit.check_plan(plan, ec2)  # the transit gateway is there and usable: InvalidSpec, nothing created
         check_flow_log_bucket(spec.flow_logs)  # S3 HeadBucket: a missing bucket is InvalidSpec, nothing created
         plan["changes"] = detect_changes(plan, ec2, allow_replace=control.get("allowReplace") is True)
         _refuse_unasked_adoption(plan, control.get("cfn") or {})

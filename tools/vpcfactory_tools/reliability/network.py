@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from vpcfactory.ipam import relocate
 from vpcfactory.plan import plan_network
 from vpcfactory.spec import parse_spec
 from vpcfactory.tags import TAG_EXECUTION, TAG_LOGICAL_ID
@@ -41,6 +42,14 @@ def verify_network(emu: EmbeddedEmulator, spec: dict[str, Any], result: Executio
         return have
 
     vpcs = expect("vpc", [plan["vpc"]["logicalId"]])
+    ipam = plan.get("ipam")
+    if ipam and [r.id for r in vpcs.values()] == [vpc_id]:
+        # A block from an IPAM pool: the plan's layout, moved to wherever the pool put the VPC, at the
+        # netmask the spec asked for (the pool's choice itself is the emulator's IPAM tests' concern).
+        got = vpcs[plan["vpc"]["logicalId"]].item["CidrBlock"]
+        if not got.endswith(f"/{ipam['netmaskLength']}"):
+            problems.append(f"VPC CIDR {got} is not a /{ipam['netmaskLength']} from pool {ipam['poolId']}")
+        plan = relocate(plan, got)
     if [r.id for r in vpcs.values()] != [vpc_id]:
         problems.append(f"the execution's VPC is {[r.id for r in vpcs.values()]}, its output says {vpc_id}")
     elif vpcs[plan["vpc"]["logicalId"]].item["CidrBlock"] != plan["cidr"]:
@@ -58,7 +67,8 @@ def verify_network(emu: EmbeddedEmulator, spec: dict[str, Any], result: Executio
             problems.append(f"{nat['logicalId']} is {item.item.get('State')}")
         if item and nat["subnet"] in subnets and item.item["SubnetId"] != subnets[nat["subnet"]].id:
             problems.append(f"{nat['logicalId']} is not in {nat['subnet']}")
-    expect("elastic-ip", [n["eip"] for n in plan["natGateways"] if not n.get("eipAllocationId")])
+    # a regional NAT has no EIP of ours (AWS-managed or brought addresses: nat_modes.py)
+    expect("elastic-ip", [n["eip"] for n in plan["natGateways"] if n["eip"] and not n.get("eipAllocationId")])
     igw = plan["internetGateway"]
     igws = expect("internet-gateway", [igw["logicalId"]] if igw else [])
     igw_id = next(iter(igws.values())).id if igws else None
@@ -73,7 +83,9 @@ def verify_network(emu: EmbeddedEmulator, spec: dict[str, Any], result: Executio
         main = any(a.get("Main") for a in res.item.get("Associations", []))
         if in_vpc and res.id not in ids and res.kind in ("subnet", "nat-gateway", "internet-gateway"):
             problems.append(f"{res} in {vpc_id} is not this execution's")
-        if in_vpc and res.id not in ids and res.kind == "route-table" and not main:
+        # the route table AWS makes for a regional NAT gateway (its RouteTableId) is AWS's, not another build's
+        aws_made = any(n.item.get("RouteTableId") == res.id for n in nats.values())
+        if in_vpc and res.id not in ids and res.kind == "route-table" and not main and not aws_made:
             problems.append(f"{res} in {vpc_id} is not this execution's")
 
     # every subnet in its planned table, every default route to its planned target

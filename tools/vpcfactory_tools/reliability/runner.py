@@ -20,6 +20,7 @@ from typing import Any
 
 import moto
 
+from vpcfactory_tools.emulator import fixtures
 from vpcfactory_tools.emulator.deploy import PROJECT_ROOT
 from vpcfactory_tools.emulator.embedded import EmbeddedEmulator
 from vpcfactory_tools.emulator.faults import CallRef, Fault
@@ -72,7 +73,10 @@ def run(
             log(f"      {line}")
 
     with EmbeddedEmulator(EmulatorSettings(time_scale=time_scale, consistency_delay_seconds=CONSISTENCY_DELAY)) as emu:
-        specs = examples()
+        # What an example names but does not build (its IPAM pool, transit gateway) is made once here.
+        specs, made = fixtures.provide(emu.client, examples())
+        for line in made:
+            log(line)
         log("pre-existing resources: a foreign VPC with a NAT gateway, a spare EIP, a factory VPC")
         create_bystanders(emu, specs.get("production") or next(iter(specs.values())))
         bystanders = Bystanders.snapshot(emu)
