@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 from vpcfactory import aws, inventory
 from vpcfactory.errors import AwsCallFailed, InvalidSpec
+from vpcfactory.transit_spec import check_not_in_vpc
 
 if TYPE_CHECKING:
     from vpcfactory.contracts import Plan
@@ -128,9 +129,15 @@ def place(plan: Plan, ec2: Any) -> Plan:
 
 
 def allocated(plan: Plan, vpc: dict[str, Any]) -> Plan | None:
-    """Create VPC: the plan relocated into the block the VPC got, or None if it got the planned one."""
+    """Create VPC: the plan relocated into the block the VPC got, or None if it got the planned one.
+    The transit gateway's routes were checked against the preview: a route inside the block the VPC
+    got instead is InvalidSpec now (the build rolls back) rather than a failed CreateRoute later."""
     if not plan.get("ipam") or vpc["CidrBlock"] == plan["cidr"]:
         return None
+    gateway = plan.get("transitGateway")
+    for k, route in enumerate(gateway["routes"] if gateway else []):
+        if not route.startswith("pl-"):
+            check_not_in_vpc(ipaddress.IPv4Network(route), vpc["CidrBlock"], f"transitGateway.routes[{k}]")
     return relocate(plan, vpc["CidrBlock"])
 
 

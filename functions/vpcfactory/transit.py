@@ -54,6 +54,7 @@ from vpcfactory.errors import (
     TransitGatewayAttachmentNotAccepted,
 )
 from vpcfactory.inventory import TGW_ATTACHMENT
+from vpcfactory.observability import logger
 from vpcfactory.tags import TAG_VPC, tag_dict
 from vpcfactory.transit_spec import (
     TIER,
@@ -303,7 +304,11 @@ def attachments_deleted(ec2: Any, ids: list[str]) -> bool:
         "TransitGatewayAttachments"
     ]
     # (Checked by id here too: the emulator's DescribeTransitGatewayAttachments ignores this filter.)
-    return all(i.get("State") in GONE for i in items if i.get("TransitGatewayAttachmentId") in ids)
+    left = [i for i in items if i.get("TransitGatewayAttachmentId") in ids and i.get("State") not in GONE]
+    for item in left:
+        if item.get("State") not in ("deleting", "deleted"):  # start_deleting met IncorrectState: again
+            _delete_when_it_can_be(ec2, item["TransitGatewayAttachmentId"])
+    return not left
 
 
 # -- Add NAT Routes: association, propagation, the VPC's routes -------------------------------
@@ -505,14 +510,26 @@ def start_deleting(ec2: Any, attachments: list[Item]) -> list[str]:
     for item in attachments:
         attachment_id = item["TransitGatewayAttachmentId"]
         if item.get("State") != "deleting":
-            aws.call(
-                "DeleteTransitGatewayVpcAttachment",
-                ec2.delete_transit_gateway_vpc_attachment,
-                missing_ok=True,
-                TransitGatewayAttachmentId=attachment_id,
-            )
+            _delete_when_it_can_be(ec2, attachment_id)
         pending.append(attachment_id)
     return pending
+
+
+def _delete_when_it_can_be(ec2: Any, attachment_id: str) -> None:
+    """DeleteTransitGatewayVpcAttachment, unless EC2 answers IncorrectState: a rollback can start
+    while the attachment is still `pending` or `modifying`, a state it cannot leave by deletion.
+    Then the deletion wait (attachments_deleted) asks again at its next poll."""
+    try:
+        aws.call(
+            "DeleteTransitGatewayVpcAttachment",
+            ec2.delete_transit_gateway_vpc_attachment,
+            missing_ok=True,
+            TransitGatewayAttachmentId=attachment_id,
+        )
+    except AwsCallFailed as exc:
+        if exc.code != "IncorrectState":
+            raise
+        logger.info("attachment not deletable yet; asked again at the next poll", extra={"id": attachment_id})
 
 
 def release_subnets(ec2: Any, subnets: list[Item]) -> None:

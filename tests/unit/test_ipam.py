@@ -226,3 +226,15 @@ def test_fixtures_make_one_pool_per_placeholder_and_put_its_id_everywhere():
     assert replaced["other"][1:] == ["ipam-pool-xyz", "10.0.0.0/8"]  # not a placeholder: left alone
     assert len(made) == 1 and len(lines) == 1 and POOL in lines[0]
     assert payload["spec"]["cidr"]["ipamPoolId"] == POOL  # the input is not changed
+
+
+def test_a_transit_route_inside_the_block_the_vpc_got_instead_of_the_preview_is_refused():
+    # Given routes checked against the preview (10.64.0.0/18): 10.64.64.0/18 was outside it
+    gateway = {"id": "tgw-0123456789abcdef0", "routes": ["10.64.64.0/18", "pl-0123456789abcdef0"]}
+    plan = relocate(plan_network(parse_spec(spec(transitGateway=gateway)), ZONES), "10.64.0.0/18")
+    assert ipam.allocated(plan, {"CidrBlock": "10.64.128.0/18"}) is not None  # another block: fine
+
+    # When the pool gave the VPC that very block, the route would point inside the VPC: refused, by field
+    with pytest.raises(InvalidSpec) as refused_route:
+        ipam.allocated(plan, {"CidrBlock": "10.64.64.0/18"})
+    assert refused_route.value.field == "transitGateway.routes[0]"

@@ -268,3 +268,44 @@ def test_plan_shows_the_attachment_its_routes_and_association() -> None:
     assert TGW in lines[0] and "10.40.255.192/28" in lines[0]
     assert "172.16.0.0/12" in lines[1]
     assert RTB in lines[2] and RTB in lines[3]
+
+
+class _PendingAttachmentEc2:
+    """An EC2 whose attachment refuses DeleteTransitGatewayVpcAttachment while `pending`
+    (IncorrectState), as a rollback that starts before the attachment is available meets it."""
+
+    def __init__(self) -> None:
+        self.state = "pending"
+        self.deletes = 0
+
+    def delete_transit_gateway_vpc_attachment(self, **_kwargs):
+        from botocore.exceptions import ClientError
+
+        if self.state == "pending":
+            error = {"Error": {"Code": "IncorrectState", "Message": "tgw-attach-0123456789abcdef0 is in invalid state"}}
+            raise ClientError(error, "DeleteTransitGatewayVpcAttachment")
+        self.deletes += 1
+        self.state = "deleting"
+        return {}
+
+    def describe_transit_gateway_attachments(self, **_kwargs):
+        return {"TransitGatewayAttachments": [{"TransitGatewayAttachmentId": ATTACHMENT, "State": self.state}]}
+
+
+ATTACHMENT = "tgw-attach-0123456789abcdef0"
+
+
+def test_a_rollback_that_meets_a_pending_attachment_deletes_it_once_it_can_be_deleted():
+    from vpcfactory import transit
+
+    ec2 = _PendingAttachmentEc2()
+    # Start Teardown while the attachment is still pending: refused, so nothing deleted yet, but waited for
+    assert transit.start_deleting(ec2, [{"TransitGatewayAttachmentId": ATTACHMENT, "State": "pending"}]) == [ATTACHMENT]
+    assert ec2.deletes == 0
+    assert transit.attachments_deleted(ec2, [ATTACHMENT]) is False  # still pending: asked again, refused again
+    # Once it is available, the next poll deletes it; the wait ends when it is deleted
+    ec2.state = "available"
+    assert transit.attachments_deleted(ec2, [ATTACHMENT]) is False
+    assert ec2.deletes == 1 and ec2.state == "deleting"
+    ec2.state = "deleted"
+    assert transit.attachments_deleted(ec2, [ATTACHMENT]) is True
