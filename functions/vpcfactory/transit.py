@@ -54,7 +54,6 @@ from vpcfactory.errors import (
     TransitGatewayAttachmentNotAccepted,
 )
 from vpcfactory.inventory import TGW_ATTACHMENT
-from vpcfactory.observability import logger
 from vpcfactory.tags import TAG_VPC, tag_dict
 from vpcfactory.transit_spec import (
     TIER,
@@ -529,6 +528,11 @@ def _delete_when_it_can_be(ec2: Any, attachment_id: str) -> None:
     except AwsCallFailed as exc:
         if exc.code != "IncorrectState":
             raise
+        # Imported here: the operator CLI imports this module (growth.diff), and importing
+        # observability creates the handlers' Powertools logger before the embedded emulator has
+        # set its log level, which would print handler logs on the CLI's stdout.
+        from vpcfactory.observability import logger
+
         logger.info("attachment not deletable yet; asked again at the next poll", extra={"id": attachment_id})
 
 

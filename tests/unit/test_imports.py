@@ -115,7 +115,8 @@ for argv in json.loads(sys.argv[1]):
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         codes[" ".join(argv)] = cli.main(argv)
 print(json.dumps({"codes": codes, "moto": sorted(m for m in sys.modules if m == "moto" or m.startswith("moto.")),
-                  "emulator": sorted(m for m in sys.modules if m.startswith("vpcfactory_tools.emulator"))}))
+                  "emulator": sorted(m for m in sys.modules if m.startswith("vpcfactory_tools.emulator")),
+                  "observability": "vpcfactory.observability" in sys.modules}))
 """
 
 
@@ -138,3 +139,6 @@ def test_the_cli_loads_neither_moto_nor_the_emulator_for_help_plan_or_status():
     assert set(report["codes"].values()) == {0}, report["codes"]
     assert report["moto"] == []
     assert report["emulator"] == []
+    # nor the handlers' Powertools logger: created before an embedded emulator sets its log level,
+    # it would print handler logs on the CLI's stdout (apply --json must print one JSON object)
+    assert report["observability"] is False
