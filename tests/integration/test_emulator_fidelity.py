@@ -975,3 +975,53 @@ def test_on_plain_moto_an_added_route_table_gets_no_endpoint_route() -> None:
             assert _endpoint_routes(ec2, tables[1], endpoint_id) == []
     finally:
         fidelity.install()
+
+
+# -- S3 bucket policies: a statement applies only when its condition holds ---------------------------
+TLS_ONLY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "TlsOnly",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": ["arn:aws:s3:::tls-only", "arn:aws:s3:::tls-only/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    ],
+}
+
+
+def _put_into_a_tls_only_bucket() -> int:
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="tls-only")
+        s3.put_bucket_policy(Bucket="tls-only", Policy=json.dumps(TLS_ONLY))
+        try:
+            s3.put_object(Bucket="tls-only", Key="manifests/fleet.jsonl", Body=b"{}")
+        except ClientError as exc:
+            return int(exc.response["ResponseMetadata"]["HTTPStatusCode"])
+        return 200
+
+
+def test_a_tls_only_bucket_policy_lets_https_requests_through_as_on_aws():
+    # The template's rollout bucket denies requests without TLS (S3 User Guide, security best
+    # practices); every SDK request is HTTPS, so AWS lets them through.
+    was = fidelity.installed()
+    fidelity.install()
+    try:
+        assert _put_into_a_tls_only_bucket() == 200
+    finally:
+        if not was:
+            fidelity.uninstall()
+
+
+def test_on_plain_moto_a_tls_only_bucket_policy_denies_every_request():
+    was = fidelity.installed()
+    fidelity.uninstall()
+    try:
+        assert _put_into_a_tls_only_bucket() == 403
+    finally:
+        if was:
+            fidelity.install()

@@ -82,3 +82,63 @@ def test_on_plain_moto_an_unnamed_execution_is_named_none():
     finally:
         if was:
             engine_integrations.install()
+
+
+def _describe_through_the_sdk_integration(sfn):
+    """A state machine whose Task describes an execution with the AWS SDK integration, as the
+    rollout's Find Earlier Build does: PascalCase in, PascalCase out."""
+    import json
+    import time
+
+    target = _destroy_machine(sfn)
+    earlier = sfn.start_execution(stateMachineArn=target, name="earlier")["executionArn"]
+    definition = {
+        "StartAt": "Describe",
+        "States": {
+            "Describe": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:sfn:describeExecution",
+                "Parameters": {"ExecutionArn": earlier},
+                "ResultSelector": {"status.$": "$.Status", "arn.$": "$.ExecutionArn", "started.$": "$.StartDate"},
+                "End": True,
+            }
+        },
+    }
+    role = "arn:aws:iam::123456789012:role/sfn"
+    machine = sfn.create_state_machine(name="describer", definition=json.dumps(definition), roleArn=role)
+    arn = sfn.start_execution(stateMachineArn=machine["stateMachineArn"])["executionArn"]
+    for _ in range(200):
+        described = sfn.describe_execution(executionArn=arn)
+        if described["status"] != "RUNNING":
+            return earlier, described
+        time.sleep(0.02)
+    raise AssertionError("the execution did not end")
+
+
+def test_an_aws_sdk_integration_takes_and_answers_pascal_case_as_on_aws():
+    mock, boto3 = _engine()
+    with mock:
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        earlier, described = _describe_through_the_sdk_integration(sfn)
+    import json
+
+    assert described["status"] == "SUCCEEDED", described
+    output = json.loads(described["output"])
+    assert output["status"] == "SUCCEEDED" and output["arn"] == earlier
+    assert isinstance(output["started"], str) and output["started"][:4].isdigit()  # ISO 8601
+
+
+def test_on_plain_moto_an_aws_sdk_integration_with_pascal_case_parameters_fails():
+    import boto3
+    from moto import mock_aws
+
+    was = engine_integrations.installed()
+    engine_integrations.uninstall()
+    try:
+        with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+            sfn = boto3.client("stepfunctions", region_name="us-east-1")
+            _earlier, described = _describe_through_the_sdk_integration(sfn)
+        assert described["status"] == "FAILED"
+    finally:
+        if was:
+            engine_integrations.install()

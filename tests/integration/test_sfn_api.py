@@ -345,3 +345,174 @@ def test_on_plain_moto_the_state_machine_for_an_execution_has_no_update_date():
 
     assert "updateDate" not in described
     assert unknown.value.response["Error"]["Code"] == "ResourceNotFound"
+
+
+# -- a Map Run's children: ListExecutions (mapRunArn), DescribeExecution ------------------------
+# Three items, the second failing: a Distributed Map whose threshold tolerates it (33 % < 50 %).
+DISTRIBUTED = {
+    "StartAt": "Each",
+    "States": {
+        "Each": {
+            "Type": "Map",
+            "Label": "Account",
+            "ToleratedFailurePercentage": 50,
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "Good?",
+                "States": {
+                    "Good?": {
+                        "Type": "Choice",
+                        "Choices": [{"Variable": "$.good", "BooleanEquals": True, "Next": "Done"}],
+                        "Default": "Refused",
+                    },
+                    "Done": {"Type": "Succeed"},
+                    "Refused": {"Type": "Fail", "Error": "InvalidSpec", "Cause": "cidr: not a CIDR"},
+                },
+            },
+            "End": True,
+        }
+    },
+}
+ITEMS = [{"good": True, "n": 1}, {"good": False, "n": 2}, {"good": True, "n": 3}]
+
+
+@contextlib.contextmanager
+def map_run(*, patched: bool = True) -> Iterator[tuple[Any, str]]:
+    """A finished execution of DISTRIBUTED (children recorded by distributed_map); yields the
+    client and the Map Run's ARN."""
+    from vpcfactory_tools.emulator import distributed_map
+
+    was = distributed_map.installed()
+    distributed_map.install()
+    try:
+        with engine(patched=patched) as sfn:
+            machine = sfn.create_state_machine(name="fleet", definition=json.dumps(DISTRIBUTED), roleArn=ROLE)
+            execution = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], input=json.dumps(ITEMS))
+            wait_for(lambda: finished(sfn, execution["executionArn"]))
+            (run,) = sfn.list_map_runs(executionArn=execution["executionArn"])["mapRuns"]
+            yield sfn, run["mapRunArn"]
+    finally:
+        if not was:
+            distributed_map.uninstall()
+
+
+def test_a_map_runs_children_are_listed_by_its_arn_most_recent_first_with_the_map_run_and_item_count():
+    with map_run() as (sfn, map_run_arn):
+        listed = sfn.list_executions(mapRunArn=map_run_arn)["executions"]
+        failed = sfn.list_executions(mapRunArn=map_run_arn, statusFilter="FAILED")["executions"]
+
+    assert len(listed) == 3
+    assert [child["startDate"] for child in listed] == sorted((c["startDate"] for c in listed), reverse=True)
+    for child in listed:
+        assert child["mapRunArn"] == map_run_arn and child["itemCount"] == 1
+        assert child["stateMachineArn"].endswith(":stateMachine:fleet/Account")
+        assert (
+            child["executionArn"]
+            == f"{child['stateMachineArn'].replace(':stateMachine:', ':execution:')}:{child['name']}"
+        )
+        assert child["stopDate"] >= child["startDate"]
+    assert sorted(child["status"] for child in listed) == ["FAILED", "SUCCEEDED", "SUCCEEDED"]
+    assert [child["status"] for child in failed] == ["FAILED"]
+
+
+def test_a_failed_child_is_described_with_its_item_as_input_and_its_error_and_cause():
+    with map_run() as (sfn, map_run_arn):
+        (child,) = sfn.list_executions(mapRunArn=map_run_arn, statusFilter="FAILED")["executions"]
+        described = sfn.describe_execution(executionArn=child["executionArn"])
+        (ok, _) = sfn.list_executions(mapRunArn=map_run_arn, statusFilter="SUCCEEDED")["executions"]
+        succeeded = sfn.describe_execution(executionArn=ok["executionArn"])
+
+    assert json.loads(described["input"]) == {"good": False, "n": 2}
+    assert (described["status"], described["error"], described["cause"]) == (
+        "FAILED",
+        "InvalidSpec",
+        "cidr: not a CIDR",
+    )
+    assert described["mapRunArn"] == map_run_arn and described["stopDate"] >= described["startDate"]
+    assert described["redriveStatus"] == "REDRIVABLE_BY_MAP_RUN" and "output" not in described
+    assert json.loads(succeeded["output"]) == json.loads(succeeded["input"])
+    assert "error" not in succeeded and succeeded["redriveStatus"] == "NOT_REDRIVABLE"
+
+
+def test_a_map_runs_children_come_in_pages_and_a_foreign_token_is_invalid_token():
+    with map_run() as (sfn, map_run_arn):
+        first = sfn.list_executions(mapRunArn=map_run_arn, maxResults=2)
+        second = sfn.list_executions(mapRunArn=map_run_arn, maxResults=2, nextToken=first["nextToken"])
+        everything = sfn.list_executions(mapRunArn=map_run_arn)["executions"]
+        with pytest.raises(ClientError) as foreign:
+            sfn.list_executions(mapRunArn=map_run_arn, nextToken="bm90IG91cnM=")
+
+    assert [c["executionArn"] for c in first["executions"] + second["executions"]] == [
+        c["executionArn"] for c in everything
+    ]
+    assert "nextToken" not in second
+    assert foreign.value.response["Error"]["Code"] == "InvalidToken"
+
+
+def test_both_arns_are_refused_and_an_unknown_map_run_is_resource_not_found():
+    with map_run() as (sfn, map_run_arn):
+        machine = sfn.list_state_machines()["stateMachines"][0]["stateMachineArn"]
+        with pytest.raises(ClientError) as both:
+            sfn.list_executions(mapRunArn=map_run_arn, stateMachineArn=machine)
+        with pytest.raises(ClientError) as unknown:
+            sfn.list_executions(mapRunArn=f"{map_run_arn[:-4]}0000")
+        with pytest.raises(ClientError) as no_child:
+            sfn.describe_execution(executionArn=machine.replace(":stateMachine:", ":execution:") + "/Account:nobody")
+
+    assert both.value.response["Error"]["Code"] == "ValidationException"
+    assert unknown.value.response["Error"]["Code"] == "ResourceNotFound"
+    assert no_child.value.response["Error"]["Code"] == "ExecutionDoesNotExist"
+
+
+def test_on_plain_moto_a_map_runs_children_cannot_be_listed_or_described():
+    with map_run(patched=False) as (sfn, map_run_arn):
+        with pytest.raises(Exception) as listing:  # noqa: PT011 - moto fails inside (a 500 behind a server)
+            sfn.list_executions(mapRunArn=map_run_arn)
+        from vpcfactory_tools.emulator import distributed_map
+
+        (run,) = [r for r in distributed_map._runs.values() if r.record.map_run_arn == map_run_arn]
+        child = next(iter(run.children.values()))
+        with pytest.raises(ClientError):
+            sfn.describe_execution(executionArn=child.arn)
+
+    assert not isinstance(listing.value, ClientError)  # moto's own TypeError: no answer at all
+
+
+@contextlib.contextmanager
+def another_execution_starting(sfn: Any) -> Iterator[None]:
+    """An execution caught as it starts: its engine has no environment yet (as a rollout's builds
+    are, while the rollout asks for its Map Run)."""
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    machine = sfn.create_state_machine(name="starting", definition=json.dumps(passes(1)), roleArn=ROLE)
+    arn = sfn.start_execution(stateMachineArn=machine["stateMachineArn"])["executionArn"]
+    wait_for(lambda: finished(sfn, arn))
+    backend = stepfunctions_parser_backends["123456789012"][REGION]
+    execution = backend.describe_execution(arn)
+    worker = execution.exec_worker
+    execution.exec_worker = type("Starting", (), {"env": None})()
+    # looked at first, as a rollout's builds are (the build state machine was created before it)
+    backend.state_machines.insert(0, backend.state_machines.pop())
+    try:
+        yield
+    finally:
+        execution.exec_worker = worker
+
+
+def test_a_map_run_is_described_and_listed_while_another_execution_starts():
+    with map_run() as (sfn, map_run_arn), another_execution_starting(sfn):
+        described = sfn.describe_map_run(mapRunArn=map_run_arn)
+        execution = described["executionArn"]
+        (listed,) = sfn.list_map_runs(executionArn=execution)["mapRuns"]
+        with pytest.raises(ClientError) as unknown:
+            sfn.describe_map_run(mapRunArn=f"{map_run_arn[:-4]}0000")
+
+    assert described["itemCounts"]["total"] == 3 and described["itemCounts"]["failed"] == 1
+    assert listed["mapRunArn"] == map_run_arn
+    assert unknown.value.response["Error"]["Code"] == "ResourceNotFound"
+
+
+def test_on_plain_moto_describing_a_map_run_fails_while_another_execution_starts():
+    # (moto's own AttributeError: a 500 behind a server)
+    with map_run(patched=False) as (sfn, map_run_arn), another_execution_starting(sfn), pytest.raises(AttributeError):
+        sfn.describe_map_run(mapRunArn=map_run_arn)

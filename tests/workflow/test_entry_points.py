@@ -287,6 +287,29 @@ def test_a_control_tower_event_builds_the_default_spec_from_ssm(emu, production_
     assert result.output["name"] == production_spec["name"]
 
 
+def _aft_caller_policy(emu):
+    """README, "From another state machine": StartExecution on the build state machine,
+    DescribeExecution/StopExecution on its executions, and the managed rule .sync needs."""
+    build = emu.stack.build_arn
+    rules = "arn:aws:events:us-east-1:123456789012:rule"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "states:StartExecution", "Resource": build},
+            {
+                "Effect": "Allow",
+                "Action": ["states:DescribeExecution", "states:StopExecution"],
+                "Resource": f"{build.replace(':stateMachine:', ':execution:')}:*",
+            },
+            {
+                "Effect": "Allow",
+                "Action": ["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+                "Resource": f"{rules}/StepFunctionsGetEventsForStepFunctionsExecutionRule",
+            },
+        ],
+    }
+
+
 def test_the_aft_example_calls_the_build_with_start_execution_sync_and_gets_its_output(emu, production_spec):
     from pathlib import Path
 
@@ -295,10 +318,15 @@ def test_the_aft_example_calls_the_build_with_start_execution_sync_and_gets_its_
 
     text = (Path(__file__).parents[2] / "examples" / "stepfunctions" / "aft-caller.asl.json").read_text()
     definition = substitute(text, {"BuildStateMachineArn": emu.stack.build_arn})
-    sfn = emu.client("stepfunctions")
-    role = emu.client("iam").create_role(RoleName=f"aft-{uuid.uuid4().hex[:6]}", AssumeRolePolicyDocument="{}")
+    sfn, iam = emu.client("stepfunctions"), emu.client("iam")
+    # The caller's role as the README tells the pipeline's owner to write it (the developer guide's
+    # policy for startExecution.sync): the emulator evaluates every call Step Functions makes as it.
+    role = iam.create_role(RoleName=f"aft-{uuid.uuid4().hex[:6]}", AssumeRolePolicyDocument="{}")["Role"]
+    iam.put_role_policy(
+        RoleName=role["RoleName"], PolicyName="RunTheFactoryBuild", PolicyDocument=json.dumps(_aft_caller_policy(emu))
+    )
     caller = sfn.create_state_machine(
-        name=f"aft-caller-{uuid.uuid4().hex[:6]}", definition=definition, roleArn=role["Role"]["Arn"]
+        name=f"aft-caller-{uuid.uuid4().hex[:6]}", definition=definition, roleArn=role["Arn"]
     )["stateMachineArn"]
 
     arn = sfn.start_execution(

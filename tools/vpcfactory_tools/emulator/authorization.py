@@ -21,7 +21,12 @@ module follows, all read from the SAR data that the evaluator itself uses
   create that carries TagSpecifications; ``logs:TagResource`` for a log group created with tags;
   ``iam:PassRole`` (``iam:PassedToService``) for the role a flow log delivers with;
   ``logs:CreateLogDelivery`` / ``logs:DeleteLogDelivery`` for flow logs to S3 (vended logs);
-- an API operation authorized under another action's name: S3 ``HeadBucket`` is ``s3:ListBucket``.
+- an API operation authorized under another action's name: S3 ``HeadBucket`` and ``ListObjectsV2``
+  are ``s3:ListBucket`` (with ``s3:prefix``), ``HeadObject`` is ``s3:GetObject``; Lambda ``Invoke`` is
+  ``lambda:InvokeFunction`` on the function's ARN, qualified when the request names a version or alias;
+- what Step Functions itself authorizes as a state machine's role, besides the calls its engine
+  makes: the Distributed Map's child executions (:func:`map_run_authorizations`) and the
+  EventBridge rule a ``.sync`` integration is driven by (:func:`managed_rule_authorizations`).
 
 The state a condition needs (a resource's tags, its VPC, an association's table) is read from
 moto's backends through :class:`World`, so this module never calls AWS itself.
@@ -377,11 +382,6 @@ def _other_authorizations(
         context["aws:ResourceOrgID"] = world.organization_of(role.split(":")[4], caller.partition)
         yield Authorization(action, role, {k: v for k, v in context.items() if v}, "the role")
         return
-    if service == "s3" and operation == "HeadBucket":
-        # S3 authorizes HeadBucket as s3:ListBucket on the bucket (S3 API reference, HeadBucket, Permissions).
-        bucket = str(params["Bucket"])
-        yield Authorization("s3:ListBucket", f"arn:{caller.partition}:s3:::{bucket}", {}, f"bucket {bucket}")
-        return
     if service == "iam" and params.get("RoleName"):
         arn = f"arn:{caller.partition}:iam::{caller.account}:role{params.get('Path') or '/'}{params['RoleName']}"
         context = _tag_context({t["Key"]: t["Value"] for t in params.get("Tags") or []}, "aws:RequestTag")
@@ -410,6 +410,89 @@ def _dynamodb_authorizations(operation: str, params: Mapping[str, Any], caller: 
     yield Authorization(action, arn, {}, f"table {table}")
 
 
+# S3 operations authorized under another action's name (S3 API reference, each operation's
+# "Permissions"; SAR "Actions defined by Amazon S3"): the multipart steps of an upload are
+# s3:PutObject, HeadObject is s3:GetObject (s3:GetObjectVersion with a VersionId).
+S3_OBJECT_ACTIONS = {
+    "GetObject": "s3:GetObject",
+    "HeadObject": "s3:GetObject",
+    "PutObject": "s3:PutObject",
+    "CreateMultipartUpload": "s3:PutObject",
+    "UploadPart": "s3:PutObject",
+    "CompleteMultipartUpload": "s3:PutObject",
+    "AbortMultipartUpload": "s3:AbortMultipartUpload",
+    "ListParts": "s3:ListMultipartUploadParts",
+    "DeleteObject": "s3:DeleteObject",
+}
+# Listing a bucket is s3:ListBucket on the bucket, with the request's own condition keys (SAR:
+# s3:prefix, s3:delimiter, s3:max-keys).
+S3_LIST_KEYS = {"Prefix": "s3:prefix", "Delimiter": "s3:delimiter", "MaxKeys": "s3:max-keys"}
+
+
+def _s3_authorizations(operation: str, params: Mapping[str, Any], caller: Caller) -> Iterator[Authorization]:
+    """S3 resources have neither Region nor account in their ARN (SAR: ``arn:${Partition}:s3:::
+    ${BucketName}/${ObjectName}``)."""
+    bucket = str(params.get("Bucket") or "")
+    bucket_arn = f"arn:{caller.partition}:s3:::{bucket}"
+    if operation in ("HeadBucket", "ListObjectsV2", "ListObjects"):
+        context = {key: str(params[name]) for name, key in S3_LIST_KEYS.items() if params.get(name) is not None}
+        yield Authorization("s3:ListBucket", bucket_arn, context, f"bucket {bucket}")
+        return
+    action = S3_OBJECT_ACTIONS.get(operation)
+    if action is None or not bucket or params.get("Key") is None:
+        raise UnknownAction(f"the emulator does not know how S3 authorizes {operation}: add it to authorization.py")
+    key = str(params["Key"])
+    if action == "s3:GetObject" and params.get("VersionId"):
+        action = "s3:GetObjectVersion"  # S3 API reference, GetObject: "you need s3:GetObjectVersion"
+    yield Authorization(action, f"{bucket_arn}/{key}", {}, f"object s3://{bucket}/{key}")
+
+
+def _lambda_invoke_authorizations(params: Mapping[str, Any], caller: Caller) -> Iterator[Authorization]:
+    """Invoke is lambda:InvokeFunction on the function (SAR), named by ``FunctionName``: a name, a
+    partial ARN (``123456789012:function:name``) or an ARN, any of them with ``:version`` or
+    ``:alias``, or with a ``Qualifier`` (Lambda API reference, Invoke). A qualified call is
+    authorized on the qualified ARN: a policy on ``function:name`` alone does not allow it."""
+    name = str(params["FunctionName"])
+    if name.startswith("arn:"):
+        arn = name
+    elif ":function:" in name:
+        arn = f"arn:{caller.partition}:lambda:{caller.region}:{name}"
+    else:
+        arn = caller.arn("lambda", f"function:{name}")
+    if params.get("Qualifier") and arn.count(":") == 6:  # arn:p:lambda:r:a:function:name, unqualified
+        arn = f"{arn}:{params['Qualifier']}"
+    yield Authorization("lambda:InvokeFunction", arn, {}, f"function {name}")
+
+
+# -- what Step Functions authorizes as a state machine's role, beyond its engine's API calls -------
+
+# The EventBridge rule Step Functions manages for a ``.sync`` integration, by the service the task
+# calls (Step Functions developer guide, "IAM policies for AWS Step Functions": the ``.sync``
+# policy for nested executions; the other services' pages name theirs).
+MANAGED_RULES = {"states": "StepFunctionsGetEventsForStepFunctionsExecutionRule"}
+
+
+def managed_rule_authorizations(service: str, caller: Caller) -> list[Authorization]:
+    """What the role of a state machine with a ``.sync`` task of ``service`` must be allowed on the
+    managed rule: ``events:PutTargets``, ``events:PutRule``, ``events:DescribeRule`` (same page).
+    Empty for a service whose managed rule the emulator does not know."""
+    rule = MANAGED_RULES.get(service)
+    if rule is None:
+        return []
+    arn = caller.arn("events", f"rule/{rule}")
+    why = f"the EventBridge rule Step Functions manages for {service} .sync tasks"
+    return [
+        Authorization(action, arn, {}, why) for action in ("events:PutTargets", "events:PutRule", "events:DescribeRule")
+    ]
+
+
+def map_run_authorizations(state_machine_arn: str) -> list[Authorization]:
+    """A Distributed Map starts each child workflow execution as the state machine's role:
+    ``states:StartExecution`` on the state machine itself (Step Functions developer guide, "IAM
+    policies for using Distributed Map states")."""
+    return [Authorization("states:StartExecution", state_machine_arn, {}, "the Distributed Map's child executions")]
+
+
 def authorizations(
     service: str, operation: str, params: Mapping[str, Any], caller: Caller, world: World
 ) -> list[Authorization]:
@@ -424,4 +507,8 @@ def authorizations(
         return list(_ssm_authorizations(operation, params, caller, world))
     if prefix == "dynamodb":
         return list(_dynamodb_authorizations(operation, params, caller))
+    if prefix == "s3":
+        return list(_s3_authorizations(operation, params, caller))
+    if prefix == "lambda" and operation == "Invoke":
+        return list(_lambda_invoke_authorizations(params, caller))
     return list(_other_authorizations(prefix, operation, params, caller, world))

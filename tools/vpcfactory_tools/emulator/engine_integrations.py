@@ -7,15 +7,27 @@ and for `.sync:2` the child's `Output` parsed as JSON) — the Step Functions de
 LocalStack's engine without the key conversion LocalStack does elsewhere: it passes
 `StateMachineArn` to botocore (KeyError) and reads `ExecutionArn` from a camelCase response.
 This is what account-vending pipelines (AFT) use to call the factory, so the emulator must run it.
+
+AWS SDK integrations (`arn:aws:states:::aws-sdk:<service>:<apiAction>`) take and return the API's
+members in PascalCase whatever the service's own casing ("AWS SDK service integrations": "the
+parameters ... and the response ... use PascalCase"), with timestamps as ISO 8601 strings. moto
+5.2.5 passes the ASL's keys to botocore as they are (a camelCase service such as Step Functions
+answers `ExecutionArn` with a KeyError) and returns botocore's camelCase answer with datetime
+objects. Here parameters are matched to the operation's members by name, case aside, and the
+answer's structure members are given PascalCase (map keys stay as they are).
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import uuid
 from typing import Any
 
 from moto.stepfunctions.exceptions import InvalidExecutionInput
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
+    StateTaskServiceAwsSdk,
+)
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
     StateTaskServiceSfn,
 )
@@ -30,6 +42,8 @@ PINNED_SOURCES: dict[str, str] = {
     "StateTaskServiceSfn._build_sync2_resolver": "fbbf50b684b90a7e",
     "moto.stepfunctions.parser.models:StepFunctionsParserBackend.start_execution": "0f8d9dd57baf0c28",
     "moto.stepfunctions.models:StepFunctionBackend._validate_name": "806d9e79745ec339",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk:"
+    "StateTaskServiceAwsSdk._eval_service_task": "e68dc9e06e6ae0ce",
 }
 
 
@@ -89,9 +103,61 @@ def _make_start_execution(original: Any) -> Any:
     return start_execution
 
 
+def _operation(service: str, action: str) -> Any:
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model(service)
+    return model.operation_model(action[:1].upper() + action[1:])
+
+
+def _to_members(value: Any, shape: Any) -> Any:
+    """The ASL's PascalCase parameters as the operation's members (matched by name, case aside)."""
+    if shape is None:
+        return value
+    if shape.type_name == "structure" and isinstance(value, dict):
+        by_lower = {name.lower(): name for name in shape.members}
+        out = {}
+        for key, item in value.items():
+            member = by_lower.get(key.lower(), key)
+            out[member] = _to_members(item, shape.members.get(member))
+        return out
+    if shape.type_name == "list" and isinstance(value, list):
+        return [_to_members(item, shape.member) for item in value]
+    if shape.type_name == "map" and isinstance(value, dict):
+        return {key: _to_members(item, shape.value) for key, item in value.items()}
+    return value
+
+
+def _to_pascal(value: Any, shape: Any) -> Any:
+    """botocore's answer as an AWS SDK integration gives it: PascalCase members, ISO 8601 dates."""
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()
+    if shape is None:
+        return value
+    if shape.type_name == "structure" and isinstance(value, dict):
+        return {_pascal(key): _to_pascal(item, shape.members.get(key)) for key, item in value.items()}
+    if shape.type_name == "list" and isinstance(value, list):
+        return [_to_pascal(item, shape.member) for item in value]
+    if shape.type_name == "map" and isinstance(value, dict):
+        return {key: _to_pascal(item, shape.value) for key, item in value.items()}
+    return value
+
+
+def _make_sdk_eval(original: Any) -> Any:
+    def _eval_service_task(self, env, resource_runtime_part, normalised_parameters, state_credentials):  # noqa: ANN001
+        operation = _operation(self._get_boto_service_name(), self.resource.api_action)
+        parameters = _to_members(normalised_parameters, operation.input_shape)
+        original(self, env, resource_runtime_part, parameters, state_credentials)
+        env.stack.append(_to_pascal(env.stack.pop(), operation.output_shape))
+
+    _eval_service_task.__wrapped__ = original  # type: ignore[attr-defined]
+    return _eval_service_task
+
+
 def _apply(patcher: Patcher) -> None:
     patcher.set(StateTaskServiceSfn, "_eval_service_task", _make_eval(StateTaskServiceSfn._eval_service_task))
     patcher.set(StateTaskServiceSfn, "_normalise_response", _normalise_response)
+    patcher.set(StateTaskServiceAwsSdk, "_eval_service_task", _make_sdk_eval(StateTaskServiceAwsSdk._eval_service_task))
     patcher.set(
         StepFunctionsParserBackend,
         "start_execution",

@@ -40,6 +40,7 @@ from moto.ec2.models.subnets import SubnetBackend
 from moto.ec2.models.vpcs import VPC, VPCBackend
 from moto.ec2.responses.nat_gateways import NatGateways
 from moto.ec2.utils import tag_filter_matches
+from moto.s3.models import FakeBucket
 
 from . import fidelity_services
 from .patching import MotoVersionMismatch, Patcher, PatchSet
@@ -892,6 +893,11 @@ def _apply(patcher: Patcher) -> None:
     renamed.__doc__ = fidelity_services.patch_partition_service_names.__doc__
     renamed.__wrapped__ = collect  # type: ignore[attr-defined]
     patcher.set(VPCBackend, "_collect_default_endpoint_services", staticmethod(renamed))
+    get_permission = FakeBucket.__dict__["get_permission"]
+    conditioned = fidelity_services.patch_bucket_policy_conditions(get_permission)
+    conditioned.__doc__ = fidelity_services.patch_bucket_policy_conditions.__doc__
+    conditioned.__wrapped__ = get_permission  # type: ignore[attr-defined]
+    patcher.set(FakeBucket, "get_permission", conditioned)
 
 
 _patches = PatchSet(_apply, _LOCK)

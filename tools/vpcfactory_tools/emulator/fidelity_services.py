@@ -34,6 +34,7 @@ PINNED_SOURCES: dict[str, str] = {
     "moto.ec2.models.vpc_service_configuration:VPCServiceConfiguration.__init__": "a863286901f08192",
     "moto.ec2.models.flow_logs:FlowLogs.__init__": "3933cbd99d48a384",
     "moto.s3.models:FakeBucket.__init__": "8965d4badfeec9f4",
+    "moto.s3.models:FakeBucket.get_permission": "7571412a3495a0e3",
 }
 
 LOG_DELIVERY_PRINCIPAL = "delivery.logs.amazonaws.com"
@@ -207,3 +208,52 @@ def patch_partition_gateway_endpoint_routes(original: Callable[..., Any]) -> Cal
         return endpoint
 
     return create_vpc_endpoint
+
+
+# --- S3 bucket policies: a statement applies only when its condition holds -------------------------
+
+# What every request the emulator serves is, for a bucket policy's conditions: boto3 (the handlers,
+# the engine, the tests, the AWS CLI) reaches S3 over HTTPS, so aws:SecureTransport is true.
+REQUEST_CONDITION_VALUES = {"aws:SecureTransport": "true"}
+
+
+def _condition_holds(condition: dict[str, Any]) -> bool | None:
+    """Whether a statement's Condition holds for an emulator request: None when it tests a key the
+    emulator cannot know (the statement is then left to moto)."""
+    for operator, tests in condition.items():
+        for key, wanted in tests.items():
+            if key not in REQUEST_CONDITION_VALUES or operator not in ("Bool", "StringEquals"):
+                return None
+            if REQUEST_CONDITION_VALUES[key] not in [str(v).lower() for v in _as_list(wanted)]:
+                return False
+    return True
+
+
+def patch_bucket_policy_conditions(original: Callable[..., Any]) -> Callable[..., Any]:
+    """``FakeBucket.get_permission``: AWS applies a bucket policy statement only when its Condition
+    holds (IAM User Guide, "Condition"); moto 5.2.5 evaluates a bucket policy without any request
+    context and answers DENIED for every statement with a Condition, whatever its Effect. So the
+    usual TLS-only statement (Deny s3:* when aws:SecureTransport is false, S3 User Guide, "Security
+    best practices") denied every request. Here statements whose condition does not hold for an
+    HTTPS request are left out before moto evaluates the rest."""
+
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return original(self, action, resource)
+        document = json.loads(self.policy)
+        statements = _as_list(document.get("Statement", []))
+        kept = []
+        for statement in statements:
+            holds = _condition_holds(statement.get("Condition") or {})
+            if holds is True:  # applies: without the condition moto cannot misread
+                kept.append({k: v for k, v in statement.items() if k != "Condition"})
+            elif holds is None:  # a condition the emulator cannot decide: moto's answer
+                kept.append(statement)
+        saved = self.policy
+        try:
+            self.policy = json.dumps({**document, "Statement": kept}).encode()
+            return original(self, action, resource)
+        finally:
+            self.policy = saved
+
+    return get_permission

@@ -1,5 +1,6 @@
-"""IAM in the emulator: every AWS request a Lambda handler makes is authorized, before it is sent,
-against the policies of the identity making it, as AWS would.
+"""IAM in the emulator: every AWS request a Lambda handler makes, and every one Step Functions makes
+for a state machine, is authorized, before it is sent, against the policies of the identity making
+it, as AWS would.
 
 - **Who**: a handler in the factory's account acts as its function's execution role (the role the
   deploy created from the SAM-translated template, with its managed and inline policies, read from
@@ -7,24 +8,37 @@ against the policies of the identity making it, as AWS would.
   account's role that moto's IAM does not hold is taken to be what Control Tower / Organizations
   give it (``AWSControlTowerExecution`` and ``OrganizationAccountAccessRole`` carry
   ``AdministratorAccess``); that is an assumption of the emulator, said in :data:`ASSUMED_ROLE_POLICY`.
+  Step Functions acts as the **state machine's execution role** (its ``RoleArn``, or a task's
+  ``Credentials.RoleArn``) for the calls of its service integrations: the engine's clients carry
+  that role's session credentials (:func:`engine_credentials`, made by :mod:`.engine_iam`), and
+  what it authorizes without an API call of the engine (a Distributed Map's child executions, the
+  managed rule of a ``.sync`` task) is authorized through :func:`authorize_role`. A role moto's
+  IAM does not hold is not evaluated (a plain-moto test's made-up role).
 - **What**: :mod:`.authorization` turns the request into the authorizations AWS makes (action,
   resource ARN, condition keys, per the Service Authorization Reference).
 - **How**: a real evaluator, ``@cloud-copilot/iam-simulate`` (:mod:`.iam_evaluator`), decides each one.
 - A denied request fails as AWS fails it, before the service sees it: ``UnauthorizedOperation``
-  (EC2, HTTP 403), ``AccessDenied`` (STS, IAM), ``AccessDeniedException`` (JSON services), with
-  AWS's message shape ("User: ... is not authorized to perform: ... on resource: ...").
+  (EC2, HTTP 403), ``AccessDenied`` (STS, IAM, S3), ``AccessDeniedException`` (JSON services;
+  HTTP 400 from Step Functions, whose API answers every client error with 400), with AWS's message
+  shape ("User: ... is not authorized to perform: ... on resource: ..."). Denials are counted in
+  :func:`stats` and listed in :func:`denials`, the engine's with the role and execution they were
+  made for.
 
 The hook is client-side (botocore's ``before-parameter-build`` keeps the API parameters,
 ``before-call`` answers for a denied request), so it works the same in the embedded and the
-served emulator: the handlers always run in the emulator's process. Requests made by anything
-but a handler (a test's client, the AWS CLI against a served emulator) are not evaluated.
+served emulator: the handlers and the Step Functions engine always run in the emulator's process.
+Requests made by anything else (a test's client, the AWS CLI against a served emulator) are not
+evaluated.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
+import string
 import threading
+import uuid
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -46,7 +60,11 @@ ASSUMED_ROLE_POLICY = {
         {"Sid": "AdministratorAccessAssumedByTheEmulator", "Effect": "Allow", "Action": "*", "Resource": "*"}
     ],
 }
-QUERY_PROTOCOL_CODES = {"ec2": "UnauthorizedOperation", "sts": "AccessDenied", "iam": "AccessDenied"}
+DENIED_CODES = {"ec2": "UnauthorizedOperation", "sts": "AccessDenied", "iam": "AccessDenied", "s3": "AccessDenied"}
+# Step Functions answers every client error, AccessDeniedException included, with HTTP 400 (its
+# API reference, "Common Errors"; AWS's own message: "Service: AWSStepFunctions; Status Code: 400;
+# Error Code: AccessDeniedException"); the other services deny with 403.
+DENIED_STATUS = {"stepfunctions": 400}
 
 _lock = threading.Lock()
 _stats: Counter[str] = Counter()
@@ -61,6 +79,36 @@ class Identity:
 
     principal: str
     policies: tuple[str, ...]  # JSON documents
+
+
+@dataclass(frozen=True)
+class EngineSession:
+    """Step Functions acting as a state machine's role, for one execution (or for no execution:
+    a state machine being created)."""
+
+    role_arn: str
+    execution: str | None
+
+    @property
+    def account(self) -> str:
+        return self.role_arn.split(":")[4]
+
+    @property
+    def principal(self) -> str:
+        """``arn:aws:sts::<account>:assumed-role/<role>/<session>``. Step Functions names its
+        session with 32 letters (as AWS's denials show: ``.../assumed-role/MyRole/GGzJDbzYyvar...``);
+        here they are derived from the execution, so one execution keeps one session."""
+        digest = hashlib.sha256(f"{self.role_arn}|{self.execution}".encode()).digest()
+        letters = string.ascii_letters
+        session = "".join(letters[b % len(letters)] for b in digest)
+        partition = self.role_arn.split(":")[1]
+        return f"arn:{partition}:sts::{self.account}:assumed-role/{self.role_arn.rsplit('/', 1)[-1]}/{session}"
+
+    def identity(self) -> Identity | None:
+        """The role's policies as they are now (a test may change them between two calls), or
+        None for a role moto's IAM does not hold."""
+        role = _role(self.role_arn)
+        return Identity(self.principal, role_policies(role)) if role is not None else None
 
 
 class Denied(Exception):
@@ -206,6 +254,26 @@ def _function_identity(function_name: str, account: str, region: str) -> Identit
     return Identity(session, role_policies(role))
 
 
+# Step Functions' sessions by access key (one per role and execution; a few hundred bytes each).
+_engine_sessions: dict[str, EngineSession] = {}
+
+
+def engine_credentials(role_arn: str, execution: str | None) -> tuple[str, str]:
+    """The (access key, secret key) the engine's client for ``execution`` signs with, so that the
+    hook knows it as Step Functions acting as ``role_arn``. Temporary credentials' keys start with
+    ``ASIA``; moto answers an unknown key as the default account, as it did the engine's ``ak``."""
+    session = EngineSession(role_arn, execution)
+    key = "ASIA" + hashlib.sha256(f"{role_arn}|{execution}".encode()).hexdigest()[:16].upper()
+    with _lock:
+        _engine_sessions[key] = session
+    return key, "vpcfactory-emulator-step-functions"
+
+
+def engine_session(access_key: str) -> EngineSession | None:
+    with _lock:
+        return _engine_sessions.get(access_key)
+
+
 def _assumed_identity(access_key: str) -> tuple[Identity, str] | None:
     """The identity behind temporary credentials from sts:AssumeRole (any account)."""
     from moto.sts.models import sts_backends
@@ -224,63 +292,100 @@ def _assumed_identity(access_key: str) -> tuple[Identity, str] | None:
 
 
 def _keep_api_params(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-    """before-parameter-build: the API parameters as the caller gave them."""
-    if lambda_runtime.current_invocation() is not None:
+    """before-parameter-build: the API parameters as the caller gave them (``before-call`` has the
+    serialized request only; whether the caller is evaluated is known there, from its credentials)."""
+    if current().iam:
         context[API_PARAMS] = dict(params)
 
 
 def _denied_response(service: str, denied: Denied) -> tuple[AWSResponse, dict[str, Any]]:
-    code = QUERY_PROTOCOL_CODES.get(service, "AccessDeniedException")
-    http = AWSResponse("https://vpcfactory.emulator/iam", 403, HTTPHeaders(), None)
+    code = DENIED_CODES.get(service, "AccessDeniedException")
+    status = DENIED_STATUS.get(service, 403)
+    http = AWSResponse("https://vpcfactory.emulator/iam", status, HTTPHeaders(), None)
     parsed = {
         "Error": {"Code": code, "Message": str(denied)},
-        "ResponseMetadata": {"HTTPStatusCode": 403, "HTTPHeaders": {}},
+        "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": {}, "RequestId": str(uuid.uuid4())},
     }
     return http, parsed
 
 
 def _authorize(model: Any, request_signer: Any, context: dict[str, Any], **_: Any) -> Any:
     """before-call: authorize the request; answer for the service if IAM would deny it."""
-    running = lambda_runtime.current_invocation()
-    if running is None or not current().iam or API_PARAMS not in context:
+    if not current().iam or API_PARAMS not in context:
         return None
-    service = model.service_model.service_name
-    operation = model.name
-    region = request_signer._region_name
     credentials = request_signer._credentials
     access_key = credentials.get_frozen_credentials().access_key if credentials is not None else ""
-    assumed = _assumed_identity(access_key) if access_key and access_key != "testing" else None
-    if assumed is not None:
-        identity, account = assumed
-    else:
-        account = DEFAULT_ACCOUNT
-        found = _function_identity(running.function_name, account, region)
+    running = lambda_runtime.current_invocation()
+    engine = engine_session(access_key) if running is None else None
+    if running is None and engine is None:
+        return None  # neither a handler nor Step Functions: a test's or an operator's own client
+    service = model.service_model.service_name
+    region = request_signer._region_name
+    if engine is not None:
+        found = engine.identity()
         if found is None:
-            return None  # not one of the stack's functions (a test's own Lambda): nothing to evaluate
-        identity = found
+            return None  # a role moto's IAM does not hold: its policies are unknown
+        identity, account = found, engine.account
+        made_for: dict[str, Any] = {"function": None, "role": engine.role_arn, "execution": engine.execution}
+    else:
+        assert running is not None
+        assumed = _assumed_identity(access_key) if access_key and access_key != "testing" else None
+        if assumed is not None:
+            identity, account = assumed
+        else:
+            account = DEFAULT_ACCOUNT
+            found = _function_identity(running.function_name, account, region)
+            if found is None:
+                return None  # not one of the stack's functions (a test's own Lambda): nothing to evaluate
+            identity = found
+        made_for = {"function": running.function_name, "execution": running.execution}
     caller = Caller(account=account, region=region)
-    wanted = authorizations(service, operation, context[API_PARAMS], caller, MotoWorld())
+    wanted = authorizations(service, model.name, context[API_PARAMS], caller, MotoWorld())
+    denied = _check(identity, caller, wanted, made_for)
+    if denied is None:
+        return None
+    return _denied_response(service, denied)
+
+
+def authorize_role(
+    role_arn: str, region: str, wanted: list[Authorization], *, execution: str | None = None
+) -> Denied | None:
+    """Authorize what Step Functions does as a state machine's role without an API call of its
+    engine (counted and listed like every other request): the first denial, or None when allowed,
+    when IAM evaluation is off, or when moto's IAM does not hold the role."""
+    if not current().iam or not wanted:
+        return None
+    session = EngineSession(role_arn, execution)
+    identity = session.identity()
+    if identity is None:
+        return None
+    caller = Caller(account=session.account, region=region)
+    return _check(identity, caller, wanted, {"function": None, "role": role_arn, "execution": execution})
+
+
+def _check(identity: Identity, caller: Caller, wanted: list[Authorization], made_for: dict[str, Any]) -> Denied | None:
+    """Evaluate one request's authorizations and count it: the first denial, or None."""
     denied = _evaluate(identity, caller, wanted)
     with _lock:
         for counter in (_stats, _totals):
             counter["requests"] += 1
             counter["authorizations"] += len(wanted)
+            if made_for.get("function") is None:
+                counter["stepFunctionsRequests"] += 1  # made by Step Functions as a state machine's role
             if denied is not None:
                 counter["denied"] += 1
         if denied is not None and len(_denials) < _MAX_DENIALS:
             _denials.append(
                 {
-                    "function": running.function_name,
-                    "execution": running.execution,
+                    **made_for,
+                    "principal": identity.principal,
                     "action": denied.authorization.action,
                     "resource": denied.authorization.resource,
                     "why": denied.authorization.why,
                     "decision": denied.decision,
                 }
             )
-    if denied is None:
-        return None
-    return _denied_response(service, denied)
+    return denied
 
 
 def _evaluate(identity: Identity, caller: Caller, wanted: list[Authorization]) -> Denied | None:
@@ -321,7 +426,8 @@ def require_evaluator(enabled: bool) -> None:
 
 
 def stats() -> dict[str, int]:
-    """Requests evaluated, authorizations made and requests denied since the last reset."""
+    """Requests evaluated (``stepFunctionsRequests`` of them made by Step Functions), authorizations
+    made and requests denied since the last reset."""
     with _lock:
         return dict(_stats)
 

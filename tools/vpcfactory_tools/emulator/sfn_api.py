@@ -48,6 +48,24 @@ DescribeExecution, ListExecutions
     ``stopDate`` is "the date the execution stopped" whenever it ended; moto leaves it out for
     ``TIMED_OUT`` (a build that ran past its ``TimeoutSeconds``). Here every ended execution has it.
 
+ListExecutions with ``mapRunArn``, DescribeExecution of a Map Run's child
+    A Distributed Map runs each item as a child execution, and AWS lists a Map Run's children:
+    ListExecutions takes a ``mapRunArn`` ("the ARN of the Map Run that started the child workflow
+    executions"; "either a mapRunArn or a stateMachineArn, but not both"), each listed with its
+    ``mapRunArn`` and ``itemCount`` ("returned only if mapRunArn was specified"), most recent
+    first; DescribeExecution describes a child as any execution (its ``input`` is the item, its
+    ``error`` and ``cause``, ``mapRunArn``, ``redriveCount``/``redriveStatus``). An unknown Map Run
+    is ``ResourceNotFound``. moto fails ListExecutions without a ``stateMachineArn`` (a 500) and
+    knows no child (``ExecutionDoesNotExist``). Here both answer from the children
+    :mod:`distributed_map` records, once each child has ended (a running child is not listed yet).
+
+DescribeMapRun, ListMapRuns
+    AWS answers them while other executions start. moto looks for the Map Run in every
+    execution's engine environment, which an execution that is starting does not have yet: during
+    a rollout (a Map Run whose children start builds) DescribeMapRun then fails with an
+    AttributeError (a 500), and so does ListMapRuns of an execution that is starting. Here those
+    executions are passed over (they have no Map Run yet).
+
 StartExecution is made AWS-like in :mod:`engine_integrations`.
 """
 
@@ -63,7 +81,7 @@ from typing import Any, cast
 
 from moto.core.responses import ActionResult
 from moto.core.utils import iso_8601_datetime_with_milliseconds
-from moto.stepfunctions.exceptions import InvalidToken, ValidationException
+from moto.stepfunctions.exceptions import InvalidToken, ResourceNotFound, ValidationException
 from moto.stepfunctions.parser.api import (
     ExecutionStatus,
     HistoryEventType,
@@ -89,6 +107,14 @@ PINNED_SOURCES: dict[str, str] = {
     "moto.stepfunctions.parser.backend.execution:BaseExecutionWorkerCommunication._reflect_execution_status": (
         "038a396107afe59b"
     ),
+    # what a Map Run's children are found through: every execution's Map Run records, as moto's
+    # DescribeMapRun finds them
+    "moto.stepfunctions.responses:StepFunctionResponse.describe_map_run": "7f9bda65cebc4410",
+    "moto.stepfunctions.responses:StepFunctionResponse.list_map_runs": "ce190792f66529a4",
+    "moto.stepfunctions.parser.models:StepFunctionsParserBackend._get_executions": "99c66bbf9dd987f2",
+    "moto.stepfunctions.parser.models:StepFunctionsParserBackend.describe_map_run": "256cb4a9431e76c6",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor.map_run_record:"
+    "MapRunRecordPoolManager.get_all": "e708c350a132b276",
 }
 
 DEFAULT_PAGE_SIZE = 100
@@ -287,6 +313,8 @@ def _describe_state_machine_for_execution(self: StepFunctionResponse) -> ActionR
 def _make_listing(original: Any, *, of_executions: bool) -> Any:
     def listing(self: StepFunctionResponse) -> ActionResult:
         _page_size(self._get_int_param("maxResults"))
+        if of_executions and self._get_param("mapRunArn") is not None:
+            return _list_children(self)
         if of_executions:
             status = self._get_param("statusFilter")
             if status is not None and status not in STATUSES:
@@ -316,12 +344,155 @@ def _with_stop_dates(self: StepFunctionResponse, items: list[dict[str, Any]]) ->
 
 def _make_describe_execution(original: Any) -> Any:
     def describe_execution(self: StepFunctionResponse) -> ActionResult:
+        found = _child(self.stepfunction_backend, self._get_param("executionArn") or "")
+        if found is not None:
+            return ActionResult(_describe_child(*found))
         answer = original(self)
         _with_stop_dates(self, [cast(dict[str, Any], answer.result)])
         return answer
 
     describe_execution.__wrapped__ = original  # type: ignore[attr-defined]
     return describe_execution
+
+
+# -- a Map Run's children: ListExecutions (mapRunArn), DescribeExecution ------------------------
+def _map_run_records(backend: Any) -> list[Any]:
+    """Every Map Run of every execution (moto keeps them in the execution's environment)."""
+    return [record for execution in backend._get_executions() for record in _records_of(execution)]
+
+
+def _records_of(execution: Any) -> list[Any]:
+    """The execution's Map Runs; none while it starts (its engine has no environment yet)."""
+    env = getattr(getattr(execution, "exec_worker", None), "env", None)
+    manager = getattr(env, "map_run_record_pool_manager", None)
+    return manager.get_all() if manager is not None else []
+
+
+def _make_describe_map_run(original: Any) -> Any:
+    def describe_map_run(self: StepFunctionResponse) -> ActionResult:
+        backend = self.stepfunction_backend
+        if not isinstance(backend, StepFunctionsParserBackend):
+            return original(self)
+        map_run_arn = self._get_param("mapRunArn")
+        record = next((r for r in _map_run_records(backend) if r.map_run_arn == map_run_arn), None)
+        if record is None:
+            raise ResourceNotFound(map_run_arn)
+        return ActionResult(record.describe())
+
+    describe_map_run.__wrapped__ = original  # type: ignore[attr-defined]
+    return describe_map_run
+
+
+def _make_list_map_runs(original: Any) -> Any:
+    def list_map_runs(self: StepFunctionResponse) -> ActionResult:
+        backend = self.stepfunction_backend
+        if not isinstance(backend, StepFunctionsParserBackend):
+            return original(self)
+        execution = backend.describe_execution(self._get_param("executionArn"))  # ExecutionDoesNotExist
+        return ActionResult({"mapRuns": [record.list_item() for record in _records_of(execution)]})
+
+    list_map_runs.__wrapped__ = original  # type: ignore[attr-defined]
+    return list_map_runs
+
+
+def _children_of(record: Any) -> list[Any]:
+    """The Map Run's children that ran and ended, as distributed_map recorded them (none without it;
+    a child never started because the Map Run failed is PENDING: no execution)."""
+    from . import distributed_map
+
+    run = distributed_map._run_of(record) if distributed_map.installed() else None
+    if run is None:
+        return []
+    with run.lock:
+        children = list(run.children.values())
+    return [child for child in children if child.status != "PENDING"]
+
+
+def _child(backend: Any, execution_arn: str) -> tuple[Any, str] | None:
+    """(the child, its Map Run's ARN) of a child execution's ARN (execution:<machine>/<label>:<id>)."""
+    if not isinstance(backend, StepFunctionsParserBackend) or "/" not in execution_arn.split(":execution:")[-1]:
+        return None
+    for record in _map_run_records(backend):
+        for child in _children_of(record):
+            if child.arn == execution_arn:
+                return child, record.map_run_arn
+    return None
+
+
+def _list_item(child: Any, map_run_arn: str) -> dict[str, Any]:
+    item = {
+        "executionArn": child.arn,
+        "stateMachineArn": child.state_machine_arn,
+        "name": child.name,
+        "status": child.status,
+        "startDate": child.start,
+        "stopDate": child.stop or child.start,
+        "mapRunArn": map_run_arn,
+        "itemCount": 1,  # items per child: one without an ItemBatcher
+        "redriveCount": 0,
+    }
+    return item
+
+
+def _describe_child(child: Any, map_run_arn: str) -> dict[str, Any]:
+    answer = {
+        **{key: value for key, value in _list_item(child, map_run_arn).items() if key != "itemCount"},
+        "input": json.dumps(child.input, separators=(",", ":")),
+        "inputDetails": {"included": True},
+    }
+    if child.status == "SUCCEEDED":
+        answer["output"] = json.dumps(child.output, separators=(",", ":"))
+        answer["outputDetails"] = {"included": True}
+        answer["redriveStatus"] = "NOT_REDRIVABLE"
+        answer["redriveStatusReason"] = "Execution is SUCCEEDED and cannot be redriven"
+    else:
+        answer.update({key: value for key, value in (("error", child.error), ("cause", child.cause)) if value})
+        answer["redriveStatus"] = "REDRIVABLE_BY_MAP_RUN"
+    return answer
+
+
+def _list_children(self: StepFunctionResponse) -> ActionResult:
+    map_run_arn = self._get_param("mapRunArn")
+    if self._get_param("stateMachineArn") is not None:
+        raise ValidationException("You can specify either a mapRunArn or a stateMachineArn, but not both")
+    status = self._get_param("statusFilter")
+    if status is not None and status not in STATUSES:
+        raise ValidationException(
+            f"1 validation error detected: Value '{status}' at 'statusFilter' failed to satisfy "
+            f"constraint: Member must satisfy enum value set: [{', '.join(STATUSES)}]"
+        )
+    backend = self.stepfunction_backend
+    record = next((r for r in _map_run_records(backend) if r.map_run_arn == map_run_arn), None)
+    if record is None:
+        raise ResourceNotFound(map_run_arn)
+    # most recent first (ListExecutions: "sorted by time, with the most recent execution first")
+    children = sorted(_children_of(record), key=lambda c: (c.start, c.arn), reverse=True)
+    if status is not None:
+        children = [c for c in children if c.status == status]
+    token = self._get_param("nextToken")
+    if token:
+        start = _next_child(token, map_run_arn)
+        children = [c for c in children if (c.start.isoformat(), c.arn) <= start]
+    size = _page_size(self._get_int_param("maxResults"))
+    page, rest = children[:size], children[size:]
+    answer: dict[str, Any] = {"executions": [_list_item(child, map_run_arn) for child in page]}
+    if rest:
+        body = json.dumps({"mapRunArn": map_run_arn, "next": [rest[0].start.isoformat(), rest[0].arn]})
+        answer["nextToken"] = base64.urlsafe_b64encode(body.encode()).decode()
+    return ActionResult(answer)
+
+
+def _next_child(token: str, map_run_arn: str) -> tuple[str, str]:
+    """Where a page of a Map Run's children starts; a token of another listing is InvalidToken."""
+    try:
+        body = json.loads(base64.urlsafe_b64decode(token.encode()))
+        start, arn = body["next"]
+        matches = body["mapRunArn"] == map_run_arn and isinstance(start, str) and isinstance(arn, str)
+    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
+        raise InvalidToken() from exc
+    if not matches:
+        raise InvalidToken()
+    return start, arn
 
 
 def _apply(patcher: Patcher) -> None:
@@ -336,6 +507,8 @@ def _apply(patcher: Patcher) -> None:
     patcher.set(response, "list_executions", _make_listing(response.list_executions, of_executions=True))
     patcher.set(response, "describe_execution", _make_describe_execution(response.describe_execution))
     patcher.set(response, "list_state_machines", _make_listing(response.list_state_machines, of_executions=False))
+    patcher.set(response, "describe_map_run", _make_describe_map_run(response.describe_map_run))
+    patcher.set(response, "list_map_runs", _make_list_map_runs(response.list_map_runs))
 
 
 _patches = PatchSet(_apply)
