@@ -55,7 +55,6 @@ _session_name: contextvars.ContextVar[str] = contextvars.ContextVar("vpcfactory_
 # Ids this invocation works with that the build itself just created (or was just given): EC2 may not
 # show them yet (eventual consistency). Reset per invocation by the handler decorator.
 _fresh: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar("vpcfactory_fresh", default=frozenset())
-ROLE_NAME_PATTERN = re.compile(r"^[\w+=,.@-]{1,64}$")
 
 
 def region() -> str:
@@ -67,7 +66,8 @@ def normalize_target(raw: Any, default_role_name: str | None = None) -> Target |
 
     Raises InvalidSpec naming the field: a target is input like the spec, checked before any call.
     """
-    from vpcfactory.spec import shown  # every message that echoes input cuts it (spec.shown)
+    # shown: every message that echoes input cuts it; the patterns: shared with manifest.py
+    from vpcfactory.spec import ACCOUNT_ID_RE, REGION_RE, ROLE_NAME_RE, shown
 
     if raw in (None, {}):
         return None
@@ -78,10 +78,10 @@ def normalize_target(raw: Any, default_role_name: str | None = None) -> Target |
         raise InvalidSpec(f"target.{unknown[0]}", "unknown key (accountId, region, roleName, externalId)")
     given = raw.get("accountId") or ""
     account = given if isinstance(given, str) else str(given) if isinstance(given, int) and given < 10**12 else ""
-    if not re.fullmatch(r"\d{12}", account):
+    if not ACCOUNT_ID_RE.fullmatch(account):
         raise InvalidSpec("target.accountId", f"{shown(given)} is not a 12-digit AWS account id")
     role = raw.get("roleName") or default_role_name or "AWSControlTowerExecution"
-    if not isinstance(role, str) or not ROLE_NAME_PATTERN.fullmatch(role):
+    if not isinstance(role, str) or not ROLE_NAME_RE.fullmatch(role):
         raise InvalidSpec("target.roleName", f"{shown(role)} is not an IAM role name")
     if default_role_name and role != default_role_name:
         # The functions may assume only the stack's DefaultTargetRoleName (CrossAccountPolicy):
@@ -92,7 +92,7 @@ def normalize_target(raw: Any, default_role_name: str | None = None) -> Target |
             f"DefaultTargetRoleName), not {role!r}: leave roleName out, or deploy with DefaultTargetRoleName={role}",
         )
     target_region = raw.get("region") or region()
-    if not isinstance(target_region, str) or not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", target_region):
+    if not isinstance(target_region, str) or not REGION_RE.fullmatch(target_region):
         raise InvalidSpec("target.region", f"{shown(target_region)} is not an AWS region")
     out: Target = {"accountId": account, "region": target_region, "roleName": role}
     if raw.get("externalId"):
@@ -256,6 +256,7 @@ GONE_CODES: dict[str, frozenset[str]] = {
     "DescribeVpcs": frozenset({"InvalidVpcID.NotFound"}),  # Resolve VPC: is the VPC to destroy there?
     "DeleteLogGroup": frozenset({"ResourceNotFoundException"}),
     "GetParameter": frozenset({"ParameterNotFound"}),
+    "GetObject": frozenset({"NoSuchKey"}),  # a rollout's manifest or spec that is not there
     "DeleteParameter": frozenset({"ParameterNotFound"}),
 }
 

@@ -370,3 +370,66 @@ ReportFailureEvent = TypedDict(
     {"execution": str, "state": dict[str, Any], "detail-type": str, "detail": dict[str, Any]},
     total=False,
 )
+
+
+# -- the rollout state machine (statemachine/rollout.asl.json; fleets) -----------------------------
+
+
+class RolloutItemInput(TypedDict):
+    """The build's execution input for one account: the spec wrapper (spec.split_input)."""
+
+    spec: dict[str, Any]
+    target: dict[str, Any]
+
+
+class RolloutItemInvalid(TypedDict):
+    error: str  # InvalidSpec: the item fails alone, nothing is started for it
+    cause: str
+
+
+class RolloutItem(TypedDict):
+    """One element of rollouts/<id>/items.json, which the Distributed Map reads."""
+
+    accountId: str
+    region: str
+    line: int  # the manifest line (or the OU account's position) it came from
+    executionName: str  # manifest.execution_name; the ASL appends -r<redrive count>
+    input: RolloutItemInput
+    invalid: NotRequired[RolloutItemInvalid]
+
+
+class PreparedRollout(TypedDict):
+    rolloutId: str
+    mode: Literal["build", "audit"]
+    bucket: str
+    itemsKey: str
+    resultsPrefix: str
+    reportKey: str
+    count: int
+    maxConcurrency: int
+    toleratedFailurePercentage: float
+
+
+class PrepareRolloutEvent(TypedDict):
+    execution: str
+    input: Any  # the rollout's execution input: untrusted until checked
+    defaultRoleName: NotRequired[str]
+
+
+class AuditNetworkEvent(TypedDict):
+    execution: str
+    item: RolloutItem
+    rolloutId: str
+    defaultRoleName: NotRequired[str]
+
+
+class AuditResult(TypedDict):
+    status: Literal["compliant", "drifted", "missing"]
+    vpcId: str | None
+    differences: list[str]
+    cause: str
+
+
+class SummarizeRolloutEvent(TypedDict):
+    execution: str
+    rollout: dict[str, Any]  # the whole state: prepared, and results (Map output) or mapError

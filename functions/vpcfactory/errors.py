@@ -27,6 +27,20 @@ class InvalidSpec(VpcFactoryError):
         super().__init__(f"{shown}: {reason}")
 
 
+class InvalidManifest(VpcFactoryError):
+    """A rollout's manifest is wrong (manifest.parse_manifest): nothing was started. Every line is
+    checked and `problems` lists every problem found, each "line N: field: reason" (or, for the
+    whole manifest, "<name>: reason"); the message joins them, at most MAX_LISTED of them."""
+
+    MAX_LISTED = 50  # a Step Functions error cause holds at most 32,768 characters
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        listed = "; ".join(self.problems[: self.MAX_LISTED])
+        more = len(self.problems) - self.MAX_LISTED
+        super().__init__(listed + (f"; and {more} more" if more > 0 else ""))
+
+
 class VpcNotFound(VpcFactoryError):
     """Destroy was asked for a VPC that does not exist (in the target account and Region): nothing
     was deleted. A CloudFormation Delete of a VPC already gone is a success instead, never this."""
@@ -130,3 +144,12 @@ class VpcEndpointFailed(VpcFactoryError):
     """An interface VPC endpoint went `failed`, `rejected` or `expired` (or was deleted) while the
     build waited for it (interface_endpoints.py): the message names it, its service and EC2's reason.
     The build rolls back (the endpoint is deleted)."""
+
+
+class InvalidRolloutInput(VpcFactoryError):
+    """The rollout's execution input is wrong (a field other than the manifest's lines): nothing
+    was started. The message starts with the field, as InvalidSpec's does."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {reason}")

@@ -33,6 +33,14 @@ ZONE_NAME_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+[a-z]$")  # us-east-1a, us-go
 ZONE_ID_RE = re.compile(r"^[a-z]+\d+-az\d+$")  # use1-az1, usgw1-az2
 EIP_ALLOCATION_RE = re.compile(r"^eipalloc-[0-9a-f]{8,17}$")
 VPC_ID_RE = re.compile(r"^vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})$")  # EC2's short (8) and long (17) ids
+# Where a network goes: a build's `target` (aws.normalize_target) and each line of a rollout's manifest
+# (manifest.py) are checked by these, here because both need them and this module is pure. ASCII
+# only: Python's \d and \w also match other scripts' digits and letters, which AWS's ids never hold.
+ACCOUNT_ID_RE = re.compile(r"[0-9]{12}")  # an AWS account id: 12 digits
+# The shape of a Region name (us-east-1, us-gov-west-1, cn-north-1): the Lambda code has no Region
+# list (botocore's endpoint data is too costly to load per invocation); the CLI checks the name too.
+REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]")
+ROLE_NAME_RE = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)  # IAM CreateRole's RoleName pattern and length
 LOG_GROUP_NAME_RE = re.compile(r"^[A-Za-z0-9_\-/.#]{1,512}$")  # CreateLogGroup's naming rules
 # arn:aws:s3:::bucket or arn:aws-us-gov:s3:::bucket/folder/: S3 bucket naming rules, optional folder.
 BUCKET_ARN_RE = re.compile(r"^arn:aws[-a-z]*:s3:::([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(/.*)?$")

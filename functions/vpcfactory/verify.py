@@ -23,10 +23,10 @@ if TYPE_CHECKING:
 PASSED, FAILED = "PASSED", "FAILED"
 
 
-def verify_network(plan: Plan, execution: str, vpc_id: str, ec2: Any | None = None) -> dict[str, Any]:
-    """Read the VPC once (inventory.snapshot, plus its default security group), check it against
-    the plan (`check`, pure), raise VerificationFailed naming every problem, else describe it."""
-    ec2 = ec2 or aws.client("ec2")
+def find_problems(plan: Plan, vpc_id: str, ec2: Any) -> tuple[list[str], Snapshot, dict[str, Any], dict[str, str]]:
+    """Read the VPC once (inventory.snapshot, plus its default security group) and check it against
+    the plan: (every problem, each a sentence; the snapshot; the default group; the compliance
+    summary). Verify Network fails the build on a problem; the fleet audit reports it as drift."""
     endpoints = plan.get("gatewayEndpoints") or plan.get("interfaceEndpoints")
     kinds = [SUBNET, NAT, ROUTE_TABLE, IGW, *([ENDPOINT] if endpoints else []), FLOW_LOG]
     kinds += [TGW_ATTACHMENT] if plan.get("transitGateway") else []
@@ -35,6 +35,14 @@ def verify_network(plan: Plan, execution: str, vpc_id: str, ec2: Any | None = No
     problems, compliance = check(plan, snap, group)
     problems += transit.verify_problems(plan, snap, ec2)  # attachment, association, propagation, routes
     problems += interface_endpoints.verify(plan, ec2, snap)  # available, planned subnets, private DNS, our SG
+    return problems, snap, group, compliance
+
+
+def verify_network(plan: Plan, execution: str, vpc_id: str, ec2: Any | None = None) -> dict[str, Any]:
+    """Check the VPC against the plan (find_problems), raise VerificationFailed naming every
+    problem, else describe it."""
+    ec2 = ec2 or aws.client("ec2")
+    problems, snap, group, compliance = find_problems(plan, vpc_id, ec2)
     if problems:
         raise VerificationFailed("; ".join(problems))
     # The VPC itself only matters to the description: read last, so a failed check costs no call for it.

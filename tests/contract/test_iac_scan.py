@@ -64,6 +64,7 @@ SYNCHRONOUS = [
     *("AllocateEips", "CreateNatGateways", "CheckNatGateways", "CreateRouteTables", "ConfigureVpc"),
     *("AddNatRoutes", "VerifyNetwork", "StartTeardown", "CheckNatDeletion", "FinishTeardown"),
     *("ReportLeftovers", "ResolveVpc", "ReportSuccess", "ReportDestroyed", "ReleaseBuildLock"),
+    *("PrepareRollout", "AuditNetwork", "SummarizeRollout"),  # the rollout state machine's
 ]
 
 SUPPRESSED: dict[str, tuple[Any, str]] = {

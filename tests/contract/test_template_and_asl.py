@@ -31,6 +31,17 @@ LAMBDA_TRANSIENT = {
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
 }
+# The rollout's service integrations' errors ("<Service>.<Exception>"; Step Functions developer guide,
+# "Handling errors in Step Functions workflows"): startExecution.sync:2 (StepFunctions.*) and the
+# AWS SDK integration sfn:describeExecution (Sfn.*).
+SERVICE_INTEGRATION_ERRORS = {
+    "StepFunctions.AWSStepFunctionsException",
+    "StepFunctions.SdkClientException",
+    "StepFunctions.ExecutionAlreadyExistsException",
+    "StepFunctions.ExecutionLimitExceededException",
+    "Sfn.SfnException",
+    "Sfn.SdkClientException",
+}
 OUR_ERRORS = {name for name, obj in vars(errors).items() if inspect.isclass(obj) and issubclass(obj, Exception)}
 
 
@@ -58,8 +69,8 @@ def _scopes(definition: dict):
             yield branch["StartAt"], branch["States"]
 
 
-def test_the_template_has_a_build_and_a_destroy_state_machine_with_their_definition_files():
-    assert set(STATE_MACHINES) == {"BuildStateMachine", "DestroyStateMachine"}
+def test_the_template_has_a_build_a_destroy_and_a_rollout_state_machine_with_their_definition_files():
+    assert set(STATE_MACHINES) == {"BuildStateMachine", "DestroyStateMachine", "RolloutStateMachine"}
     for sm in STATE_MACHINES.values():
         uri = sm["Properties"]["DefinitionUri"]
         assert (ROOT / uri).is_file(), uri  # exact case: Linux is case-sensitive
@@ -121,7 +132,12 @@ def test_every_error_name_is_a_states_a_lambda_or_one_of_our_exception_classes(l
     for name, state in _all_states(_definition(logical_id)["States"]).items():
         for rule in state.get("Retry", []) + state.get("Catch", []):
             for error in rule["ErrorEquals"]:
-                assert error.startswith("States.") or error in LAMBDA_TRANSIENT or error in OUR_ERRORS, (
+                assert (
+                    error.startswith("States.")
+                    or error in LAMBDA_TRANSIENT
+                    or error in OUR_ERRORS
+                    or error in SERVICE_INTEGRATION_ERRORS
+                ), (
                     name,
                     error,
                 )
@@ -133,7 +149,10 @@ def test_every_task_retries_lambda_transients_and_throttling_with_full_jitter(lo
         if state["Type"] != "Task":
             continue
         retried = {e for rule in state["Retry"] for e in rule["ErrorEquals"]}
-        assert LAMBDA_TRANSIENT | {"AwsThrottled"} <= retried, name
+        if state["Resource"].endswith(":lambda:invoke"):
+            assert LAMBDA_TRANSIENT | {"AwsThrottled"} <= retried, name
+        else:  # a service integration (the rollout's builds): its own transient errors
+            assert retried and retried <= SERVICE_INTEGRATION_ERRORS, name
         for rule in state["Retry"]:
             assert rule["JitterStrategy"] == "FULL" and rule["MaxDelaySeconds"] > 0 and rule["BackoffRate"] >= 1, name
 

@@ -153,6 +153,7 @@ def test_each_state_machine_keeps_its_local_definition_file(translation):
     assert translation.definition_files == {
         "BuildStateMachine": ROOT / "statemachine" / "build_vpc.asl.json",
         "DestroyStateMachine": ROOT / "statemachine" / "destroy_vpc.asl.json",
+        "RolloutStateMachine": ROOT / "statemachine" / "rollout.asl.json",
     }
     location = translation.template["Resources"]["BuildStateMachine"]["Properties"]["DefinitionS3Location"]
     assert location == {"Bucket": "vpcfactory-local", "Key": "statemachine/build_vpc.asl.json"}

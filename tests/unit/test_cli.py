@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 
 import pytest
@@ -329,3 +330,168 @@ def test_a_successful_destroy_says_what_it_destroyed():
     assert cli.report(result, args, out) == 0
     assert "destroyed VPC vpc-0123456789abcdef0 (prod) and everything the factory built in it" in out.getvalue()
     assert " in \n" not in out.getvalue()
+
+
+# -- rollout: refused before anything is uploaded or started ------------------------------------
+ITEM = {"accountId": "111111111111", "region": "us-east-1", "spec": GOOD}
+
+
+def manifest(tmp_path, *lines, name="fleet.jsonl"):
+    path = tmp_path / name
+    path.write_text("".join((line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines))
+    return str(path)
+
+
+@pytest.fixture
+def started(monkeypatch):
+    """What `rollout` would start (the embedded emulator or a target), without starting it."""
+    calls = []
+    monkeypatch.setattr(cli, "rollout_embedded", lambda args, rollout, out: calls.append(("embedded", rollout)) or 0)
+    monkeypatch.setattr(cli, "rollout_at_target", lambda args, rollout, out: calls.append(("target", rollout)) or 0)
+    return calls
+
+
+def test_rollout_of_a_bad_manifest_exits_2_naming_each_bad_line_and_starts_nothing(tmp_path, capsys, started):
+    path = manifest(
+        tmp_path,
+        ITEM,
+        {**ITEM, "accountId": "12345"},
+        {**ITEM, "region": "us-east-1", "accountId": "111111111111", "spec": None, "specKey": "specs/a.json"},
+        "not json",
+    )
+
+    code, out, err = run(["rollout", path], capsys)
+
+    assert code == 2 and out == "" and started == []
+    assert f"vpcfactory: invalid manifest {path}: 3 problems, nothing was started:" in err
+    assert "  line 2: accountId: '12345' is not a 12-digit AWS account id" in err
+    assert "  line 3: accountId and region: 111111111111 in us-east-1 is on line 1 too" in err
+    assert "  line 4: not valid JSON" in err
+
+
+def test_rollout_json_of_a_bad_manifest_prints_one_object_with_every_problem(tmp_path, capsys, started):
+    path = manifest(tmp_path, *({**ITEM, "accountId": f"{n:011d}"} for n in range(150)))
+
+    code, out, err = run(["rollout", path, "--json"], capsys)
+
+    assert code == 2 and started == []
+    doc = json.loads(out)  # exactly one object
+    assert (doc["status"], doc["error"], doc["field"], doc["executionArn"]) == (
+        "FAILED",
+        "InvalidManifest",
+        "MANIFEST",
+        None,
+    )
+    assert len(doc["problems"]) == 150 and doc["problems"][0].startswith("line 1: accountId: '00000000000'")
+    assert doc["message"].startswith(f"invalid manifest {path}: 150 problems, nothing was started: line 1: ")
+    assert "... and 50 more (--json lists them all)" in err  # stderr lists 100
+
+
+def test_rollout_of_a_csv_manifest_names_its_lines_too(tmp_path, capsys, started):
+    path = tmp_path / "fleet.csv"
+    path.write_text("accountId,region,specKey\n111111111111,us-east-1,specs/a.json\n111111111111,mars-1,specs/a.json\n")
+
+    code, _, err = run(["rollout", str(path)], capsys)
+
+    assert code == 2 and started == []
+    assert "  line 3: region: 'mars-1' is not an AWS Region" in err
+
+
+def test_rollout_refuses_a_region_botocore_does_not_know(tmp_path, capsys, started):
+    code, out, _ = run(["rollout", manifest(tmp_path, {**ITEM, "region": "us-esat-1"}), "--json"], capsys)
+
+    assert code == 2 and started == []
+    assert json.loads(out)["problems"] == [
+        "line 1: region: 'us-esat-1' is not an AWS Region (none of that name is known)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("flags", "field"),
+    [
+        (["--max-concurrency", "0"], "--max-concurrency"),
+        (["--max-concurrency", "1001"], "--max-concurrency"),
+        (["--max-concurrency", "ten"], "--max-concurrency"),
+        (["--tolerated-failure-percentage", "101"], "--tolerated-failure-percentage"),
+        (["--tolerated-failure-percentage", "-1"], "--tolerated-failure-percentage"),
+        (["--tolerated-failure-percentage", "nan"], "--tolerated-failure-percentage"),
+        (["--rollout-id", "has spaces"], "--rollout-id"),
+        (["--rollout-id", "r" * 41], "--rollout-id"),
+        (["--rollout-id", ""], "--rollout-id"),
+    ],
+)
+def test_rollout_with_a_bad_flag_exits_2_naming_it(tmp_path, capsys, started, flags, field):
+    code, out, err = run(["rollout", manifest(tmp_path, ITEM), *flags, "--json"], capsys)
+
+    assert code == 2 and started == []
+    doc = json.loads(out)
+    assert doc["field"] == field and doc["error"] == "UsageError"
+    assert field in err
+
+
+def test_rollout_of_a_manifest_that_cannot_be_read_or_is_not_utf8_names_it(tmp_path, capsys, started):
+    missing = str(tmp_path / "nowhere.jsonl")
+    binary = tmp_path / "fleet.csv"
+    binary.write_bytes(b"accountId,region,specKey\n\xff\xfe\n")
+
+    code, out, _ = run(["rollout", missing, "--json"], capsys)
+    assert code == 2 and json.loads(out)["field"] == "MANIFEST" and json.loads(out)["error"] == "UsageError"
+    code, out, _ = run(["rollout", str(binary), "--json"], capsys)
+    assert code == 2 and json.loads(out)["error"] == "InvalidManifest"
+    assert json.loads(out)["problems"] == [f"{binary}: not UTF-8 text (byte 25)"]
+    assert started == []
+
+
+def test_rollout_starts_the_embedded_emulator_with_the_manifest_and_the_input_the_state_machine_takes(
+    tmp_path, capsys, started
+):
+    path = manifest(tmp_path, ITEM, {**ITEM, "region": "eu-west-1"})
+
+    code, _, _ = run(
+        ["rollout", path, "--audit", "--max-concurrency", "5", "--tolerated-failure-percentage", "40"], capsys
+    )
+
+    assert code == 0
+    ((where, rollout),) = started
+    assert where == "embedded" and rollout.accounts == 2
+    assert re.fullmatch(r"rollout-\d{8}T\d{6}Z-[0-9a-f]{4}", rollout.rollout_id)
+    assert rollout.key == f"manifests/{rollout.rollout_id}.jsonl"
+    assert rollout.payload("the-bucket") == {
+        "manifest": {"bucket": "the-bucket", "key": rollout.key},
+        "mode": "audit",
+        "rolloutId": rollout.rollout_id,
+        "maxConcurrency": 5,
+        "toleratedFailurePercentage": 40,
+    }
+
+
+def test_a_given_rollout_id_names_the_rollout_and_a_csv_keeps_its_suffix(tmp_path, capsys, started):
+    path = tmp_path / "fleet.txt"
+    path.write_text("accountId,region,specParameter\n111111111111,us-east-1,/vpcfactory/specs/a\n")
+
+    code, _, _ = run(
+        ["rollout", str(path), "--rollout-id", "fleet-2026", "--tolerated-failure-percentage", "12.5"], capsys
+    )
+
+    assert code == 0
+    ((_, rollout),) = started
+    assert (rollout.rollout_id, rollout.key, rollout.mode) == ("fleet-2026", "manifests/fleet-2026.csv", "build")
+    assert rollout.payload("b")["toleratedFailurePercentage"] == 12.5
+    assert rollout.payload("b")["maxConcurrency"] == 10
+
+
+def test_rollout_offers_the_rollout_state_machine_as_its_target_and_every_option_has_help():
+    sub = next(a for a in cli.build_parser()._actions if a.dest == "command").choices["rollout"]
+    options = {option for action in sub._actions for option in action.option_strings}
+
+    assert {"--audit", "--max-concurrency", "--tolerated-failure-percentage", "--rollout-id", "--json"} <= options
+    assert {"--endpoint-url", "--stack", "--state-machine-arn", "--region"} <= options
+    assert "--name" not in options  # the rollout id names it
+    for action in sub._actions:
+        assert action.help, f"rollout {'/'.join(action.option_strings) or action.dest} has no help"
+
+
+def test_the_module_docstring_shows_the_rollout_usage():
+    assert "vpcfactory rollout MANIFEST [--audit] [--max-concurrency N] [--tolerated-failure-percentage P]" in (
+        cli.__doc__ or ""
+    )

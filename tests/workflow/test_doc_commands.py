@@ -55,6 +55,10 @@ NOT_RUN: dict[str, str] = {
     "sam deploy": "deploys the stack to an AWS account: needs real AWS",
     ".venv/bin/python -m vpcfactory_tools.reliability": "the reliability sweep, minutes long (make reliability)",
     ".venv/bin/vpcfactory emulator": "starts the emulator this test already serves on a free port",
+    "vpcfactory rollout fleet.jsonl": (
+        "the README's fleet examples (a manifest of other accounts): the rollout CLI is run end to end "
+        "by tests/workflow/test_rollout_cli.py, the state machine by tests/workflow/test_rollout.py"
+    ),
     "aws stepfunctions redrive-execution": (
         "the emulator has no RedriveExecution (moto 5.2.5 answers 500): its parameters are checked by the AWS CLI"
     ),

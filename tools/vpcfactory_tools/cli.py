@@ -4,14 +4,18 @@
     vpcfactory apply SPEC [--json] [TARGET] [--fail-at OP[:N][=CODE]] [--crash-after OP[:N]]
                           [--throttle P [--seed S]] [--time-scale X] [--consistency-delay S] [--no-iam]
     vpcfactory destroy VPC_ID [--json] TARGET
+    vpcfactory rollout MANIFEST [--audit] [--max-concurrency N] [--tolerated-failure-percentage P]
+                       [--rollout-id ID] [--json] [TARGET] [--fail-at ...] [--time-scale X] ...
     vpcfactory status EXECUTION [--json] [--history] --endpoint-url URL | --stack NAME
     vpcfactory diagram SPEC|VPC_ID -o FILE.svg|.png [--endpoint-url URL | --stack NAME]
     vpcfactory emulator [--port N] [--fail-at ...] [--crash-after ...] [--throttle P] [--time-scale X]
                         [--consistency-delay S] [--no-iam]
     TARGET: (none = embedded emulator) | --endpoint-url URL | --stack NAME | --state-machine-arn ARN
+    (for rollout, --state-machine-arn is the rollout state machine's)
     (the --fail-at ... --no-iam flags act on an emulator: the embedded one, or `vpcfactory emulator`)
 
-Exit codes: 0 succeeded; 1 the execution failed (and was rolled back); 2 invalid input or usage.
+Exit codes: 0 succeeded; 1 the execution failed (and was rolled back; a rollout: more accounts
+failed than it tolerates); 2 invalid input or usage.
 With --json, stdout holds exactly one JSON object, a refusal included (docs/operations.md).
 """
 
@@ -46,12 +50,26 @@ EXECUTION_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,80}")  # a subset of Step Funct
 class UsageError(Exception):
     """Something the user got wrong (an argument, a flag, a file, the target): one line on stderr,
     exit 2 and, with --json, the error object (error_object). `error` names it there; `field` is the
-    argument or flag at fault when there is one."""
+    argument or flag at fault when there is one. `line` is what stderr says when it is not the
+    message, `notes` are lines said after it (each problem of a manifest); `extra` are fields added
+    to the error object (its `problems`)."""
 
-    def __init__(self, message: str, *, field: str | None = None, error: str = "UsageError") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        error: str = "UsageError",
+        line: str = "",
+        notes: list[str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.field = field
         self.error = error
+        self.line = line  # what stderr says, when not the message
+        self.notes = notes or []
+        self.extra = extra or {}
 
 
 # -- input ------------------------------------------------------------------------------------
@@ -112,7 +130,7 @@ def resolve_emulator_flags(args: argparse.Namespace) -> None:
     """Refuse emulator-only flags given with a target; fill in the defaults of the others."""
     if not hasattr(args, "time_scale"):
         return
-    if args.command in ("apply", "destroy") and has_target(args):
+    if args.command in ("apply", "destroy", "rollout") and has_target(args):
         given = [f"--{name.replace('_', '-')}" for name in EMULATOR_FLAGS if getattr(args, name) is not None]
         if given:
             target = target_flags(args).split(" --region")[0].split(" ")[0]
@@ -190,6 +208,7 @@ def remote_session(args: argparse.Namespace) -> tuple[Any, dict[str, str]]:
         arns = {
             "build": values.get("BuildStateMachineArn", ""),
             "destroy": values.get("DestroyStateMachineArn", ""),
+            "rollout": values.get("RolloutStateMachineArn", ""),
         }
     else:
         for page in sfn.get_paginator("list_state_machines").paginate():
@@ -198,6 +217,8 @@ def remote_session(args: argparse.Namespace) -> tuple[Any, dict[str, str]]:
                     arns["build"] = machine["stateMachineArn"]
                 elif machine["name"].endswith("-destroy-vpc"):
                     arns["destroy"] = machine["stateMachineArn"]
+                elif machine["name"].endswith("-rollout"):
+                    arns["rollout"] = machine["stateMachineArn"]
     if not arns.get("build") or not arns.get("destroy"):
         raise UsageError("no factory state machines found at the target (is the stack deployed?)")
     return sfn, arns
@@ -615,6 +636,306 @@ def cmd_destroy(args: argparse.Namespace, out: TextIO) -> int:
     return run_execution(args, "destroy", {"vpcId": args.vpc_id}, f"destroy-{args.vpc_id}", out)
 
 
+# -- rollout: one network to many accounts -----------------------------------------------------
+# The rollout state machine (statemachine/rollout.asl.json) reads the manifest from the stack's
+# rollout bucket; the CLI checks it first (manifest.parse_manifest, as Prepare Rollout does), uploads
+# it to manifests/<rolloutId>.jsonl|.csv and starts the rollout under the rollout id's name.
+MAX_CONCURRENCY = 1000  # Prepare Rollout's bound too (what one rollout starts at once)
+DEFAULT_CONCURRENCY = 10
+ROLLOUT_BUCKET_TAG = "vpcfactory:rollout-bucket"  # on the rollout state machine (template.yaml)
+MAX_PROBLEMS_SAID = 100  # problems of a manifest listed on stderr; --json lists them all
+
+
+@dataclasses.dataclass
+class Rollout:
+    """What `vpcfactory rollout` starts: the manifest's text, where it goes and the input's settings."""
+
+    rollout_id: str
+    mode: str  # build | audit
+    text: str
+    key: str  # manifests/<rolloutId>.jsonl|.csv
+    max_concurrency: int
+    tolerated_failure_percentage: float
+    accounts: int  # the manifest's items
+
+    def payload(self, bucket: str) -> dict[str, Any]:
+        percentage = self.tolerated_failure_percentage
+        return {
+            "manifest": {"bucket": bucket, "key": self.key},
+            "mode": self.mode,
+            "rolloutId": self.rollout_id,
+            "maxConcurrency": self.max_concurrency,
+            "toleratedFailurePercentage": int(percentage) if percentage == int(percentage) else percentage,
+        }
+
+
+def default_rollout_id() -> str:
+    import secrets
+    import time
+
+    return f"rollout-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{secrets.token_hex(2)}"
+
+
+def read_manifest(path: str) -> str:
+    """The manifest file's text (- reads stdin)."""
+    try:
+        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read the manifest {path}: {exc.strerror or exc}", field="MANIFEST") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problem = f"{path}: not UTF-8 text (byte {exc.start:,})"
+        raise UsageError(
+            f"invalid manifest {path}: {problem}",
+            field="MANIFEST",
+            error="InvalidManifest",
+            extra={"problems": [problem]},
+        ) from None
+
+
+def prepare_rollout(args: argparse.Namespace) -> Rollout:
+    """The flags and the manifest checked, before anything is uploaded or started (exit 2 otherwise)."""
+    from vpcfactory.errors import InvalidManifest
+    from vpcfactory.manifest import ROLLOUT_ID_RE, parse_manifest
+    from vpcfactory_tools.rollouts import manifest_key
+
+    if not 1 <= args.max_concurrency <= MAX_CONCURRENCY:
+        raise UsageError(
+            f"--max-concurrency {args.max_concurrency}: give 1 to {MAX_CONCURRENCY} (the accounts built at once)",
+            field="--max-concurrency",
+        )
+    percentage = args.tolerated_failure_percentage
+    if not 0 <= percentage <= 100:  # nan too
+        raise UsageError(
+            f"--tolerated-failure-percentage {percentage:g}: give a percentage from 0 to 100 (the share of accounts "
+            "that may fail while the rollout still succeeds)",
+            field="--tolerated-failure-percentage",
+        )
+    rollout_id = args.rollout_id if args.rollout_id is not None else default_rollout_id()
+    if not ROLLOUT_ID_RE.fullmatch(rollout_id):
+        raise UsageError(
+            f"--rollout-id {shown(rollout_id)}: a rollout id is 1 to 40 letters, digits, '-' and '_' (it names the "
+            "rollout's execution, its builds and its files)",
+            field="--rollout-id",
+        )
+    name = "stdin" if args.manifest == "-" else args.manifest
+    text = read_manifest(args.manifest)
+    try:
+        items = parse_manifest(text, name=name, regions=known_regions())
+    except InvalidManifest as exc:
+        problems = exc.problems
+        said = problems[:MAX_PROBLEMS_SAID]
+        if len(problems) > len(said):
+            said.append(f"... and {len(problems) - len(said)} more (--json lists them all)")
+        head = f"invalid manifest {name}: {plural(len(problems), 'problem')}, nothing was started"
+        raise UsageError(
+            f"{head}: {exc}",
+            field="MANIFEST",
+            error="InvalidManifest",
+            line=f"{head}:",
+            notes=said,
+            extra={"problems": problems},
+        ) from None
+    return Rollout(
+        rollout_id=rollout_id,
+        mode="audit" if args.audit else "build",
+        text=text,
+        key=manifest_key(rollout_id, text),
+        max_concurrency=args.max_concurrency,
+        tolerated_failure_percentage=percentage,
+        accounts=len(items),
+    )
+
+
+def cmd_rollout(args: argparse.Namespace, out: TextIO) -> int:
+    rollout = prepare_rollout(args)
+    what = "audits" if rollout.mode == "audit" else "builds"
+    print(
+        f"rollout {rollout.rollout_id}: {what} {plural(rollout.accounts, 'account')} "
+        f"({rollout.max_concurrency} at once, {rollout.tolerated_failure_percentage:g} % may fail)",
+        file=sys.stderr,
+        flush=True,
+    )
+    if has_target(args):
+        return rollout_at_target(args, rollout, out)
+    code = rollout_embedded(args, rollout, out)
+    if code in (EXIT_OK, EXIT_FAILED):
+        note_unfired(args)
+    return code
+
+
+def rollout_session(args: argparse.Namespace) -> tuple[Any, Any, str, str]:
+    """(Step Functions client, S3 client, the rollout state machine's ARN, the rollout bucket) of a
+    deployed (or served) factory: from --state-machine-arn, the --stack's outputs, or the state
+    machine named *-rollout at the endpoint; the bucket from the stack's RolloutBucketName output
+    or the state machine's vpcfactory:rollout-bucket tag."""
+    import boto3
+    from botocore.config import Config
+
+    session = boto3.session.Session(region_name=args.region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1")
+    sfn = session.client("stepfunctions", endpoint_url=args.endpoint_url)
+    machine, bucket = args.state_machine_arn, None
+    if args.stack:
+        cfn = session.client("cloudformation", endpoint_url=args.endpoint_url)
+        outputs = cfn.describe_stacks(StackName=args.stack)["Stacks"][0].get("Outputs", [])
+        values = {o["OutputKey"]: o["OutputValue"] for o in outputs}
+        machine, bucket = values.get("RolloutStateMachineArn"), values.get("RolloutBucketName")
+        if not machine:
+            raise UsageError(
+                f"the stack {args.stack} has no RolloutStateMachineArn output: deploy this version of the factory "
+                "(fleets came with it) first",
+                field="--stack",
+            )
+    elif not machine:
+        found = [
+            m["stateMachineArn"]
+            for page in sfn.get_paginator("list_state_machines").paginate()
+            for m in page["stateMachines"]
+            if m["name"].endswith("-rollout")
+        ]
+        if len(found) != 1:
+            raise UsageError(
+                "no rollout state machine at the target (is this version of the factory deployed there?)"
+                if not found
+                else f"{len(found)} rollout state machines at the target: name one with --state-machine-arn"
+            )
+        machine = found[0]
+    if not bucket:
+        tags = sfn.list_tags_for_resource(resourceArn=machine).get("tags", [])
+        bucket = next((t["value"] for t in tags if t["key"] == ROLLOUT_BUCKET_TAG), None)
+        if not bucket:
+            raise UsageError(
+                f"{machine} carries no {ROLLOUT_BUCKET_TAG} tag: is it the factory's rollout state machine?",
+                field="--state-machine-arn" if args.state_machine_arn else None,
+            )
+    # Path-style addressing at an endpoint (a served emulator on 127.0.0.1 has no bucket subdomains).
+    config = Config(s3={"addressing_style": "path"}) if args.endpoint_url else None
+    s3 = session.client("s3", endpoint_url=args.endpoint_url, config=config)
+    return sfn, s3, machine, bucket
+
+
+def rollout_at_target(args: argparse.Namespace, rollout: Rollout, out: TextIO) -> int:
+    from botocore.exceptions import ClientError
+
+    from vpcfactory_tools.execution_results import wait_for_execution
+    from vpcfactory_tools.rollouts import follow_rollout, read_report
+
+    sfn: Any = None
+    arn: str | None = None
+    try:
+        sfn, s3, machine, bucket = rollout_session(args)
+        # A rollout id names one execution for 90 days: refused before the manifest is uploaded
+        # (an upload would replace the earlier rollout's manifest under the same key).
+        try:
+            earlier = f"{machine.replace(':stateMachine:', ':execution:', 1)}:{rollout.rollout_id}"
+            sfn.describe_execution(executionArn=earlier)
+            raise UsageError(
+                f"a rollout {rollout.rollout_id} already ran on {machine} ({earlier}; names stay taken for 90 days): "
+                "choose another --rollout-id, or leave it out for a generated one. To run its failed accounts "
+                f"again, redrive it: aws stepfunctions redrive-execution --execution-arn {earlier}",
+                field="--rollout-id",
+                error="ExecutionAlreadyExists",
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ExecutionDoesNotExist":
+                raise
+        s3.put_object(Bucket=bucket, Key=rollout.key, Body=rollout.text.encode("utf-8"))
+        print(f"uploaded the manifest to s3://{bucket}/{rollout.key}", file=sys.stderr, flush=True)
+        started = sfn.start_execution(
+            stateMachineArn=machine, name=rollout.rollout_id, input=json.dumps(rollout.payload(bucket))
+        )
+        arn = started["executionArn"]
+        print(f"started {arn}", file=sys.stderr, flush=True)
+        follow_rollout(sfn, arn, rollout.mode, _say, poll_seconds=2.0)
+        result = wait_for_execution(sfn, arn)
+        report = read_report(s3, bucket, rollout.rollout_id)
+    except KeyboardInterrupt:
+        return interrupted_at_target(args, sfn, arn, rollout.rollout_id, out)
+    return rollout_result(args, result, rollout, bucket, report, out)
+
+
+def rollout_embedded(args: argparse.Namespace, rollout: Rollout, out: TextIO) -> int:
+    from vpcfactory_tools.emulator.embedded import EmbeddedEmulator  # loads moto: only when we run on it
+    from vpcfactory_tools.execution_results import wait_for_execution
+    from vpcfactory_tools.rollouts import follow_rollout, read_report
+
+    settings = emulator_settings(args)
+    scale = emulator_flag(args, "time_scale")
+    print(f"target: the embedded emulator (no AWS account; time scale {scale:g})", file=sys.stderr, flush=True)
+    stopped: str | None = None
+    with contextlib.ExitStack() as interrupted:
+        try:
+            with EmbeddedEmulator(settings) as emu:
+                sfn, s3 = emu.client("stepfunctions"), emu.client("s3")
+                assert emu.stack is not None  # deployed when the emulator starts
+                machine, bucket = emu.stack.rollout_arn, emu.stack.rollout_bucket
+                try:
+                    s3.put_object(Bucket=bucket, Key=rollout.key, Body=rollout.text.encode("utf-8"))
+                    arn = emu.start_execution(machine, rollout.payload(bucket), rollout.rollout_id)
+                    print(f"started {arn}", file=sys.stderr, flush=True)
+                    follow_rollout(sfn, arn, rollout.mode, _say, poll_seconds=0.05)
+                    result = wait_for_execution(sfn, arn)
+                    report = read_report(s3, bucket, rollout.rollout_id)
+                except KeyboardInterrupt:
+                    interrupted.enter_context(_second_interrupt_exits(out))
+                    name = f"{machine.replace(':stateMachine:', ':execution:', 1)}:{rollout.rollout_id}"
+                    stopped = stop_embedded_rollout(sfn, name, emu.stack.build_arn)
+                    raise
+        except KeyboardInterrupt:
+            interrupted.enter_context(_second_interrupt_exits(out))
+            return interrupted_embedded(args, stopped, out)
+    return rollout_result(args, result, rollout, bucket, report, out)
+
+
+def stop_embedded_rollout(sfn: Any, arn: str, build_arn: str) -> str | None:
+    """Stop a rollout running in this process's emulator and the builds it started (they are
+    executions of their own: stopping the rollout alone would leave them making calls after the
+    mock is gone), then let the running handlers end (stop_embedded)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    stopped = stop_embedded(sfn, arn, drain_seconds=0.0)
+    with contextlib.suppress(BotoCoreError, ClientError):
+        pages = sfn.get_paginator("list_executions").paginate(stateMachineArn=build_arn, statusFilter="RUNNING")
+        for build in [e for page in pages for e in page["executions"]]:
+            stop_embedded(sfn, build["executionArn"], drain_seconds=0.0)
+    stop_embedded(sfn, arn)  # (already stopped: this only waits for the handlers)
+    return stopped
+
+
+def rollout_result(
+    args: argparse.Namespace, result: Any, rollout: Rollout, bucket: str, report: dict[str, Any] | None, out: TextIO
+) -> int:
+    from vpcfactory_tools import rollouts
+
+    doc = rollouts.contract(
+        status=result.status,
+        execution_arn=result.execution_arn,
+        rollout_id=rollout.rollout_id,
+        mode=rollout.mode,
+        report=report,
+        bucket=bucket,
+        error=result.error,
+        cause=result.cause,
+    )
+    code = EXIT_OK if result.status == "SUCCEEDED" else EXIT_FAILED
+    if args.json:
+        out.write(json.dumps(doc) + "\n")
+        return code
+    rollouts.render(doc, out)
+    if code != EXIT_OK and has_target(args):
+        out.write(
+            "what to do next: the table says why each account failed; once fixed, redrive the rollout to run "
+            "only its failed accounts again: aws stepfunctions redrive-execution --execution-arn "
+            f"{result.execution_arn}\n"
+        )
+    return code
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
 def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
     from vpcfactory_tools import status as status_view
 
@@ -641,7 +962,8 @@ def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def resolve_execution(sfn: Any, arns: dict[str, str], execution: str) -> str:
-    """An execution ARN from an ARN or a name (looked up on the build, then the destroy machine)."""
+    """An execution ARN from an ARN or a name (looked up on the build, the destroy, then the rollout
+    machine)."""
     from botocore.exceptions import ClientError
 
     if execution.startswith("arn:"):
@@ -649,7 +971,7 @@ def resolve_execution(sfn: Any, arns: dict[str, str], execution: str) -> str:
     else:
         candidates = [
             f"{machine.replace(':stateMachine:', ':execution:', 1)}:{execution}"
-            for machine in dict.fromkeys((arns["build"], arns["destroy"]))
+            for machine in dict.fromkeys((arns["build"], arns["destroy"], arns.get("rollout") or arns["build"]))
         ]
     for arn in candidates:
         try:
@@ -891,6 +1213,47 @@ def build_parser() -> argparse.ArgumentParser:
     target_options(p)  # no emulator options: the embedded emulator starts empty, so destroy needs a target
     p.set_defaults(func=cmd_destroy)
 
+    p = sub.add_parser("rollout", help="build one network in many accounts and Regions (or audit them) from a manifest")
+    p.add_argument(
+        "manifest",
+        metavar="MANIFEST",
+        help="JSON Lines or CSV: accountId, region, one of spec/specKey/specParameter, roleName (- reads stdin)",
+    )
+    p.add_argument(
+        "--audit",
+        action="store_true",
+        help="compare each account's network with its spec (read-only: compliant, drifted or missing) instead of "
+        "building it",
+    )
+    p.add_argument(
+        "--max-concurrency",
+        type=int,
+        default=DEFAULT_CONCURRENCY,
+        metavar="N",
+        help=f"accounts worked on at once, 1 to {MAX_CONCURRENCY} (default {DEFAULT_CONCURRENCY})",
+    )
+    p.add_argument(
+        "--tolerated-failure-percentage",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="the rollout succeeds while at most P %% of its accounts fail, 0 to 100 (default 0: any failure fails it)",
+    )
+    p.add_argument(
+        "--rollout-id",
+        metavar="ID",
+        help="the rollout's name (its execution, its builds' names, its files): 1-40 letters, digits, - and _ "
+        "(default: rollout-<UTC time>-<4 hex digits>)",
+    )
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--endpoint-url", help="an AWS-compatible endpoint, e.g. `vpcfactory emulator`'s")
+    group.add_argument("--stack", help="a deployed factory's CloudFormation stack name")
+    group.add_argument("--state-machine-arn", help="the rollout state machine to start")
+    p.add_argument("--region", help=REGION_HELP)
+    p.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
+    emulator_options(p, 0.01)
+    p.set_defaults(func=cmd_rollout, name=None)
+
     p = sub.add_parser("status", help="where an execution is and what it created so far")
     p.add_argument("execution", metavar="EXECUTION", help="execution ARN or name")
     p.add_argument("--history", action="store_true", help="show every update, not the last 12")
@@ -950,8 +1313,10 @@ def main(argv: list[str] | None = None) -> int:
                 out.write(json.dumps(error_object("InternalError", f"{type(exc).__name__}: {exc}")) + "\n")
             raise
         print(f"vpcfactory: {error.line}", file=sys.stderr)
+        for note in error.notes:
+            print(f"  {note}", file=sys.stderr)
         if wants_json:
-            out.write(json.dumps(error_object(error.error, error.message, error.field)) + "\n")
+            out.write(json.dumps({**error_object(error.error, error.message, error.field), **error.extra}) + "\n")
         return EXIT_INVALID
     finally:
         out.flush()
@@ -973,6 +1338,8 @@ class UserError:
     message: str  # one line
     field: str | None = None
     line: str = ""  # what stderr says (the message, with advice where it helps)
+    notes: list[str] = dataclasses.field(default_factory=list)  # more lines on stderr, after `line`
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)  # more fields of the error object
 
     def __post_init__(self) -> None:
         self.message = one_line(self.message)
@@ -1000,7 +1367,8 @@ def user_error(exc: Exception, args: argparse.Namespace | None) -> UserError | N
     from botocore import exceptions as boto
 
     if isinstance(exc, UsageError):
-        return UserError(exc.error, str(exc), exc.field)
+        notes = [one_line(note) for note in exc.notes]
+        return UserError(exc.error, str(exc), exc.field, exc.line, notes=notes, extra=exc.extra)
     if isinstance(exc, InvalidSpec):
         return UserError(
             "InvalidSpec",
@@ -1033,7 +1401,13 @@ def _client_error(exc: Any, args: argparse.Namespace | None) -> UserError:
     message = exc.response.get("Error", {}).get("Message", "")
     field = None
     advice = ""
-    if code == "ExecutionAlreadyExists":
+    if code == "ExecutionAlreadyExists" and getattr(args, "command", None) == "rollout":
+        field = "--rollout-id"
+        advice = (
+            f"a rollout {shown(getattr(args, 'rollout_id', None) or '')} already ran on that state machine (names "
+            "stay taken for 90 days after it ends): choose another --rollout-id, or leave it out for a generated one"
+        )
+    elif code == "ExecutionAlreadyExists":
         field = "--name"
         advice = (
             f"an execution named {shown(getattr(args, 'name', None) or '')} already exists on that state "
@@ -1047,7 +1421,11 @@ def _client_error(exc: Any, args: argparse.Namespace | None) -> UserError:
             "--stack",
             f"no stack {shown(getattr(args, 'stack', None))} in this account and Region (--region?)",
         )
-    elif getattr(args, "state_machine_arn", None) and code in ("StateMachineDoesNotExist", "InvalidArn"):
+    elif getattr(args, "state_machine_arn", None) and code in (
+        "StateMachineDoesNotExist",
+        "InvalidArn",
+        "ResourceNotFound",
+    ):
         field = "--state-machine-arn"
     text = advice or f"the target refused {exc.operation_name}: {code}: {message}"
     return UserError(code, text, field)

@@ -20,7 +20,10 @@ if TYPE_CHECKING:
     from vpcfactory.contracts import ValidateEvent, ValidateResult
 
 # Execution-input keys that are not part of the spec wrapper: how the build was asked for.
-CONTROL_KEYS = ("allowReplace", "cfn")
+# AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID links a build a rollout started to the rollout's
+# execution in the console (Step Functions developer guide, "Start workflow executions from a
+# task state").
+CONTROL_KEYS = ("allowReplace", "cfn", "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID")
 
 
 def _refuse_unasked_adoption(plan, cfn):

@@ -41,7 +41,7 @@ from vpcfactory_tools.emulator.translate import PROJECT_ROOT, TEMPLATE, Translat
 
 __all__ = ["PROJECT_ROOT", "TEMPLATE", "Stack", "deploy", "function_environment", "load_template", "substitute"]
 
-NOT_CREATED = {"AWS::Logs::LogGroup", "AWS::Events::Rule", "AWS::Lambda::Permission"}
+NOT_CREATED = {"AWS::Logs::LogGroup", "AWS::Events::Rule", "AWS::Lambda::Permission", "AWS::Scheduler::Schedule"}
 QUEUE_ATTRIBUTES = {
     "DelaySeconds",
     "KmsMasterKeyId",
@@ -69,6 +69,7 @@ class Stack:
     policies: dict[str, str] = field(default_factory=dict)  # logical id -> customer managed policy ARN
     queues: dict[str, str] = field(default_factory=dict)  # logical id -> queue URL
     tables: dict[str, str] = field(default_factory=dict)  # logical id -> DynamoDB table name
+    buckets: dict[str, str] = field(default_factory=dict)  # logical id -> S3 bucket name
     resources: dict[str, Any] = field(default_factory=dict)  # logical id -> what Ref returns (deployed ones)
     not_created: list[str] = field(default_factory=list)  # deployed by name only (see NOT_CREATED)
     account_id: str = ""
@@ -80,6 +81,14 @@ class Stack:
     @property
     def destroy_arn(self) -> str:
         return self.state_machines["DestroyStateMachine"]
+
+    @property
+    def rollout_arn(self) -> str:
+        return self.state_machines["RolloutStateMachine"]
+
+    @property
+    def rollout_bucket(self) -> str:
+        return self.buckets["RolloutBucket"]
 
 
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
@@ -114,6 +123,7 @@ class PhysicalIds:
         "AWS::StepFunctions::StateMachine": ("StateMachineName", 80),
         "AWS::SQS::Queue": ("QueueName", 80),
         "AWS::DynamoDB::Table": ("TableName", 255),
+        "AWS::S3::Bucket": ("BucketName", 63),
         "AWS::Logs::LogGroup": ("LogGroupName", 512),
         "AWS::Events::Rule": ("Name", 64),
         "AWS::Lambda::Permission": (None, 256),
@@ -150,6 +160,10 @@ class PhysicalIds:
                 self._naming.discard(logical_id)
             if not isinstance(name, str):
                 raise IntrinsicError(f"Resources.{logical_id}.Properties.{key}", f"a name must be a string: {name!r}")
+        elif kind == "AWS::S3::Bucket":
+            # CloudFormation's generated bucket names: stack and logical id, lower case, and a
+            # random suffix (here the account id: deterministic, and unique per account).
+            name = f"{self.stack_name}-{logical_id}".lower()[: limit - 13] + f"-{self.account_id}"
         else:
             name = f"{self.stack_name}-{logical_id}"[:limit]
         self._names[logical_id] = name
@@ -171,6 +185,7 @@ class PhysicalIds:
             "AWS::DynamoDB::Table": f"arn:{p}:dynamodb:{r}:{a}:table/{name}",
             "AWS::Logs::LogGroup": f"arn:{p}:logs:{r}:{a}:log-group:{name}:*",
             "AWS::Events::Rule": f"arn:{p}:events:{r}:{a}:rule/{name}",
+            "AWS::S3::Bucket": f"arn:{p}:s3:::{name}",
         }
         if kind not in arns:
             raise KeyError(logical_id)
@@ -195,6 +210,7 @@ class PhysicalIds:
             "AWS::DynamoDB::Table": {"Arn"},
             "AWS::Logs::LogGroup": {"Arn"},
             "AWS::Events::Rule": {"Arn"},
+            "AWS::S3::Bucket": {"Arn"},
         }
         if attribute not in supported.get(kind, set()):
             raise KeyError(f"{logical_id}.{attribute}")
@@ -329,6 +345,15 @@ def deploy_translation(
         for logical_id in tables:
             stack.tables[logical_id] = _create_table(dynamodb, physical.name(logical_id), props[logical_id], logical_id)
 
+    buckets = of_type("AWS::S3::Bucket")
+    if buckets:
+        s3 = session.client("s3", endpoint_url=endpoint_url)
+        for logical_id in buckets:
+            stack.buckets[logical_id] = _create_bucket(s3, physical.name(logical_id), props[logical_id], logical_id)
+        for logical_id in of_type("AWS::S3::BucketPolicy"):
+            p = props[logical_id]
+            s3.put_bucket_policy(Bucket=p["Bucket"], Policy=_document(p["PolicyDocument"]))
+
     lam = session.client("lambda", endpoint_url=endpoint_url)
     code = _placeholder_zip()
     for logical_id in of_type("AWS::Lambda::Function"):
@@ -366,16 +391,18 @@ def deploy_translation(
         p = props[logical_id]
         definition = _definition(logical_id, p, translation)
         subs = {k: str(v) for k, v in p.get("DefinitionSubstitutions", {}).items()}
+        tags = [{"key": t["Key"], "value": str(t["Value"])} for t in p.get("Tags", [])]
         created = sfn.create_state_machine(
             name=physical.name(logical_id),
             definition=substitute(definition, subs),
             roleArn=p["RoleArn"],
             type=p.get("StateMachineType", "STANDARD"),
+            **({"tags": tags} if tags else {}),
         )
         stack.state_machines[logical_id] = expect(logical_id, created["stateMachineArn"])
 
     handled = {"AWS::IAM::ManagedPolicy", "AWS::IAM::Role", "AWS::IAM::Policy", "AWS::SQS::Queue"}
-    handled |= {"AWS::DynamoDB::Table"}
+    handled |= {"AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::S3::BucketPolicy"}
     handled |= {"AWS::Lambda::Function", "AWS::StepFunctions::StateMachine"}
     stack.not_created = [logical_id for logical_id in props if resources[logical_id]["Type"] not in handled]
 
@@ -424,6 +451,53 @@ def _create_table(dynamodb: Any, name: str, p: dict[str, Any], logical_id: str) 
         dynamodb.update_time_to_live(
             TableName=name, TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": enabled}
         )
+    return name
+
+
+# AWS::S3::Bucket properties the emulator deploys (each with the S3 API call that sets it).
+BUCKET_PROPERTIES = {
+    "BucketName",
+    "BucketEncryption",
+    "PublicAccessBlockConfiguration",
+    "OwnershipControls",
+    "VersioningConfiguration",
+    "LifecycleConfiguration",
+    "Tags",
+}
+
+
+def _create_bucket(s3: Any, name: str, p: dict[str, Any], logical_id: str) -> str:
+    """CreateBucket and the Put* call of each property, as CloudFormation makes them (the
+    property shapes are the API's, except in BucketEncryption's rules and a lifecycle rule's `Id`)."""
+    unknown = sorted(set(p) - BUCKET_PROPERTIES)
+    if unknown:
+        raise IntrinsicError(f"Resources.{logical_id}.Properties", f"the emulator does not deploy {unknown}")
+    region = s3.meta.region_name
+    where = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    s3.create_bucket(Bucket=name, **where)
+    if "BucketEncryption" in p:
+        rules = [  # the API's Rules; CloudFormation's ServerSideEncryptionByDefault is its ApplyServer...
+            {
+                ("ApplyServerSideEncryptionByDefault" if k == "ServerSideEncryptionByDefault" else k): v
+                for k, v in r.items()
+            }
+            for r in p["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        ]
+        s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
+    if "PublicAccessBlockConfiguration" in p:
+        s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=p["PublicAccessBlockConfiguration"])
+    if "OwnershipControls" in p:
+        s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls=p["OwnershipControls"])
+    if "VersioningConfiguration" in p:
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=p["VersioningConfiguration"])
+    if "LifecycleConfiguration" in p:
+        rules = [
+            {("ID" if k == "Id" else k): v for k, v in rule.items()} | {"Filter": rule.get("Filter", {"Prefix": ""})}
+            for rule in p["LifecycleConfiguration"]["Rules"]
+        ]
+        s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": rules})
+    if "Tags" in p:
+        s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": p["Tags"]})
     return name
 
 

@@ -23,7 +23,9 @@ from vpcfactory import aws as factory_aws
 from vpcfactory_tools.emulator import (
     conditional_writes,
     consistency,
+    distributed_map,
     endpoints_and_nat,
+    engine_iam,
     engine_integrations,
     engine_time,
     faults,
@@ -63,6 +65,7 @@ def install_patches() -> None:
     lambda_runtime.install()
     engine_time.install()
     engine_integrations.install()
+    distributed_map.install()
     sfn_api.install()
     endpoints_and_nat.install()  # before fidelity: fidelity's patches of the same methods wrap it
     fidelity.install()
@@ -72,6 +75,7 @@ def install_patches() -> None:
     consistency.install()
     faults.install()
     iam_enforcement.install()
+    engine_iam.install()  # last: it wraps what the other engine patches left (distributed_map too)
 
 
 class EmbeddedEmulator:
@@ -187,10 +191,33 @@ class EmbeddedEmulator:
             timeout=timeout,
         )
 
+    def rollout(
+        self,
+        manifest_text: str,
+        *,
+        rollout_id: str | None = None,
+        name: str | None = None,
+        timeout: float = 1800.0,
+        suffix: str = ".jsonl",
+        **settings: Any,
+    ) -> ExecutionResult:
+        """Upload a manifest to the rollout bucket and run the rollout state machine over it
+        (settings: mode, maxConcurrency, toleratedFailurePercentage)."""
+        assert self.stack is not None, "start() the emulator first"
+        name = name or rollout_id or execution_name("rollout")
+        key = f"manifests/{name}{suffix}"
+        self.client("s3").put_object(Bucket=self.stack.rollout_bucket, Key=key, Body=manifest_text.encode())
+        payload: dict[str, Any] = {"manifest": {"bucket": self.stack.rollout_bucket, "key": key}, **settings}
+        if rollout_id:
+            payload["rolloutId"] = rollout_id
+        return self.run(self.stack.rollout_arn, payload, name=name, timeout=timeout)
+
     def ready_line(self) -> dict[str, Any]:
         assert self.stack is not None
         return {
             "region": self.region,
             "buildStateMachineArn": self.stack.build_arn,
             "destroyStateMachineArn": self.stack.destroy_arn,
+            "rolloutStateMachineArn": self.stack.rollout_arn,
+            "rolloutBucket": self.stack.rollout_bucket,
         }

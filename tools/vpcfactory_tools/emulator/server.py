@@ -122,6 +122,8 @@ def _start(
         "region": region,
         "buildStateMachineArn": stack.build_arn,
         "destroyStateMachineArn": stack.destroy_arn,
+        "rolloutStateMachineArn": stack.rollout_arn,
+        "rolloutBucket": stack.rollout_bucket,
         "customResourceFunctionArn": stack.functions.get("CustomResourceFunction"),
         "iamEvaluation": settings.iam,
     }
