@@ -44,8 +44,9 @@ MAX_SPEC_KEY_BYTES = 1024  # S3's longest object key, in UTF-8 bytes (S3 User Gu
 # A rollout id names the rollout's files (rollouts/<id>/) and starts every child execution's name.
 ROLLOUT_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,40}")
 # Step Functions execution names are at most 80 characters; the rollout's child builds append
-# "-r<N>" (the redrive count) to these, so they keep 4 characters for it.
-MAX_EXECUTION_NAME = 76
+# "-r<N>" (the redrive count) to these, so they keep 6 characters for it: a map run is redriven at
+# most 1,000 times (Step Functions developer guide, "Redriving Map Runs").
+MAX_EXECUTION_NAME = 74
 EXECUTION_NAME_RE = re.compile(r"[A-Za-z0-9_-]+")
 DIGEST_LENGTH = 8  # hex digits of sha256 standing in for the part of a name that was cut
 

@@ -379,10 +379,10 @@ def test_the_longest_rollout_id_in_the_longest_region_needs_no_cut():
     assert execution_name(rollout, "111111111111", "us-isof-south-1") == f"{rollout}-111111111111-us-isof-south-1"
 
 
-def test_a_name_too_long_is_cut_within_76_characters_and_keeps_the_account_and_region():
+def test_a_name_too_long_is_cut_within_74_characters_and_keeps_the_account_and_region():
     name = execution_name("r" * 70, "111111111111", "us-east-1")
 
-    assert len(name) == 76 and name.endswith("-111111111111-us-east-1")
+    assert len(name) == 74 and name.endswith("-111111111111-us-east-1")
     assert re.fullmatch(r"r+-[0-9a-f]{8}-111111111111-us-east-1", name)
 
 
@@ -396,7 +396,7 @@ def test_execution_names_are_deterministic_valid_and_unique_per_rollout_id(a, b,
     first = execution_name(a, "111111111111", region)
 
     assert first == execution_name(a, "111111111111", region)
-    assert re.fullmatch(r"[A-Za-z0-9_-]{1,76}", first)
+    assert re.fullmatch(r"[A-Za-z0-9_-]{1,74}", first)
     if a != b:
         assert first != execution_name(b, "111111111111", region)
     assert first != execution_name(a, "222222222222", region)
