@@ -35,6 +35,12 @@ class BenchConfig:
     growth_tiers: tuple[int, ...] = (1, 2, 3, 4, 5)
     growth_base_azs: int = 3
     growth_base_tiers: int = 3
+    fleet_accounts: int = 100
+    """The fleet scenario: one rollout of examples/seed.yaml to this many accounts (0: none) ..."""
+    fleet_concurrency: int = 20
+    """... at this maxConcurrency ..."""
+    fleet_first_account: int = 100_000_000_000
+    """... account ids counting up from this one (12 digits)."""
     seed_baseline: Path | None = None
 
     @classmethod
@@ -49,6 +55,8 @@ class BenchConfig:
             growth_tiers=(1, 2),
             growth_base_azs=1,
             growth_base_tiers=1,
+            fleet_accounts=6,
+            fleet_concurrency=2,
         )
 
 

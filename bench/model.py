@@ -14,10 +14,16 @@ the model allows. :func:`analyse_execution` checks each wait loop -- the poll th
 come at least ``pending`` model seconds after the resource's creation -- and where it came earlier
 adds the polls the model would have needed (a Wait plus a poll task, as measured in that loop),
 with their transitions, invocations and EC2 calls.
+
+A fleet (one rollout over many accounts) is timed by :func:`fleet_time`: the rollout's history
+replayed the same way, its Map Run re-timed as its children scheduled on ``maxConcurrency`` slots,
+each child its own measured time plus one account's build in model time; its billed transitions
+are the rollout's plus each child's (:func:`child_transitions`).
 """
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 from collections import Counter, defaultdict
@@ -443,3 +449,147 @@ def analyse_sequential(
         slept += seconds
     real = ended - started
     return {"modelSeconds": real + keep * slept, "computeSeconds": real - scale * slept, "calls": calls}
+
+
+# -- the fleet: one rollout over many accounts -----------------------------------------------------
+
+# What Step Functions bills a rollout beyond the builds it starts (Standard workflows, us-east-1):
+# "Step Functions counts a state transition each time a step of your workflow is executed. You are
+# charged for the total number of state transitions across all your state machines, including
+# retries" (https://aws.amazon.com/step-functions/pricing/, $0.025 per 1,000 state transitions),
+# and a Distributed Map adds one per child: "you'll be charged one state transition for each child
+# workflow execution that the Distributed Map state starts" (Step Functions developer guide,
+# "Transitions", https://docs.aws.amazon.com/step-functions/latest/dg/concepts-transitions.html).
+# Each child workflow (STANDARD) is then billed for the states it enters, like any execution.
+#
+# The emulator keeps no history of a child workflow (moto's engine gives the Map Run a throwaway
+# event manager), so a child's states are read from its path through the rollout's ItemProcessor
+# (statemachine/rollout.asl.json), known from how it ended (its ResultWriter record); the unit tests
+# check each path against the ASL. A retried Run Build or Audit Network would add one transition
+# per retry, which a record does not show.
+ROLLOUT_CHILD_PATHS: dict[str, tuple[str, ...]] = {
+    "built": ("Spec Loaded?", "Run Build"),
+    "buildFailed": ("Spec Loaded?", "Run Build"),
+    "reused": (
+        "Spec Loaded?",
+        "Run Build",
+        "Find Earlier Build",
+        "Earlier Build Succeeded?",
+        "Read Earlier Output",
+        "Reuse Earlier Build",
+    ),
+    "earlierBuildFailed": (
+        "Spec Loaded?",
+        "Run Build",
+        "Find Earlier Build",
+        "Earlier Build Succeeded?",
+        "Describe Earlier Failure",
+        "Earlier Build Failed",
+    ),
+    "refused": ("Spec Loaded?", "Item Refused"),
+    "compliant": ("Spec Loaded?", "Audit Network", "Compliant?", "Network Compliant"),
+    "drifted": ("Spec Loaded?", "Audit Network", "Compliant?", "Network Drifted"),
+    "missing": ("Spec Loaded?", "Audit Network", "Compliant?", "Network Missing"),
+    "auditFailed": ("Spec Loaded?", "Audit Network"),
+}
+CHILD_START_TRANSITIONS = 1  # the Distributed Map's charge for starting a child workflow execution
+
+
+def _loads(text: Any) -> Any:
+    try:
+        return json.loads(text) if isinstance(text, str) else text
+    except ValueError:
+        return None
+
+
+def child_outcome(record: dict[str, Any]) -> str | None:
+    """How a rollout child ended, from its ResultWriter record (a key of :data:`ROLLOUT_CHILD_PATHS`);
+    None for one never started (``PENDING``: the Map Run failed first)."""
+    status = record.get("Status")
+    if status == "PENDING" or not status:
+        return None
+    given = _loads(record.get("Input")) or {}
+    item = given.get("item") or {}
+    audit = given.get("mode") == "audit"
+    if status == "SUCCEEDED":
+        output = _loads(record.get("Output")) or {}
+        if output.get("reused"):
+            return "reused"
+        return "compliant" if audit else "built"
+    error = record.get("Error")
+    if "invalid" in item:
+        return "refused"
+    if error == "EarlierBuildFailed":
+        return "earlierBuildFailed"
+    if error in ("NetworkDrifted", "NetworkMissing"):
+        return "drifted" if error == "NetworkDrifted" else "missing"
+    return "auditFailed" if audit else "buildFailed"
+
+
+def child_transitions(record: dict[str, Any]) -> int:
+    """State transitions billed for one rollout child: its start plus every state it entered."""
+    outcome = child_outcome(record)
+    return 0 if outcome is None else CHILD_START_TRANSITIONS + len(ROLLOUT_CHILD_PATHS[outcome])
+
+
+def list_schedule(durations: Sequence[float], slots: int) -> float:
+    """The makespan of jobs started in order, each on the first slot to come free (a Distributed
+    Map's ``MaxConcurrency``: it starts the next item when a running child ends)."""
+    if slots < 1:
+        raise ValueError(f"slots must be >= 1, got {slots}")
+    free = [0.0] * min(slots, len(durations))
+    for duration in durations:
+        start = heapq.heappop(free)
+        heapq.heappush(free, start + duration)
+    return max(free, default=0.0)
+
+
+@dataclass(frozen=True)
+class FleetChild:
+    """One started rollout child, in wall-clock seconds (its ResultWriter record's dates)."""
+
+    start: float
+    stop: float
+    build_seconds: float | None = None
+    """The real duration of the build execution it ran and waited for (None: it ran none)."""
+
+
+def fleet_time(
+    events: Sequence[dict[str, Any]],
+    states: dict[str, dict[str, Any]],
+    children: Sequence[FleetChild],
+    build_seconds: float,
+    slots: int,
+    time_scale: float,
+) -> dict[str, Any]:
+    """A rollout's time to done in model time.
+
+    The rollout's own history (Prepare Rollout, the Map Run, Summarize Rollout) is replayed as a
+    build's is (:func:`analyse_execution`). Its Map Run is then re-timed: each child takes its own
+    time -- its real duration less that of the build it waited for: the Choice, StartExecution and
+    seeing the build end -- plus ``build_seconds``, one account's build in model time, and the
+    children run in item order on ``slots`` slots (:func:`list_schedule`). The real span of the
+    children is replaced by that makespan; what the Map Run does before the first child and after
+    the last (reading the items, writing the results) stays as measured."""
+    parent = analyse_execution(events, states, (), time_scale)
+    own = [max(0.0, (c.stop - c.start) - (c.build_seconds or 0.0)) for c in children]
+    durations = [
+        o + (build_seconds if c.build_seconds is not None else 0.0) for o, c in zip(own, children, strict=True)
+    ]
+    span = max((c.stop for c in children), default=0.0) - min((c.start for c in children), default=0.0)
+    makespan = list_schedule(durations, slots)
+    tasks: dict[str, float] = {}
+    for inv in parent["invocations"]:
+        tasks[inv.state] = tasks.get(inv.state, 0.0) + inv.model_seconds
+    return {
+        "modelSeconds": parent["modelSeconds"] - span + makespan,
+        "childrenSeconds": makespan,
+        "outsideChildrenSeconds": parent["modelSeconds"] - span,
+        "childOwnSeconds": own,
+        "taskSeconds": tasks,
+        "realSeconds": parent["realSeconds"],
+        "transitions": parent["transitions"],
+        "retries": parent["retries"],
+        "lambdaInvocations": parent["lambdaInvocations"],
+        "invocations": parent["invocations"],
+    }

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.scenarios import SCENARIO_ORDER
-from bench.targets import local_note
+from bench.targets import TARGET_FLEET_RATIO, fleet_limit, local_note
 
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
@@ -161,6 +161,8 @@ def render(results: dict[str, Any]) -> str:
         out += _table(header, growth_rows(growth["byAvailabilityZones"]))
         out += ["", "### Growth: 1 to 5 tiers", ""]
         out += _table(header, growth_rows(growth["byTiers"]))
+    if results.get("fleet"):
+        out += render_fleet(results)
     targets = results.get("targets")
     if targets:
         out += ["", "### Targets", ""]
@@ -178,6 +180,74 @@ def render(results: dict[str, Any]) -> str:
             ],
         )
     return "\n".join(out)
+
+
+def render_fleet(results: dict[str, Any]) -> list[str]:
+    fleet = results["fleet"]
+    out = [
+        "",
+        f"### Fleet rollout: {fleet['spec']} to {fleet['accounts']} accounts ({fleet['accountIds']}, "
+        f"{fleet['region']}), maxConcurrency {fleet['maxConcurrency']} (simulated seconds)",
+        "",
+    ]
+    if fleet.get("simulatedSeconds") is None:
+        cause = " ".join(str(fleet.get("cause")).split())[:400]
+        return [*out, f"The fleet {fleet.get('status')}: {fleet.get('error')}: {cause}"]
+    limit = fleet_limit(results)
+    seed = results.get("timeToReady", {}).get("seed") or {}
+    verdict = "—" if limit is None else ("met" if fleet["simulatedSeconds"] <= limit else "**missed**")
+    tasks, own, builds = fleet["taskSeconds"], fleet["childOwnSeconds"] or {}, fleet["buildRealSeconds"]
+    out += _table(
+        ["figure", "value", "note"],
+        [
+            [
+                "time to done (s)",
+                fleet["simulatedSeconds"],
+                f"target <= {TARGET_FLEET_RATIO:.2f} x {fleet['waves']} waves x seed's "
+                f"{seed.get('simulatedSeconds')} s = {limit} s: {verdict}",
+            ],
+            [
+                "one account's build, alone, through the assumed role (s)",
+                fleet["accountBuild"]["simulatedSeconds"],
+                "each child's build in the schedule",
+            ],
+            [
+                "each child's own time, median / max (s)",
+                f"{own.get('median', 0):.2f} / {own.get('max', 0):.2f}",
+                "Choice, StartExecution, seeing the build end (.sync:2)",
+            ],
+            [
+                "Prepare Rollout / Summarize Rollout (s)",
+                f"{tasks.get('Prepare Rollout', 0):.2f} / {tasks.get('Summarize Rollout', 0):.2f}",
+                f"outside the children in all (items read, results written) {fleet['outsideChildrenSeconds']:.2f} s",
+            ],
+            [
+                "accounts built / VPC in its own account",
+                f"{fleet['succeeded']} / {fleet['builtInTheirAccounts']}",
+                f"of {fleet['accounts']}",
+            ],
+            [
+                "real time of the rollout (s)",
+                fleet["rolloutRealSeconds"],
+                f"{fleet['maxConcurrency']} builds at once in one interpreter: each {builds['median']} s real "
+                f"(median; alone {builds['alone']} s)",
+            ],
+        ],
+    )
+    transitions, usd = fleet["transitions"], fleet["usd"]
+    out += ["", "Per account (Step Functions Standard, us-east-1: $0.025 per 1,000 state transitions):", ""]
+    out += _table(
+        ["per account", "state transitions", "USD"],
+        [
+            [
+                "the rollout (its execution + its child workflows)",
+                transitions["rolloutPerAccount"],
+                f"{usd['rolloutPerAccount']:.8f}",
+            ],
+            ["the build (its own execution)", transitions["buildPerAccount"], f"{usd['buildPerAccount']:.6f}"],
+        ],
+    )
+    return out
 
 
 def write_results(results: dict[str, Any], output: Path) -> None:

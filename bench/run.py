@@ -15,6 +15,10 @@ docs/performance.md explains every figure and formula. In short:
   execution history in model time (:mod:`bench.model`), against the critical-path lower bound.
 - **Cost per build** from the same history and the latency model's call counts.
 - **Local speed**, **cold start and size**, **growth** (1-6 AZs, 1-5 tiers).
+- **Fleet**: one rollout (statemachine/rollout.asl.json) of examples/seed.yaml to 100 accounts at
+  maxConcurrency 20, under the same latency model: time to done in model time against
+  1.10 x ceil(100/20) x the seed scenario's time to ready, and the state transitions (and their
+  price) the rollout adds per account beside the build's own.
 
 This module is the entry point: :func:`run` runs the phases in order and :func:`main` is the CLI.
 What is built is in :mod:`bench.scenarios`, how it runs on the emulator in :mod:`bench.harness`,
@@ -35,7 +39,7 @@ from types import ModuleType
 from typing import Any
 
 from bench.common import ROOT, BenchConfig, BenchError, log
-from bench.harness import Bench, simulate_build, simulate_seed_script
+from bench.harness import Bench, simulate_build, simulate_fleet, simulate_seed_script
 from bench.measures import measure_cold_start, measure_growth, measure_local_speed
 from bench.model import lower_bound
 from bench.render import print_report, render, write_results
@@ -117,6 +121,9 @@ def run(config: BenchConfig, output: Path | None = DEFAULT_OUTPUT) -> dict[str, 
         log(f"local speed: {config.local_runs} builds and seed-script runs")
         results["localSpeed"] = timed("localSpeed", lambda: measure_local_speed(bench, seed))
         results["growth"] = timed("growth", lambda: measure_growth(bench))
+        if config.fleet_accounts:
+            log(f"fleet: {config.fleet_accounts} accounts at maxConcurrency {config.fleet_concurrency} (minutes)")
+            results["fleet"] = timed("fleet", lambda: simulate_fleet(bench))
     finally:
         bench.__exit__(None, None, None)
     results["targets"] = evaluate_targets(results)
@@ -143,6 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--time-scale", type=float, help="real seconds per simulated second (default 0.02)")
     parser.add_argument("--runs", type=int, help="repetitions for local speed and import times (default 5)")
     parser.add_argument("--import-jobs", type=int, help="interpreters timed at once (default: 2 with 4+ CPUs, else 1)")
+    parser.add_argument("--fleet-accounts", type=int, help="accounts of the fleet rollout (default 100; 0: no fleet)")
+    parser.add_argument("--fleet-concurrency", type=int, help="the fleet rollout's maxConcurrency (default 20)")
     parser.add_argument(
         "--seed-baseline",
         type=Path,
@@ -161,6 +170,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         config.local_runs = config.import_runs = args.runs
     if args.import_jobs:
         config.import_jobs = args.import_jobs
+    if args.fleet_accounts is not None:
+        config.fleet_accounts = args.fleet_accounts
+    if args.fleet_concurrency:
+        config.fleet_concurrency = args.fleet_concurrency
     config.seed_baseline = args.seed_baseline
     results = run(config, args.output)
     print_report(results, args.output)

@@ -1,7 +1,9 @@
-"""Issue 6's targets: each figure against its limit, met or not, and for a miss what the figures say."""
+"""Issue 6's targets (and issue 15's fleet target): each figure against its limit, met or not, and for a
+miss what the figures say."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 TARGET_RATIO = 1.10
@@ -10,6 +12,30 @@ TARGET_IMPORT_MS = 150.0
 TARGET_PACKAGE_BYTES = 100 * 1024
 TARGET_LOCAL_RATIO = 3.0
 SEED_SCRIPT_CALLS_MEASURED = 31  # issue 6: what the seed script was measured to make
+TARGET_FLEET_RATIO = 1.10  # issue 15: a fleet is done within 1.10 x ceil(accounts / maxConcurrency) builds
+
+
+def fleet_limit(results: dict[str, Any]) -> float | None:
+    """Issue 15: 1.10 x ceil(accounts / maxConcurrency) x one build's time to ready, one build being the
+    seed scenario's, measured in the same run (None when that was not measured)."""
+    fleet, seed = results.get("fleet"), results.get("timeToReady", {}).get("seed")
+    if not fleet or not seed or seed.get("simulatedSeconds") is None:
+        return None
+    waves = math.ceil(fleet["accounts"] / fleet["maxConcurrency"])
+    return round(TARGET_FLEET_RATIO * waves * seed["simulatedSeconds"], 3)
+
+
+def fleet_note(fleet: dict[str, Any]) -> str:
+    if fleet.get("simulatedSeconds") is None:
+        return f"the fleet {fleet.get('status')}: {fleet.get('error')}: {str(fleet.get('cause'))[:400]}"
+    tasks, own = fleet.get("taskSeconds") or {}, fleet.get("childOwnSeconds") or {}
+    return (
+        f"{fleet['waves']} waves of one account's build ({fleet['accountBuild']['simulatedSeconds']:.1f} s alone); "
+        f"each child's own time (Choice, StartExecution, seeing the build end) median {own.get('median', 0):.2f} s, "
+        f"max {own.get('max', 0):.2f} s; Prepare Rollout {tasks.get('Prepare Rollout', 0):.2f} s, "
+        f"Summarize Rollout {tasks.get('Summarize Rollout', 0):.2f} s; outside the children in all "
+        f"{fleet['outsideChildrenSeconds']:.2f} s"
+    )
 
 
 def local_note(local: dict[str, Any]) -> str:
@@ -111,4 +137,19 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             local["ratio"] <= TARGET_LOCAL_RATIO,
             local_note(local) if local.get("factoryWork") and local.get("seedScriptWork") else "",
         )
+    fleet = results.get("fleet")
+    if fleet:
+        limit = fleet_limit(results)
+        waves = math.ceil(fleet["accounts"] / fleet["maxConcurrency"])
+        target = (
+            f"fleet: {fleet['accounts']} accounts at maxConcurrency {fleet['maxConcurrency']} done "
+            f"<= {TARGET_FLEET_RATIO:.2f} x {waves} x seed's time to ready"
+        )
+        measured = fleet.get("simulatedSeconds")
+        if measured is None:  # the rollout failed, or could not be measured: not done
+            add(target, None, limit, False, fleet_note(fleet))
+        elif limit is None:
+            add(target, measured, None, None, "the seed scenario's time to ready was not measured")
+        else:
+            add(target, measured, limit, measured <= limit, fleet_note(fleet))
     return targets

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,14 +13,22 @@ import pytest
 from bench.measures import parse_importtime
 from bench.model import (
     CRITICAL_PATH_CALLS,
+    ROLLOUT_CHILD_PATHS,
+    FleetChild,
     Invocation,
     analyse_execution,
     analyse_sequential,
+    child_outcome,
+    child_transitions,
+    fleet_time,
     lambda_cost,
+    list_schedule,
     lower_bound,
 )
+from bench.targets import evaluate_targets, fleet_limit
 
 T0 = 1_800_000_000.0
+ROLLOUT_ASL = Path(__file__).resolve().parents[2] / "statemachine" / "rollout.asl.json"
 FN = "arn:aws:lambda:us-east-1:123456789012:function:"
 
 
@@ -221,3 +230,149 @@ def test_import_time_is_the_cumulative_time_of_the_top_level_import() -> None:
 
     assert total_ms == pytest.approx(549.737, abs=1e-5)
     assert direct == {"aws_xray_sdk": 260.8, "boto3": 238.8, "aws_lambda_powertools": 16.8}
+
+
+# -- the fleet ---------------------------------------------------------------------------------------
+
+
+def test_a_distributed_maps_children_run_in_item_order_on_the_first_free_slot() -> None:
+    # 100 equal builds at concurrency 20: five waves
+    assert list_schedule([96.0] * 100, 20) == pytest.approx(480.0)
+    # a long item first keeps its slot; the short ones share the other
+    assert list_schedule([3.0, 1.0, 1.0, 1.0], 2) == pytest.approx(3.0)
+    # the same items, the long one last: it starts when the first slot comes free
+    assert list_schedule([1.0, 1.0, 1.0, 3.0], 2) == pytest.approx(4.0)
+    assert list_schedule([2.0, 5.0], 10) == pytest.approx(5.0)
+    assert list_schedule([], 20) == 0.0
+    with pytest.raises(ValueError, match="slots"):
+        list_schedule([1.0], 0)
+
+
+def _record(status: str, mode: str = "build", output: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
+    item: dict[str, Any] = {"accountId": "100000000000", "region": "us-east-1", "line": 1}
+    if fields.pop("invalid", False):
+        item["invalid"] = {"error": "InvalidSpec", "cause": "line 1: cidr: ..."}
+    record: dict[str, Any] = {"Status": status, "Input": json.dumps({"item": item, "mode": mode, "rolloutId": "r"})}
+    if output is not None:
+        record["Output"] = json.dumps(output)
+    return {**record, **fields}
+
+
+@pytest.mark.parametrize(
+    ("record", "outcome", "transitions"),
+    [
+        (_record("SUCCEEDED", output={"status": "succeeded", "vpcId": "vpc-1"}), "built", 3),
+        (_record("SUCCEEDED", output={"status": "succeeded", "reused": True}), "reused", 7),
+        (_record("FAILED", Error="States.TaskFailed"), "buildFailed", 3),
+        (_record("FAILED", Error="EarlierBuildFailed"), "earlierBuildFailed", 7),
+        (_record("FAILED", invalid=True, Error="InvalidSpec"), "refused", 3),
+        (_record("SUCCEEDED", mode="audit", output={"status": "compliant"}), "compliant", 5),
+        (_record("FAILED", mode="audit", Error="NetworkDrifted"), "drifted", 5),
+        (_record("FAILED", mode="audit", Error="NetworkMissing"), "missing", 5),
+        (_record("FAILED", mode="audit", Error="AccessDenied"), "auditFailed", 3),
+        (_record("TIMED_OUT"), "buildFailed", 3),
+        (_record("PENDING"), None, 0),
+    ],
+)
+def test_a_rollout_child_is_billed_its_start_and_each_state_of_its_path(
+    record: dict[str, Any], outcome: str | None, transitions: int
+) -> None:
+    assert child_outcome(record) == outcome
+    assert child_transitions(record) == transitions
+
+
+def _successors(state: dict[str, Any]) -> set[str]:
+    following = {state["Next"]} if "Next" in state else set()
+    following |= {choice["Next"] for choice in state.get("Choices", [])}
+    following |= {state["Default"]} if "Default" in state else set()
+    return following | {catch["Next"] for catch in state.get("Catch", [])}
+
+
+@pytest.mark.parametrize("outcome", sorted(ROLLOUT_CHILD_PATHS))
+def test_each_child_path_the_bench_bills_is_a_walk_of_the_rollouts_item_processor(outcome: str) -> None:
+    processor = json.loads(ROLLOUT_ASL.read_text())["States"]["Roll Out"]["ItemProcessor"]
+    states, path = processor["States"], ROLLOUT_CHILD_PATHS[outcome]
+
+    assert path[0] == processor["StartAt"]
+    for here, there in zip(path, path[1:], strict=False):
+        assert there in _successors(states[here]), f"{here} -> {there}"
+    last = states[path[-1]]
+    # the last state ends the child: a Succeed or Fail, an End, or a Task whose failure ends it
+    assert last["Type"] in ("Succeed", "Fail") or last.get("End") or outcome.endswith("Failed"), path
+
+
+def test_a_fleets_time_is_its_rollout_with_the_children_rescheduled_in_model_time() -> None:
+    # Given at time scale 0.02 a rollout whose Map Run ran 4 children 2 at a time (5 s real each,
+    # 4.8 s of it the build) between Prepare Rollout (0.1 s) and Summarize Rollout (0.1 s)
+    h = History()
+    start = h.add("ExecutionStarted", 0, 0.0)
+    prepared = h.task("Prepare Rollout", start, 0.0, 0.1)
+    entered = h.add("MapStateEntered", prepared, 0.1, name="Roll Out")
+    run = h.add("MapRunStarted", entered, 0.1)
+    ran = h.add("MapRunSucceeded", run, 10.2)
+    exited = h.add("MapStateExited", ran, 10.2, name="Roll Out")
+    summarized = h.task("Summarize Rollout", exited, 10.2, 10.3)
+    h.add("ExecutionSucceeded", summarized, 10.3)
+    children = [FleetChild(T0 + t, T0 + t + 5.0, 4.8) for t in (0.15, 0.15, 5.15, 5.15)]
+
+    # When each account's build takes 96 model seconds
+    result = fleet_time(h.events, {}, children, 96.0, slots=2, time_scale=0.02)
+
+    # Then two waves of (0.2 s of the child's own + 96 s), plus what is outside the children
+    assert result["childOwnSeconds"] == pytest.approx([0.2] * 4, abs=1e-6)
+    assert result["childrenSeconds"] == pytest.approx(2 * 96.2, abs=1e-6)
+    assert result["outsideChildrenSeconds"] == pytest.approx(10.3 - 10.0, abs=1e-6)
+    assert result["modelSeconds"] == pytest.approx(0.3 + 192.4, abs=1e-6)
+    assert result["taskSeconds"] == pytest.approx({"Prepare Rollout": 0.1, "Summarize Rollout": 0.1}, abs=1e-6)
+    assert result["transitions"] == 3  # Prepare Rollout, Roll Out, Summarize Rollout
+    assert result["lambdaInvocations"] == 2
+
+
+def test_a_child_that_started_no_build_keeps_its_own_time() -> None:
+    h = History()
+    start = h.add("ExecutionStarted", 0, 0.0)
+    entered = h.add("MapStateEntered", start, 0.0, name="Roll Out")
+    ran = h.add("MapRunSucceeded", entered, 1.0)
+    h.add("ExecutionSucceeded", ran, 1.0)
+    children = [FleetChild(T0, T0 + 1.0, 0.9), FleetChild(T0, T0 + 0.05)]  # a build; a refused item
+
+    result = fleet_time(h.events, {}, children, 96.0, slots=2, time_scale=0.02)
+
+    assert result["childrenSeconds"] == pytest.approx(96.1, abs=1e-6)
+    assert result["childOwnSeconds"] == pytest.approx([0.1, 0.05], abs=1e-6)
+
+
+def _fleet(**figures: Any) -> dict[str, Any]:
+    return {"accounts": 100, "maxConcurrency": 20, "waves": 5, **figures}
+
+
+def test_the_fleet_target_is_five_builds_and_ten_percent_for_100_accounts_at_20() -> None:
+    done = _fleet(
+        status="SUCCEEDED",
+        simulatedSeconds=492.0,
+        accountBuild={"simulatedSeconds": 97.2},
+        childOwnSeconds={"median": 0.7, "max": 1.5},
+        taskSeconds={"Prepare Rollout": 0.2, "Summarize Rollout": 0.1},
+        outsideChildrenSeconds=0.6,
+    )
+    results = {"timeToReady": {"seed": {"simulatedSeconds": 96.0}}, "fleet": done}
+
+    assert fleet_limit(results) == pytest.approx(1.10 * 5 * 96.0)
+    [target] = evaluate_targets(results)
+    assert target["target"].startswith("fleet: 100 accounts at maxConcurrency 20")
+    assert (target["measured"], target["met"]) == (492.0, True)
+    assert evaluate_targets({**results, "fleet": {**done, "simulatedSeconds": 530.0}})[0]["met"] is False
+    # a partial last wave is a whole build: 101 accounts are six waves
+    assert fleet_limit({**results, "fleet": {**done, "accounts": 101}}) == pytest.approx(1.10 * 6 * 96.0)
+
+
+def test_a_failed_fleet_misses_its_target_saying_why_and_an_unmeasured_seed_leaves_it_unjudged() -> None:
+    failed = _fleet(status="FAILED", error="RolloutFailed", cause="1 of 100 accounts failed (tolerated: 0 %)")
+    results = {"timeToReady": {"seed": {"simulatedSeconds": 96.0}}, "fleet": failed}
+
+    [target] = evaluate_targets(results)
+
+    assert (target["measured"], target["met"]) == (None, False)
+    assert "FAILED: RolloutFailed: 1 of 100 accounts failed" in target["note"]
+    unjudged = evaluate_targets({"fleet": _fleet(status="SUCCEEDED", simulatedSeconds=492.0)})
+    assert [(t["limit"], t["met"]) for t in unjudged] == [(None, None)]

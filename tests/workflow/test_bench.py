@@ -1,5 +1,6 @@
-"""`make bench` end to end with tiny repetitions: every figure of issue 6 lands in the results file
-and in the printed tables. (The numbers of such a run mean nothing; docs/performance.md has real ones.)"""
+"""`make bench` end to end with tiny repetitions: every figure of issue 6 (and issue 15's fleet, 6 accounts
+at concurrency 2 instead of 100 at 20) lands in the results file and in the printed tables. (The numbers of
+such a run mean nothing; docs/performance.md has real ones.)"""
 
 from __future__ import annotations
 
@@ -79,10 +80,31 @@ def test_a_quick_bench_run_writes_every_figure_and_prints_every_table(tmp_path: 
     # 5. growth
     assert [g["availabilityZones"] for g in written["growth"]["byAvailabilityZones"]] == [1, 2]
     assert all(g.keys() >= GROWTH_KEYS for g in written["growth"]["byAvailabilityZones"] + written["growth"]["byTiers"])
+    # 6. the fleet: one rollout to 6 accounts, 2 at a time, each VPC in its own account
+    fleet = written["fleet"]
+    assert fleet["status"] == "SUCCEEDED", fleet.get("cause")
+    assert (fleet["accounts"], fleet["maxConcurrency"], fleet["waves"]) == (6, 2, 3)
+    assert fleet["succeeded"] == fleet["builtInTheirAccounts"] == 6
+    assert fleet["simulatedSeconds"] >= 3 * fleet["accountBuild"]["simulatedSeconds"]
+    transitions = fleet["transitions"]
+    assert transitions["childOutcomes"] == {"built": 6}
+    assert (transitions["childStarts"], transitions["childStates"]) == (6, 12)  # Spec Loaded?, Run Build
+    assert transitions["rolloutPerAccount"] == pytest.approx((transitions["rolloutExecution"] + 18) / 6, abs=1e-3)
+    assert transitions["buildPerAccount"] > transitions["rolloutPerAccount"]
+    assert fleet["usd"]["rolloutPerAccount"] == pytest.approx(transitions["rolloutPerAccount"] * 0.000025, abs=1e-7)
     # the targets, and the tables
-    # without the seed script: no seed-vs-script time, EC2 calls or local-speed ratio (3 of the 8)
-    assert len(written["targets"]) == (8 if "error" not in script else 5)
+    # without the seed script: no seed-vs-script time, EC2 calls or local-speed ratio (3 of the 9)
+    assert len(written["targets"]) == (9 if "error" not in script else 6)
     assert all(isinstance(t["met"], bool) for t in written["targets"])
+    assert any(t["target"].startswith("fleet: 6 accounts at maxConcurrency 2") for t in written["targets"])
     table = render(results)
-    for heading in ("Time to a ready network", "Cost per build", "Local speed", "Cold start", "Growth", "Targets"):
+    for heading in (
+        "Time to a ready network",
+        "Cost per build",
+        "Local speed",
+        "Cold start",
+        "Growth",
+        "Fleet rollout",
+        "Targets",
+    ):
         assert heading in table
