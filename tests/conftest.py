@@ -69,8 +69,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ARG0
         return
     totals = module.totals()
     terminalreporter.write_line(
-        f"IAM evaluation: {totals.get('requests', 0)} handler requests evaluated "
-        f"({totals.get('authorizations', 0)} authorizations), {totals.get('denied', 0)} denied"
+        f"IAM evaluation: {totals.get('requests', 0)} requests evaluated "
+        f"({totals.get('stepFunctionsRequests', 0)} of them Step Functions' own, as a state machine's role; "
+        f"{totals.get('authorizations', 0)} authorizations), {totals.get('denied', 0)} denied"
     )
 
 
