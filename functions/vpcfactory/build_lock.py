@@ -36,14 +36,16 @@ import datetime
 import os
 import time
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
 from vpcfactory import aws
-from vpcfactory.contracts import Lock
 from vpcfactory.errors import BuildInProgress, BuildLockFailed
 from vpcfactory.observability import logger
+
+if TYPE_CHECKING:  # types only: contracts.py's ~50 TypedDicts would cost each cold start a few ms
+    from vpcfactory.contracts import Lock
 
 TABLE_VARIABLE = "BUILD_LOCKS_TABLE"
 KEY = "lockKey"
@@ -104,7 +106,7 @@ def acquire(name: str, target: Mapping[str, Any] | None, execution_arn: str) -> 
         free_or_mine = "attribute_not_exists(#key) OR holder = :me"
         written, current = _put(table, item, free_or_mine, {":me": {"S": execution_arn}})
         if written:
-            return Lock(key=key, holder=execution_arn)
+            return {"key": key, "holder": execution_arn}
         if current is None:
             continue  # released between our write and our read: free again
         holder = current["holder"]["S"]
@@ -117,7 +119,7 @@ def acquire(name: str, target: Mapping[str, Any] | None, execution_arn: str) -> 
                 "took over a stale build lock",
                 extra={"lockKey": key, "staleHolder": holder, "staleStatus": status or "unknown"},
             )
-            return Lock(key=key, holder=execution_arn)
+            return {"key": key, "holder": execution_arn}
         # Another build wrote the item between our two writes: look again.
     raise BuildInProgress(_in_progress(name, key, holder, status, acquired_at))
 

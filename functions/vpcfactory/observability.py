@@ -1,8 +1,16 @@
 """Powertools singletons and the one decorator every handler wears.
 
-Decorator order follows Powertools' own examples: inject_lambda_context -> log_metrics ->
-capture_lambda_handler. The correlation id is the Step Functions execution name, which every
-Task passes as `execution`, so one build's logs across all functions can be found with one query.
+Decorator order follows Powertools' own examples: inject_lambda_context -> log_metrics. The
+correlation id is the Step Functions execution name, which every Task passes as `execution`, so one
+build's logs across all functions can be found with one query.
+
+Traces come from Lambda itself, not from this module: the template sets `Tracing: Active`, so every
+sampled invocation gets its function segment (initialization, invocation, overhead) and the state
+machines' traces link to it; botocore sends the trace header with every AWS call. There is no
+Powertools Tracer: it needs the X-Ray SDK, whose import builds a recorder and two botocore clients
+(~130 ms of every cold start, more than anything but boto3) and which AWS ends support for on
+2027-02-25 in favour of OpenTelemetry. What it added were subsegments per AWS call and a duplicate of
+Lambda's own invocation segment. docs/operations.md ("Logs and traces") says what a trace holds.
 
 Metrics (namespace `VpcFactory`, dimension `service=vpcfactory`, CloudWatch embedded metric format
 printed to stdout by `log_metrics` when the handler returns or raises) are the ones an operator
@@ -22,7 +30,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
@@ -34,7 +42,6 @@ if TYPE_CHECKING:  # types only: the handlers' modules need not import it at run
 SERVICE = "vpcfactory"
 
 logger = Logger(service=SERVICE)
-tracer = Tracer(service=SERVICE)
 metrics = Metrics(namespace="VpcFactory", service=SERVICE)
 
 # Read-only stages (polls, describes) publish no metric of their own; Powertools warns about
@@ -77,8 +84,8 @@ def _emit(name: str, unit: MetricUnit, value: float) -> None:
 
 
 def lambda_handler(fn: Callable[[Event, LambdaContext], Result]) -> Callable[[Event, LambdaContext], Result]:
-    """Wrap a handler with logging (correlated by execution name), metrics and tracing, and
-    point its AWS clients at the account the build targets (`target`, set by Validate And Plan)."""
+    """Wrap a handler with logging (correlated by execution name) and metrics, and point its AWS
+    clients at the account the build targets (`target`, set by Validate And Plan)."""
 
     @functools.wraps(fn)
     def in_target_account(event: Event, context: LambdaContext) -> Result:
@@ -86,6 +93,5 @@ def lambda_handler(fn: Callable[[Event, LambdaContext], Result]) -> Callable[[Ev
         aws.forget_fresh()  # each handler declares the new ids it works with (aws.expect_fresh)
         return fn(event, context)
 
-    traced = tracer.capture_lambda_handler(in_target_account, capture_response=False)
-    measured = metrics.log_metrics(traced, raise_on_empty_metrics=False)
+    measured = metrics.log_metrics(in_target_account, raise_on_empty_metrics=False)
     return logger.inject_lambda_context(measured, correlation_id_path="execution", clear_state=True)

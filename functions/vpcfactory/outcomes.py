@@ -18,11 +18,12 @@ import json
 import re
 import urllib.request
 from collections.abc import Mapping
-from typing import Any
-
-from aws_lambda_powertools.utilities.data_classes import CloudFormationCustomResourceEvent
+from typing import TYPE_CHECKING, Any
 
 from vpcfactory import aws
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes import CloudFormationCustomResourceEvent
 
 OUTPUT_PREFIX = "/vpcfactory"
 REQUEST_PREFIX = "/vpcfactory/cfn-requests"
@@ -98,6 +99,10 @@ def announce(detail_type: str, detail: dict[str, Any]) -> None:
 # -- CloudFormation custom resource ------------------------------------------------------------------
 def store_request(event: CloudFormationCustomResourceEvent | Mapping[str, Any]) -> str:
     """Provider side: keep the request's ResponseURL and identity out of the execution."""
+    # Imported here: the data_classes package loads every event class Powertools has (~10 ms of
+    # each cold start), and only the provider, which has loaded it already, stores a request.
+    from aws_lambda_powertools.utilities.data_classes import CloudFormationCustomResourceEvent
+
     if not isinstance(event, CloudFormationCustomResourceEvent):
         event = CloudFormationCustomResourceEvent(dict(event))
     request_id = event.request_id

@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Any
 from vpcfactory import aws
 from vpcfactory.errors import AwsCallFailed, InvalidSpec
 from vpcfactory.inventory import ENDPOINT, FLOW_LOG
-from vpcfactory.network import Build
 from vpcfactory.observability import logger
-from vpcfactory.spec import FlowLogs
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # types only: verify.py imports this module, and needs neither network nor spec
     from vpcfactory.contracts import BuiltRouteTable, PlannedFlowLogs
+    from vpcfactory.network import Build
+    from vpcfactory.spec import FlowLogs
 
 
 def configure_vpc(

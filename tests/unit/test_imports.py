@@ -1,13 +1,16 @@
-"""How the packages import each other: no cycles, and the operator CLI loads moto only to run on it.
+"""How the packages import each other: no cycles, the operator CLI loads moto only to run on it,
+and a handler's cold start loads neither the X-Ray SDK nor what it does not use.
 
 Pure: the cycle check reads the source (ast); the CLI check runs the CLI in a fresh interpreter
-with no target, a refused --help, or nothing that needs the emulator, and makes no network call.
+with no target, a refused --help, or nothing that needs the emulator, and makes no network call;
+the handler check imports the handlers in a fresh interpreter and calls nothing.
 """
 
 from __future__ import annotations
 
 import ast
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -142,3 +145,49 @@ def test_the_cli_loads_neither_moto_nor_the_emulator_for_help_plan_or_status():
     # nor the handlers' Powertools logger: created before an embedded emulator sets its log level,
     # it would print handler logs on the CLI's stdout (apply --json must print one JSON object)
     assert report["observability"] is False
+
+
+HANDLERS_AT_COLD_START = """
+import json, os, sys
+from pathlib import Path
+import vpcfactory.handlers
+handlers = sorted(p.stem for p in Path(vpcfactory.handlers.__path__[0]).glob("*.py") if p.stem != "__init__")
+def loaded(*prefixes):
+    return sorted(m for m in sys.modules if any(m == p or m.startswith(p + ".") for p in prefixes))
+entry_points = {"custom_resource", "start_from_event"}  # they take AWS's events: Powertools' data classes
+for name in handlers:
+    if name not in entry_points:
+        __import__("vpcfactory.handlers." + name)
+stages = {
+    "dataClasses": loaded("aws_lambda_powertools.utilities.data_classes"),
+    "contracts": loaded("vpcfactory.contracts"),
+}
+for name in entry_points:
+    __import__("vpcfactory.handlers." + name)
+print(json.dumps({"handlers": handlers, "xray": loaded("aws_xray_sdk"), **stages}))
+"""
+
+
+def test_no_handler_imports_the_xray_sdk_and_only_the_entry_points_import_powertools_data_classes():
+    # Given a fresh interpreter that looks like a deployed function: in Lambda, with tracing on
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POWERTOOLS_TRACE")}
+    env.update({"LAMBDA_TASK_ROOT": str(ROOT / "functions"), "AWS_LAMBDA_FUNCTION_NAME": "vpcfactory-test"})
+
+    # When it imports every handler module, as each function's cold start does
+    done = subprocess.run(
+        [sys.executable, "-c", HANDLERS_AT_COLD_START],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        env=env,
+    )
+    report = json.loads(done.stdout.splitlines()[-1])
+
+    # Then none loaded the X-Ray SDK (~130 ms of cold start; traces are Lambda's own: observability.py)
+    assert len(report["handlers"]) > 20
+    assert report["xray"] == []
+    # nor the data_classes package (every event class Powertools has), but the two that parse
+    # AWS's events; nor contracts.py, whose TypedDicts are types only
+    assert report["dataClasses"] == []
+    assert report["contracts"] == []

@@ -20,6 +20,6 @@ def handler(event: ReleaseBuildLockEvent, context: LambdaContext) -> dict[str, A
     lock = event.get("lock")
     if not lock:  # a build started without an execution ARN holds no lock
         return {"released": None}
-    released = build_lock.release(build_lock.Lock(key=lock["key"], holder=event["executionArn"]))
+    released = build_lock.release({"key": lock["key"], "holder": event["executionArn"]})
     logger.info("build lock", extra={"lockKey": lock["key"], "released": released})
     return {"released": lock["key"]}

@@ -27,7 +27,7 @@ def _release(event):
     if not lock or not event.get("executionArn"):
         return
     try:
-        build_lock.release(build_lock.Lock(key=lock["key"], holder=event["executionArn"]))
+        build_lock.release({"key": lock["key"], "holder": event["executionArn"]})
     except Exception:  # the network is built: a lock left behind is the backstop's, then the next build's
         logger.exception("could not release the build lock; Release Build Lock tries again", extra=lock)
 
