@@ -257,6 +257,16 @@ def test_every_handler_of_both_workflows_run_twice_with_the_same_input_changes_n
     refused = emu.destroy(foreign)
     gone = emu.destroy("vpc-0123456789abcdef0")
     run_twice |= lambda_runtime.duplicated_functions()
+    # and a rollout of two accounts (one spec invalid) and its audit: the rollout's handlers too
+    emu.reconfigure(EmulatorSettings(time_scale=TIME_SCALE, duplicate_invocations=True))
+    fleet = [
+        json.dumps({"accountId": account, "region": "us-east-1", "spec": spec})
+        for account, spec in (("777777777777", seed_spec), ("888888888888", {**seed_spec, "cidr": "10.0.0.0/33"}))
+    ]
+    rollout = emu.rollout("\n".join(fleet), maxConcurrency=2, toleratedFailurePercentage=50)
+    audit = emu.rollout(fleet[0], mode="audit")
+    run_twice |= lambda_runtime.duplicated_functions()
+    failed_twice += [m for m in lambda_runtime.duplicate_mismatches() if m["errored"]]
     emu.reconfigure(EmulatorSettings(time_scale=TIME_SCALE))
 
     # Then every build handler answered the same both times, every network was as planned,
@@ -266,7 +276,13 @@ def test_every_handler_of_both_workflows_run_twice_with_the_same_input_changes_n
     assert (incomplete.error, refused.error, gone.error) == ("RollbackIncomplete", "NotOwnedByFactory", "VpcNotFound")
     report = json.loads(incomplete.cause)
     assert [left["type"] for left in report["leftovers"]] == ["vpc"], "only the VPC it may not delete is left"
-    # And that was every handler either workflow can invoke
+    assert rollout.status == "SUCCEEDED", rollout.cause
+    assert [(i["accountId"], i["status"]) for i in rollout.output["items"]] == [
+        ("777777777777", "succeeded"),
+        ("888888888888", "failed"),
+    ]
+    assert audit.status == "SUCCEEDED" and audit.output["compliant"] == 1, audit.cause
+    # And that was every handler the state machines can invoke
     assert run_twice >= _asl_functions(), sorted(_asl_functions() - run_twice)
 
 
