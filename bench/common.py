@@ -9,12 +9,33 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeGuard
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 class BenchError(RuntimeError):
-    """A benchmark could not be measured (a build failed, sam build failed, ...)."""
+    """A benchmark could not be measured (a build failed, sam build failed, ...). A failed execution
+    carries its status, error and cause, which the results then report for that scenario."""
+
+    def __init__(
+        self, message: str, *, status: str | None = None, error: str | None = None, cause: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status, self.error, self.cause = status, error, cause
+
+    def as_result(self) -> dict[str, Any]:
+        """A scenario that could not be measured, as the results report it (every other figure stays)."""
+        return {
+            "status": self.status or "NOT_MEASURED",
+            "error": self.error or type(self).__name__,
+            "cause": self.cause or str(self),
+        }
+
+
+def measured(result: Any) -> TypeGuard[dict[str, Any]]:
+    """Whether a scenario's result holds figures (not a failure reported by BenchError.as_result)."""
+    return isinstance(result, dict) and "error" not in result
 
 
 @dataclass

@@ -101,7 +101,12 @@ class Bench:
         name = execution_name(f"bench-{spec['name']}")
         result = self.emu.build(spec, name=name)
         if result.status != "SUCCEEDED":
-            raise BenchError(f"build of {spec['name']} {result.status}: {result.error}: {result.cause}")
+            raise BenchError(
+                f"build of {spec['name']} {result.status}: {result.error}: {result.cause}",
+                status=result.status,
+                error=result.error,
+                cause=result.cause,
+            )
         return result, name
 
     def history(self, execution_arn: str) -> list[dict[str, Any]]:

@@ -104,7 +104,8 @@ def handler_modules() -> list[str]:
 def lambda_environment() -> dict[str, str]:
     """The process environment a deployed function sees, as far as imports care: the template's
     Globals environment (Powertools settings), a region, and no emulator/test switches (tracing
-    is on: the template sets Tracing: Active, so Powertools imports the X-Ray SDK)."""
+    is on: the template sets Tracing: Active; since issue 16 no handler imports the X-Ray SDK for it,
+    Lambda records the invocation's segments itself)."""
     from vpcfactory_tools.emulator.deploy import load_template
 
     template = load_template()

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.common import measured
 from bench.scenarios import SCENARIO_ORDER
 from bench.targets import TARGET_FLEET_RATIO, fleet_limit, local_note
 
@@ -102,8 +103,22 @@ def render(results: dict[str, Any]) -> str:
         ["operation", *[labels[k] for k in order]],
         [[op, *[ttr[k]["cost"]["ec2CallsByOperation"].get(op, 0) for k in order]] for op in operations],
     )
+    failed = {
+        k: v
+        for k, v in [*ttr.items(), *((k, results.get(k)) for k in ("localSpeed", "growth", "fleet"))]
+        if v and not measured(v)
+    }
+    if failed:
+        out += ["", "### Not measured (each failed; every other figure stands)", ""]
+        out += _table(
+            ["scenario", "status", "error", "cause"],
+            [
+                [k, v.get("status"), v.get("error"), " ".join(str(v.get("cause")).split())[:300]]
+                for k, v in failed.items()
+            ],
+        )
     local = results.get("localSpeed")
-    if local:
+    if measured(local):
         out += ["", f"### Local speed (wall seconds, warm process, median of {local['runs']})", ""]
         out += _table(
             ["build of examples/seed.yaml", "seed script", "ratio"],
@@ -150,7 +165,7 @@ def render(results: dict[str, Any]) -> str:
                 + ", ".join(f"{m.rsplit('.', 1)[-1]} {v['medianMs']:g}" for m, v in imports["handlers"].items()),
             ]
     growth = results.get("growth")
-    if growth:
+    if measured(growth):
         header = ["AZs", "tiers", "subnets", "transitions", "Lambda invocations", "EC2 calls", "ready (s)"]
 
         def growth_rows(points: list[dict[str, Any]]) -> list[list[Any]]:
@@ -161,7 +176,7 @@ def render(results: dict[str, Any]) -> str:
         out += _table(header, growth_rows(growth["byAvailabilityZones"]))
         out += ["", "### Growth: 1 to 5 tiers", ""]
         out += _table(header, growth_rows(growth["byTiers"]))
-    if results.get("fleet"):
+    if measured(results.get("fleet")) or "accounts" in (results.get("fleet") or {}):
         out += render_fleet(results)
     targets = results.get("targets")
     if targets:

@@ -89,6 +89,15 @@ def run(config: BenchConfig, output: Path | None = DEFAULT_OUTPUT) -> dict[str, 
         finally:
             phases[name] = round(time.perf_counter() - phase, 1)
 
+    def guarded(name: str, measure: Callable[[], Any]) -> Any:
+        """A phase whose failure (a build that failed, under load or not) is its result, with the
+        execution's status, error and cause: the run goes on and writes every other figure."""
+        try:
+            return timed(name, measure)
+        except BenchError as exc:
+            log(f"WARNING: {name} could not be measured: {exc}")
+            return exc.as_result()
+
     # Cold start and size first, with no emulator running: an idle CPU for the interpreters.
     results["coldStart"] = timed("coldStart", lambda: measure_cold_start(config))
     seed: ModuleType | None = None
@@ -102,7 +111,7 @@ def run(config: BenchConfig, output: Path | None = DEFAULT_OUTPUT) -> dict[str, 
     try:
         timed("emulatorStart", bench.__enter__)
         bench.fresh_account(config.local_time_scale, 0.0)
-        timed("warmUp", lambda: bench.build(seed_spec()))  # clients, service models, first calls
+        guarded("warmUp", lambda: bench.build(seed_spec()))  # clients, service models, first calls
         ttr: dict[str, Any] = {}
         for name in config.scenarios:
             log(f"time to ready: {name}")
@@ -110,20 +119,20 @@ def run(config: BenchConfig, output: Path | None = DEFAULT_OUTPUT) -> dict[str, 
             def build_scenario(scenario: str = name) -> dict[str, Any]:
                 return simulate_build(bench, SCENARIOS[scenario]())
 
-            ttr[name] = timed(f"timeToReady.{name}", build_scenario)
+            ttr[name] = guarded(f"timeToReady.{name}", build_scenario)
         if seed is not None:
             log("time to ready: the seed script")
-            ttr["seedScript"] = timed("timeToReady.seedScript", lambda: simulate_seed_script(bench, seed))
+            ttr["seedScript"] = guarded("timeToReady.seedScript", lambda: simulate_seed_script(bench, seed))
         else:
             ttr["seedScript"] = {"error": seed_error}
         results["timeToReady"] = {k: ttr[k] for k in SCENARIO_ORDER if k in ttr}
         results["cost"] = {k: v["cost"] for k, v in results["timeToReady"].items() if "cost" in v}
         log(f"local speed: {config.local_runs} builds and seed-script runs")
-        results["localSpeed"] = timed("localSpeed", lambda: measure_local_speed(bench, seed))
-        results["growth"] = timed("growth", lambda: measure_growth(bench))
+        results["localSpeed"] = guarded("localSpeed", lambda: measure_local_speed(bench, seed))
+        results["growth"] = guarded("growth", lambda: measure_growth(bench))
         if config.fleet_accounts:
             log(f"fleet: {config.fleet_accounts} accounts at maxConcurrency {config.fleet_concurrency} (minutes)")
-            results["fleet"] = timed("fleet", lambda: simulate_fleet(bench))
+            results["fleet"] = guarded("fleet", lambda: simulate_fleet(bench))
     finally:
         bench.__exit__(None, None, None)
     results["targets"] = evaluate_targets(results)

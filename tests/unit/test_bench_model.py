@@ -376,3 +376,31 @@ def test_a_failed_fleet_misses_its_target_saying_why_and_an_unmeasured_seed_leav
     assert "FAILED: RolloutFailed: 1 of 100 accounts failed" in target["note"]
     unjudged = evaluate_targets({"fleet": _fleet(status="SUCCEEDED", simulatedSeconds=492.0)})
     assert [(t["limit"], t["met"]) for t in unjudged] == [(None, None)]
+
+
+def test_a_build_that_fails_under_load_is_a_failed_scenario_and_every_other_figure_is_still_judged() -> None:
+    # Issue 16: a growth build that came back without output crashed the whole run
+    # (TypeError in simulate_build). A failed build is now its scenario's result.
+    from bench.common import BenchError, measured
+    from bench.render import render
+
+    failure = BenchError(
+        "build of growth-2x3 FAILED: States.Timeout: ...", status="FAILED", error="States.Timeout", cause="late"
+    ).as_result()
+    assert failure == {"status": "FAILED", "error": "States.Timeout", "cause": "late"}
+    assert not measured(failure) and measured({"simulatedSeconds": 1.0})
+    results = {
+        "model": {"ec2CallSeconds": 0.1, "vpcPendingSeconds": 2, "natPendingSeconds": 90},
+        "timeToReady": {"seed": failure, "seedScript": {**failure, "error": "BenchError"}},
+        "growth": failure,
+        "coldStart": {"package": {"zippedBytes": 1000, "files": 3, "unzippedBytes": 3000}},
+    }
+
+    targets = evaluate_targets(results)
+    text = render({**results, "targets": targets})
+
+    assert {"target": "seed: measured", "measured": None, "limit": None, "met": False} | {
+        "note": "FAILED: States.Timeout: late"
+    } in targets
+    assert any(t["target"].startswith("deployment package") and t["met"] for t in targets)
+    assert "### Not measured" in text and "States.Timeout" in text
