@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import sys
 import threading
 import time
 import zipfile
@@ -315,6 +316,67 @@ def test_an_execution_that_timed_out_has_its_stop_date_where_aws_gives_it():
 
     assert described["status"] == listed["status"] == "TIMED_OUT"
     assert described["stopDate"] == listed["stopDate"] > described["startDate"]
+
+
+# -- DescribeExecution of an execution that has just ended --------------------------------------
+@contextlib.contextmanager
+def output_copy_held() -> Iterator[tuple[threading.Event, threading.Event, threading.Event]]:
+    """Hold the engine inside the copy of an execution's output (``States.get_input``, called as the
+    execution ends) until the test lets it go on: where a busy machine may preempt it. Yields
+    (it is copying, let it go on, it has copied)."""
+    from moto.stepfunctions.parser.asl.eval.states import States
+
+    copying, go_on = threading.Event(), threading.Event()
+    original = States.get_input
+
+    def get_input(self: Any, query: str | None = None) -> Any:
+        if sys._getframe(1).f_code.co_name != "_reflect_execution_status":
+            return original(self, query)
+        copying.set()
+        go_on.wait(10)
+        try:
+            return original(self, query)
+        finally:
+            copied.set()
+
+    copied = threading.Event()
+    States.get_input = get_input  # type: ignore[method-assign]
+    try:
+        yield copying, go_on, copied
+    finally:
+        States.get_input = original  # type: ignore[method-assign]
+        go_on.set()
+
+
+def _described_while_the_output_is_copied(sfn: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(DescribeExecution while the ending execution copies its output, once it has ended)."""
+    with output_copy_held() as (copying, go_on, copied):
+        execution = start(sfn, passes(1))
+        assert copying.wait(10)
+        meanwhile = sfn.describe_execution(executionArn=execution)
+        go_on.set()
+        assert copied.wait(10)
+        wait_for(lambda: "output" in sfn.describe_execution(executionArn=execution))  # (moto: set just after)
+        return meanwhile, sfn.describe_execution(executionArn=execution)
+
+
+def test_an_execution_that_is_ending_is_described_as_running_until_its_output_is_there():
+    with engine() as sfn:
+        meanwhile, ended = _described_while_the_output_is_copied(sfn)
+
+    assert meanwhile["status"] == "RUNNING" and "output" not in meanwhile
+    assert ended["status"] == "SUCCEEDED" and json.loads(ended["output"]) == {"secret": 1}
+
+
+def test_on_plain_moto_an_execution_is_described_succeeded_before_its_output_is_there():
+    # moto sets the status, then copies the output: a reader in between sees output null (issue 16:
+    # a bench build "came back without output" on a busy machine)
+    with engine(patched=False) as sfn:
+        meanwhile, ended = _described_while_the_output_is_copied(sfn)
+
+    assert meanwhile["status"] == "SUCCEEDED"
+    assert json.loads(meanwhile.get("output") or "null") is None  # what wait_for_execution reads as no output
+    assert json.loads(ended["output"]) == {"secret": 1}
 
 
 # -- DescribeStateMachineForExecution -----------------------------------------------------------

@@ -19,6 +19,11 @@ to a process that does not run the emulator.
 (Wait states plus Retry intervals, summed over all executions and branches);
 :func:`simulated_sdk_seconds_slept` the simulated seconds botocore slept between attempts.
 
+Every one of these sleeps is a simulated sleep on the clock (``SimClock.sleeping``): when the
+clock simulates (an execution under the latency model, :mod:`.latency`), these sleeps and the EC2
+calls' latencies are what moves simulated time, and the engine's and the handlers' compute does
+not (the model: :mod:`.settings`).
+
 Real time must not grow with the account's history either. moto looks up one resource's tags
 (``TaggedEC2Resource.get_tags``, used by every ``tag:`` filter on every resource) by scanning
 every tag in the account with regular expressions, and keeps the tags of deleted resources: a
@@ -54,7 +59,7 @@ from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguagePa
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
 from .patching import Patcher, PatchSet
-from .settings import current
+from .settings import clock
 
 PINNED_SOURCES: dict[str, str] = {
     "moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function:"
@@ -116,17 +121,18 @@ def _scaled_wait_interval(self: WaitFunction, env: Any, wait_seconds: int) -> No
     if wait_seconds <= 0:
         return
     _record(wait_seconds)
-    deadline = time.monotonic() + wait_seconds * current().time_scale
-    while env.is_running():
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return
-        env.program_state_event.wait(min(remaining, STOP_CHECK_SECONDS))
+    with clock().sleeping(wait_seconds) as sleep:
+        while env.is_running():
+            remaining = sleep.deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            env.program_state_event.wait(min(remaining, STOP_CHECK_SECONDS))
+        sleep.interrupted = True
 
 
 class _ScaledTime(ModuleType):
-    """Stands in for ``time`` inside one module: ``sleep`` is scaled (and recorded), the rest
-    is the real time module."""
+    """Stands in for ``time`` inside one module: ``sleep`` is a simulated sleep (and recorded),
+    the rest is the real time module."""
 
     def __init__(self, name: str, record: Callable[[float], None]) -> None:
         super().__init__(name)
@@ -137,7 +143,7 @@ class _ScaledTime(ModuleType):
 
     def sleep(self, seconds: float) -> None:
         self._record(seconds)
-        time.sleep(seconds * current().time_scale)
+        clock().sleep(seconds)
 
 
 def _own_tags(self: Any) -> list[dict[str, str]]:
@@ -203,7 +209,7 @@ def _cached_entrypoint(self: ExecutionWorker) -> Any:
 
 
 def _apply(patcher: Patcher) -> None:
-    """Make engine and SDK sleeps honour the time scale, and tag lookups constant-time (idempotent)."""
+    """Make engine and SDK sleeps simulated sleeps, and tag lookups constant-time (idempotent)."""
     original = WaitFunction.__dict__["_wait_interval"]
     _scaled_wait_interval.__wrapped__ = original  # type: ignore[attr-defined]
     patcher.set(WaitFunction, "_wait_interval", _scaled_wait_interval)

@@ -31,6 +31,18 @@ poll every 15 s) sleep in ``botocore.waiter``; :func:`simulated_waiter_sleeps` m
 simulated seconds too (``delay * time_scale`` real seconds) for the duration of a ``with`` block,
 and records them.
 
+**The simulated clock follows the model.** With the latency model installed, every Step Functions
+execution runs with the simulated clock simulating (``SimClock.simulating``, wrapped around
+``ExecutionWorker._execution_logic``), and so does the block of :func:`simulated_waiter_sleeps`:
+simulated time is then the calls' latencies, the Wait states, the retries' intervals and the
+waiters' delays -- every one a simulated sleep on the clock (the model: :mod:`.settings`) -- and the
+real time the emulator spends computing counts for nothing. A build's simulated figures (how many
+polls its NAT gateways need, so its calls, waits and transitions) are then the same on a busy
+machine as on an idle one: the benchmark's model counts compute at its real duration on its own,
+and a clock that also counted it, ``1 / time_scale`` times over, made the polls depend on the
+machine's load (issue 16). Without the latency model the clock counts real elapsed time
+(``settings`` says why that stays the default).
+
 Patched code is pinned (:data:`PINNED_SOURCES`), as in :mod:`.fidelity`.
 """
 
@@ -48,10 +60,11 @@ from typing import Any
 from botocore import waiter as botocore_waiter
 from moto.core.responses import BaseResponse
 from moto.ec2.responses import EC2Response
+from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
 from . import faults
 from .patching import Patcher, check_moto_version
-from .settings import current
+from .settings import clock
 
 DEFAULT_EC2_CALL_SECONDS = 0.1
 """Simulated seconds per EC2 request attempt (issue 6: 100 ms unless configured)."""
@@ -61,6 +74,8 @@ PINNED_SOURCES: dict[str, str] = {
     "moto.core.responses:BaseResponse.call_action": "26076963fd17fd1a",
     # the one sleep between a waiter's polls: ``time.sleep(sleep_amount)`` in botocore.waiter
     "botocore.waiter:Waiter.wait": "5537450c8eabef0b",
+    # an execution's thread, from ExecutionStarted to its end: run with the clock simulating
+    "moto.stepfunctions.parser.backend.execution_worker:ExecutionWorker._execution_logic": "baa3e2a48fd228d9",
 }
 
 _MAX_RECORDS = 200_000
@@ -108,6 +123,7 @@ _MISSING: Any = object()
 _saved: Any = _MISSING  # EC2Response's own call_action before install() (faults' hook, or none)
 _enabled = False
 _waiter_patcher = Patcher()
+_execution_patcher = Patcher()
 
 
 # -- configuration ---------------------------------------------------------------------------------
@@ -216,7 +232,7 @@ def _make_call_action(original: Any) -> Any:
             operation, self.headers.get(faults.EXECUTION_HEADER), self.headers.get(faults.FUNCTION_HEADER)
         )
         if seconds > 0:
-            time.sleep(seconds * current().time_scale)
+            clock().sleep(seconds)
         started = time.perf_counter()
         try:
             return original(self)
@@ -226,6 +242,16 @@ def _make_call_action(original: Any) -> Any:
     call_action.__wrapped__ = original  # type: ignore[attr-defined]
     setattr(call_action, _MARK, True)
     return call_action
+
+
+def _simulating_execution_logic(original: Any) -> Any:
+    def _execution_logic(self: ExecutionWorker) -> None:
+        """An execution's run with the simulated clock simulating throughout."""
+        with clock().simulating():
+            original(self)
+
+    _execution_logic.__wrapped__ = original  # type: ignore[attr-defined]
+    return _execution_logic
 
 
 def _in_chain(function: Any) -> bool:
@@ -242,12 +268,16 @@ def installed() -> bool:
 
 
 def install() -> None:
-    """Wrap EC2 dispatch with the latency model, on top of the fault hook (idempotent)."""
+    """Wrap EC2 dispatch with the latency model, on top of the fault hook, and run executions with
+    the simulated clock simulating (idempotent)."""
     global _enabled, _saved
     check_moto_version()
     faults.install()  # underneath: an attempt the fault hook fails has paid its latency first
     with _lock:
         _enabled = True
+        if not _execution_patcher.active:
+            original_logic = ExecutionWorker.__dict__["_execution_logic"]
+            _execution_patcher.set(ExecutionWorker, "_execution_logic", _simulating_execution_logic(original_logic))
         if _in_chain(EC2Response.__dict__.get("call_action")):
             return
         _saved = EC2Response.__dict__.get("call_action", _MISSING)
@@ -255,11 +285,13 @@ def install() -> None:
 
 
 def uninstall() -> None:
-    """Remove the latency model. If another patch has since wrapped it, the wrapper stays in that
-    chain but passes every request straight through, uncounted."""
+    """Remove the latency model (executions run on the real-time clock again). If another patch has
+    since wrapped it, the wrapper stays in that chain but passes every request straight through,
+    uncounted."""
     global _enabled, _saved
     with _lock:
         _enabled = False
+        _execution_patcher.undo()
         if getattr(EC2Response.__dict__.get("call_action"), _MARK, False):
             if _saved is _MISSING:
                 del EC2Response.call_action
@@ -284,13 +316,14 @@ class _ScaledWaiterTime(ModuleType):
     def sleep(self, seconds: float) -> None:
         self._record.sleeps.append(seconds)
         self._record.started_at.append(time.time())
-        time.sleep(seconds * current().time_scale)
+        clock().sleep(seconds)
 
 
 @contextmanager
 def simulated_waiter_sleeps() -> Iterator[WaiterSleeps]:
     """Within the block, boto3 waiters (``client.get_waiter(...).wait()``) sleep their ``Delay``
-    in simulated seconds (``Delay * time_scale`` real seconds); yields the record of the sleeps.
+    in simulated seconds (``Delay * time_scale`` real seconds), and the simulated clock moves only
+    by simulated sleeps (``SimClock.simulating``); yields the record of the sleeps.
 
     Process-wide while active (botocore.waiter has one ``time``): use it around one script."""
     check_moto_version()
@@ -302,7 +335,8 @@ def simulated_waiter_sleeps() -> Iterator[WaiterSleeps]:
             raise RuntimeError("botocore.waiter no longer sleeps through the time module")
         _waiter_patcher.set(botocore_waiter, "time", _ScaledWaiterTime(record))
     try:
-        yield record
+        with clock().simulating():
+            yield record
     finally:
         with _lock:
             _waiter_patcher.undo()

@@ -7,6 +7,44 @@ are installed. :func:`configure` swaps the settings for the whole process.
 Durations are **simulated** seconds. ``time_scale`` is the number of *real* seconds one
 simulated second takes: ``time_scale=0.01`` runs the emulator 100x faster than AWS, so a
 NAT gateway that is ``pending`` for 90 simulated seconds is ``available`` after 0.9 s.
+
+The simulated clock (:class:`SimClock`) says when a timed state ends (a NAT gateway
+``pending``, a VPC ``pending``, an attachment, eventual consistency). It has two modes.
+
+**Simulating** -- while a Step Functions execution runs under the latency model (``latency``
+wraps each execution in :meth:`SimClock.simulating`), or a script runs inside
+``latency.simulated_waiter_sleeps()``: simulated time advances only by the simulated sleeps taken,
+never by computing. Every sleep the emulator scales -- a Wait state, a Retry interval, botocore's
+back-off between attempts, an EC2 call's latency, a boto3 waiter's delay -- goes through
+:meth:`SimClock.sleeping`: a sleep of ``d`` simulated seconds takes ``d * time_scale`` real
+seconds, during which the clock moves at ``1 / time_scale`` per real second but never more than
+``d`` past where it stood when the sleep began. Sleeps in several threads at once (Parallel
+branches, concurrent executions) overlap, as they would on AWS, instead of adding up. Real time
+spent computing (moto, the engine, the handlers), and a sleep's overrun past its end when the
+machine is busy, count for nothing: a CPU-starved machine runs a build more slowly in real time,
+but the simulation is the same -- a NAT gateway is ``available`` after as many polls, a wait loop
+uses as many attempts, on a loaded machine as on an idle one (issue 16: ``make bench`` under a CPU
+hog must write the same simulated figures). Measuring real elapsed time ``/ time_scale`` there
+instead multiplied every millisecond of compute by ``1 / time_scale``: at ``time_scale=0.02`` a
+handler slowed by 0.1 s aged every pending resource by 5 simulated seconds, so how many polls a
+NAT gateway needed moved with the machine's load.
+
+**Real time** -- otherwise: the clock runs at ``1 / time_scale`` per real second, compute
+included. An operator's AWS CLI polling the served emulator, or a test waiting in real time, sees a
+NAT gateway become ``available``; and executions without the latency model keep the clock the
+test suites and the reliability sweeps were written against. There, at ``time_scale=0.001``, a
+millisecond of compute is a simulated second, so a fresh resource is invisible (eventual
+consistency) to the calls issued within a few milliseconds of its creation. A clock that ignored
+compute while charging nothing for a call would hide it from every call up to the next Wait or
+retry -- stricter than AWS, where each call takes tens of milliseconds -- and the calls of a run
+would then hang on the random jitter of those retries (the sweeps fail a run's Nth call, counted
+in an earlier run). The latency model is what charges each call its time; with it, the clock can
+leave compute out.
+
+Switching modes never makes the clock jump, and it never goes back. (The clock is one per process:
+while an execution simulates, waiting in real time elsewhere sees simulated time move only with
+that execution's sleeps, and an execution held without sleeping -- a handler blocked on something
+outside the simulation -- holds it still.)
 """
 
 from __future__ import annotations
@@ -114,12 +152,43 @@ class EmulatorSettings:
             raise ValueError(f"throttle_limit must be >= 0, got {self.throttle_limit!r}")
 
 
-class SimClock:
-    """Simulated seconds, advancing at ``1 / time_scale`` per real (monotonic) second.
+@dataclass(eq=False)
+class SimulatedSleep:
+    """One simulated sleep in progress (see :meth:`SimClock.sleeping`)."""
 
-    Changing the scale does not make the clock jump: the simulated time reached so far is
-    kept and the new rate applies from then on, so resources created before a
-    :func:`configure` keep consistent ages.
+    seconds: float
+    """Its length, in simulated seconds."""
+    time_scale: float
+    """Real seconds per simulated second when it began: it takes ``seconds * time_scale`` real seconds."""
+    began: float
+    """The simulated time when it began."""
+    real_began: float
+    """``time.monotonic()`` when it began."""
+    interrupted: bool = False
+    """Set by a sleeper that ends before its deadline (a stopped execution): the clock then keeps
+    only the part slept."""
+
+    @property
+    def real_seconds(self) -> float:
+        return self.seconds * self.time_scale
+
+    @property
+    def deadline(self) -> float:
+        """The ``time.monotonic()`` at which it ends."""
+        return self.real_began + self.real_seconds
+
+    def reached(self, real: float) -> float:
+        """How far it has taken simulated time at the real (monotonic) time ``real``."""
+        return self.began + min(self.seconds, max(0.0, real - self.real_began) / self.time_scale)
+
+
+class SimClock:
+    """Simulated seconds: moved only by simulated sleeps while something simulates, else at
+    ``1 / time_scale`` per real (monotonic) second (the module docstring has the model).
+
+    It never jumps when its mode or its scale changes: the simulated time reached so far is kept
+    and the new rate applies from then on, so resources created before a :func:`configure` keep
+    consistent ages.
     """
 
     def __init__(self, time_scale: float = 1.0) -> None:
@@ -127,26 +196,90 @@ class SimClock:
         self._real_origin = time.monotonic()
         self._sim_origin = 0.0
         self._scale = time_scale
+        self._simulating = 0  # open simulating() blocks
+        self._sleeps: list[SimulatedSleep] = []
+
+    def _now(self, real: float) -> float:
+        """The simulated time at the real time ``real`` (the lock held)."""
+        if not self._simulating:
+            return self._sim_origin + (real - self._real_origin) / self._scale
+        return max([self._sim_origin, *(sleep.reached(real) for sleep in self._sleeps)])
 
     def now(self) -> float:
         """Simulated seconds since this clock started."""
         with self._lock:
-            return self._sim_origin + (time.monotonic() - self._real_origin) / self._scale
+            return self._now(time.monotonic())
 
     def advance(self, seconds: float) -> None:
-        """Jump ``seconds`` simulated seconds ahead (tests: 'wait' without sleeping)."""
+        """Jump ``seconds`` simulated seconds ahead (tests: 'wait' without sleeping); sleeps in
+        progress jump with it."""
         if seconds < 0:
             raise ValueError("the simulated clock only moves forward")
         with self._lock:
             self._sim_origin += seconds
+            for sleep in self._sleeps:
+                sleep.began += seconds
 
     def rescale(self, time_scale: float) -> None:
-        """From now on, advance at ``1 / time_scale`` simulated seconds per real second."""
+        """From now on, ``1 / time_scale`` simulated seconds per real second (real-time mode), and
+        sleeps that begin from now on take ``time_scale`` real seconds per simulated one."""
         with self._lock:
             real = time.monotonic()
-            self._sim_origin += (real - self._real_origin) / self._scale
+            self._sim_origin = self._now(real)
             self._real_origin = real
             self._scale = time_scale
+
+    @property
+    def simulating_now(self) -> bool:
+        """Is a :meth:`simulating` block open (simulated time moves only by sleeps)?"""
+        with self._lock:
+            return self._simulating > 0
+
+    @contextmanager
+    def simulating(self) -> Iterator[None]:
+        """Within the block (and any other open at the same time), simulated time advances only by
+        the sleeps taken through :meth:`sleeping`; outside all of them, with real time."""
+        with self._lock:
+            real = time.monotonic()
+            if not self._simulating:
+                self._sim_origin = self._now(real)
+            self._simulating += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                real = time.monotonic()
+                if self._simulating == 1:
+                    self._sim_origin, self._real_origin = self._now(real), real
+                self._simulating -= 1
+
+    @contextmanager
+    def sleeping(self, seconds: float) -> Iterator[SimulatedSleep]:
+        """A sleep of ``seconds`` simulated seconds: the caller sleeps until the yielded sleep's
+        ``deadline`` (``seconds * time_scale`` real seconds from now), and sets its ``interrupted``
+        if it stops earlier. When the block ends, the clock stands at least at the sleep's end (or,
+        interrupted, as far as it got), however late the sleeper woke up."""
+        with self._lock:
+            real = time.monotonic()
+            sleep = SimulatedSleep(max(0.0, seconds), self._scale, self._now(real), real)
+            self._sleeps.append(sleep)
+        try:
+            yield sleep
+        except BaseException:
+            sleep.interrupted = True
+            raise
+        finally:
+            with self._lock:
+                real = time.monotonic()
+                self._sleeps.remove(sleep)
+                if self._simulating:
+                    end = sleep.reached(real) if sleep.interrupted else sleep.began + sleep.seconds
+                    self._sim_origin = max(self._sim_origin, end)
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep ``seconds`` simulated seconds (``seconds * time_scale`` real ones)."""
+        with self.sleeping(seconds) as sleep:
+            time.sleep(sleep.real_seconds)
 
 
 _lock = threading.Lock()

@@ -34,6 +34,18 @@ StopExecution
     seals the history and marks the execution ``ABORTED``; the engine thread's own end then
     changes nothing.
 
+DescribeExecution (and ListExecutions, and a ``startExecution.sync`` parent) of an execution that
+has just ended
+    AWS shows an ended execution's status with its outcome: ``SUCCEEDED`` with its ``output``,
+    ``FAILED`` with its ``error`` and ``cause``. moto's engine thread, at the end, sets the status
+    first and the outcome after it (``_reflect_execution_status``; the output is a deep copy of the
+    state's data): a DescribeExecution that runs in between answers ``SUCCEEDED`` with ``output``
+    ``null``, or ``FAILED`` without error or cause. The window is short (copying a build's output
+    takes about 0.1 ms) and a thread switch inside it rare, but a bench run makes dozens of builds
+    while polling each: on a busy machine one "came back without output" (issue 16). Here the stop
+    date and the outcome are set first and the status last, so any reader that sees the status
+    sees the outcome too.
+
 DescribeStateMachineForExecution
     AWS answers the state machine as the execution ran it, with ``updateDate`` (required), and
     ``ExecutionDoesNotExist`` for an unknown execution. moto answers the state machine's current
@@ -86,7 +98,13 @@ from moto.stepfunctions.parser.api import (
     ExecutionStatus,
     HistoryEventType,
 )
-from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
+from moto.stepfunctions.parser.asl.eval.program_state import (
+    ProgramEnded,
+    ProgramError,
+    ProgramStopped,
+    ProgramTimedOut,
+)
+from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
 
@@ -100,7 +118,8 @@ PINNED_SOURCES: dict[str, str] = {
     "moto.stepfunctions.responses:StepFunctionResponse.list_executions": "6fec14cfc5afd6b8",
     "moto.stepfunctions.responses:StepFunctionResponse.list_state_machines": "eae80c26e1cab515",
     "moto.stepfunctions.responses:StepFunctionResponse.describe_execution": "c3953bdc9ce21fda",
-    # what the stop relies on: how the engine stops, records events and reports its end
+    # what the stop relies on: how the engine stops, records events and reports its end (the
+    # report is replaced too: its status set after its outcome)
     "moto.stepfunctions.parser.asl.eval.environment:Environment.set_stop": "163c10d46b1cb9b5",
     "moto.stepfunctions.parser.asl.eval.event.event_manager:EventManager.add_event": "cb430fa2e3fed3e8",
     "moto.stepfunctions.parser.backend.execution_worker:ExecutionWorker._execution_logic": "baa3e2a48fd228d9",
@@ -288,6 +307,29 @@ def _make_stop_execution(original: Any) -> Any:
 
     stop_execution.__wrapped__ = original  # type: ignore[attr-defined]
     return stop_execution
+
+
+# -- an ended execution: its outcome, then its status -------------------------------------------
+def _reflect_execution_status(self: BaseExecutionWorkerCommunication) -> None:
+    """moto's ``_reflect_execution_status`` with the status set last: a reader that sees an ended
+    status sees its stop date and outcome (output; error and cause) with it."""
+    execution: Any = self.execution  # moto types the worker, its environment and the error as optional
+    state: Any = execution.exec_worker.env.program_state()
+    execution.stop_date = datetime.datetime.now(tz=datetime.UTC)
+    if isinstance(state, ProgramEnded):
+        execution.output = execution.exec_worker.env.states.get_input()
+        status = ExecutionStatus.SUCCEEDED
+    elif isinstance(state, ProgramStopped):
+        status = ExecutionStatus.ABORTED
+    elif isinstance(state, ProgramError):
+        details: Any = state.error
+        execution.error, execution.cause = details.get("error"), details.get("cause")
+        status = ExecutionStatus.FAILED
+    elif isinstance(state, ProgramTimedOut):
+        status = ExecutionStatus.TIMED_OUT
+    else:
+        raise RuntimeWarning(f"Execution ended with unsupported ProgramState type '{type(state)}'.")
+    execution.exec_status = status
 
 
 # -- DescribeStateMachineForExecution -----------------------------------------------------------
@@ -501,6 +543,10 @@ def _apply(patcher: Patcher) -> None:
     _describe_state_machine_for_execution.__wrapped__ = (  # type: ignore[attr-defined]
         response.describe_state_machine_for_execution
     )
+    _reflect_execution_status.__wrapped__ = (  # type: ignore[attr-defined]
+        BaseExecutionWorkerCommunication._reflect_execution_status
+    )
+    patcher.set(BaseExecutionWorkerCommunication, "_reflect_execution_status", _reflect_execution_status)
     patcher.set(response, "get_execution_history", _get_execution_history)
     patcher.set(response, "stop_execution", _make_stop_execution(response.stop_execution))
     patcher.set(response, "describe_state_machine_for_execution", _describe_state_machine_for_execution)
