@@ -87,11 +87,12 @@ class Bench:
         from moto.core import DEFAULT_ACCOUNT_ID
         from moto.ec2.models import ec2_backends
 
-        from vpcfactory_tools.emulator import latency
+        from vpcfactory_tools.emulator import lambda_runtime, latency
 
         self.emu.reconfigure(self.settings(time_scale))
         ec2_backends[DEFAULT_ACCOUNT_ID][self.emu.region].reset()
         latency.reset()
+        lambda_runtime.reset_invocations()
         latency.configure(ec2_call_seconds=ec2_call_seconds)
 
     def build(self, spec: dict[str, Any]) -> tuple[Any, str]:
@@ -135,19 +136,24 @@ def function_memory(stack: Any) -> dict[str, int]:
 
 def simulate_build(bench: Bench, spec: dict[str, Any]) -> dict[str, Any]:
     """Build ``spec`` under the latency model; time to ready (model seconds) and cost."""
-    from vpcfactory_tools.emulator import latency
+    from vpcfactory_tools.emulator import lambda_runtime, latency
 
     config, scale = bench.config, bench.config.time_scale
     bench.fresh_account(scale, config.ec2_call_seconds)
     result, execution = bench.build(spec)
-    pending = {name: getattr(bench.defaults, name) for *_, name in READINESS_POLLS}
+    pending = readiness_seconds(bench.defaults, spec)
     analysis = analyse_execution(
-        bench.history(result.execution_arn), bench.states, latency.calls(execution), scale, pending
+        bench.history(result.execution_arn),
+        bench.states,
+        latency.calls(execution),
+        scale,
+        pending,
+        runs=lambda_runtime.invocations(execution),
     )
     calls = Counter(latency.call_counts(execution)) + Counter(analysis["addedCalls"])
-    bound = lower_bound(
-        bench.defaults.vpc_pending_seconds, bench.defaults.nat_pending_seconds, config.ec2_call_seconds
-    )["seconds"]
+    bound = lower_bound(pending["vpc_pending_seconds"], pending["nat_pending_seconds"], config.ec2_call_seconds)[
+        "seconds"
+    ]
     cost = lambda_cost(analysis["invocations"], bench.memory_mb)
     return {
         "spec": spec["name"],
@@ -179,6 +185,17 @@ def simulate_build(bench: Bench, spec: dict[str, Any]) -> dict[str, Any]:
         "largestPayloadBytes": analysis["largestPayloadBytes"],
         "unattributedCalls": analysis["unattributedCalls"],
     }
+
+
+def readiness_seconds(defaults: Any, spec: dict[str, Any]) -> dict[str, float]:
+    """How long after its creation each awaited resource is ready, for this spec (READINESS_POLLS'
+    settings). A VPC with IPv6 is ready for its subnets only once its Amazon-provided /56 is
+    associated (``ipv6_associating_seconds``, after CreateVpc returns): for such a spec that is the
+    VPC's wait, in the lower bound and in the check of the poll that ended the wait."""
+    ready = {name: float(getattr(defaults, name)) for *_, name in READINESS_POLLS}
+    if spec.get("ipv6"):
+        ready["vpc_pending_seconds"] = max(ready["vpc_pending_seconds"], float(defaults.ipv6_associating_seconds))
+    return ready
 
 
 def _rounded(value: Any) -> Any:
@@ -416,16 +433,21 @@ def _run_fleet(bench: Bench, accounts: list[str]) -> dict[str, Any]:
 def account_build(bench: Bench, spec: dict[str, Any], account: str) -> dict[str, Any]:
     """A build of ``spec`` into ``account`` through the role the factory assumes there, alone on the
     emulator: its time to ready in model time and its state transitions."""
-    from vpcfactory_tools.emulator import latency
+    from vpcfactory_tools.emulator import lambda_runtime, latency
     from vpcfactory_tools.execution_results import execution_name
 
     name = execution_name(f"bench-account-{account}")
     result = bench.emu.build({"spec": spec, "target": {"accountId": account, "region": bench.emu.region}}, name=name)
     if result.status != "SUCCEEDED":
         raise BenchError(f"the build into account {account} {result.status}: {result.error}: {result.cause}")
-    pending = {name_: getattr(bench.defaults, name_) for *_, name_ in READINESS_POLLS}
+    pending = readiness_seconds(bench.defaults, spec)
     analysis = analyse_execution(
-        bench.history(result.execution_arn), bench.states, latency.calls(name), bench.config.time_scale, pending
+        bench.history(result.execution_arn),
+        bench.states,
+        latency.calls(name),
+        bench.config.time_scale,
+        pending,
+        runs=lambda_runtime.invocations(name),
     )
     return {
         "account": account,

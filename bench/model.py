@@ -142,11 +142,39 @@ class Invocation:
 class _Replay:
     model: dict[int, float]
     came_from: dict[int, int]
-    step: dict[int, tuple[str | None, float, float]]  # id -> (sleep kind, simulated sleep, real seconds)
+    step: dict[int, tuple[str | None, float, float]]  # id -> (sleep kind, simulated sleep, compute seconds)
     state_of: dict[int, str | None]
     invocations: list[Invocation]
     invocation_at: dict[int, Invocation]
     unattributed: int
+
+
+def call_latency(calls: Sequence[Any]) -> tuple[float, list[float]]:
+    """Simulated seconds an invocation waited for its EC2 calls, and for each call (in the order
+    given) how many of them it had waited before it began.
+
+    A handler may make independent calls at once from a thread pool (issue 16): their latencies
+    overlap, so the wait is the union of the calls' latencies on the simulated clock (each record's
+    ``simulated_start``: work handed to a pool begins at its hand-over, ``SimClock.pool_task``), not
+    their sum. Records without a simulated start (the model off) add up in the order they began."""
+    if not all(getattr(r, "simulated_start", None) is not None for r in calls):
+        order = sorted(range(len(calls)), key=lambda i: calls[i].started_at)
+        before, total = [0.0] * len(calls), 0.0
+        for i in order:
+            before[i], total = total, total + calls[i].simulated_seconds
+        return total, before
+    spans = sorted((r.simulated_start, r.simulated_start + r.simulated_seconds) for r in calls)
+    merged: list[list[float]] = []
+    for begin, end in spans:
+        if merged and begin <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([begin, end])
+
+    def waited_until(instant: float) -> float:
+        return sum(max(0.0, min(end, instant) - begin) for begin, end in merged)
+
+    return waited_until(float("inf")), [waited_until(r.simulated_start) for r in calls]
 
 
 def _replay(
@@ -155,9 +183,15 @@ def _replay(
     records: Sequence[Any],
     time_scale: float,
     extra: dict[int, float],
+    runs: Sequence[Any] = (),
 ) -> _Replay:
     """The forward pass: each event's model time from its predecessor's (joins: the slowest branch),
-    plus ``extra`` model seconds at the given events (corrections)."""
+    plus ``extra`` model seconds at the given events (corrections).
+
+    A task's compute is the CPU its handler used (``runs``: the emulator's records of each handler
+    run, :func:`vpcfactory_tools.emulator.lambda_runtime.invocations`) when its run is known, so it
+    is the same on a busy machine as on an idle one; else its real duration less its calls' scaled
+    latency. Calls made at once overlap (:func:`call_latency`)."""
     by_id = {e["id"]: e for e in events}
     wall = {e["id"]: e["timestamp"].timestamp() for e in events}
     children: dict[int, list[int]] = defaultdict(list)
@@ -172,6 +206,8 @@ def _replay(
     invocation_at: dict[int, Invocation] = {}
     pool = sorted(records, key=lambda r: r.started_at)
     claimed: set[int] = set()
+    run_pool = sorted(runs, key=lambda r: r.started_at)
+    runs_claimed: set[int] = set()
     keep = 1.0 - time_scale
 
     first = events[0]["id"]
@@ -202,25 +238,50 @@ def _replay(
             elif prev_kind == "TaskStarted" and kind in _TASK_ENDS:
                 name = state_of.get(prev) or ""
                 inv = Invocation(name, _function_of(states.get(name, {})), entered_of[prev], eid, wall[prev], wall[eid])
+                mine = []
                 for k, record in enumerate(pool):
                     if k in claimed or record.function != inv.function:
                         continue
                     if inv.started <= record.started_at < inv.ended + _SLACK:
                         claimed.add(k)
-                        at = model[prev] + (record.started_at - inv.started) + keep * inv.latency
-                        inv.calls.append((at, record.operation))
-                        inv.latency += record.simulated_seconds
+                        mine.append(record)
+                inv.latency, waited = call_latency(mine)
+                wall_compute = max(0.0, real - time_scale * inv.latency)
+                cpu = _handler_cpu(run_pool, runs_claimed, inv)
+                compute = wall_compute if cpu is None else cpu
+                # each call's model time: the compute and the latency before it
+                share = compute / wall_compute if wall_compute > 0 else 1.0
+                for record, before in zip(mine, waited, strict=True):
+                    elapsed = max(0.0, record.started_at - inv.started - time_scale * before)
+                    inv.calls.append((model[prev] + share * elapsed + before, record.operation))
                 sleep_kind, sleep = "task", inv.latency
-                inv.model_seconds = real + keep * inv.latency
+                inv.model_seconds = compute + inv.latency
                 invocations.append(inv)
                 invocation_at[eid] = inv
+                model[eid] = base + inv.model_seconds
+                came_from[eid], step[eid] = prev, (sleep_kind, sleep, compute)
+                if ctx[eid]:
+                    members[ctx[eid]].append(eid)
+                continue
             elif prev_kind == "TaskFailed" and kind == "TaskScheduled":
                 sleep_kind, sleep = "retry", real / time_scale  # the engine's (scaled) retry interval
             model[eid] = base + real + keep * sleep
-            came_from[eid], step[eid] = prev, (sleep_kind, sleep, real)
+            came_from[eid], step[eid] = prev, (sleep_kind, sleep, real - time_scale * sleep)
         if ctx[eid]:
             members[ctx[eid]].append(eid)
     return _Replay(model, came_from, step, state_of, invocations, invocation_at, len(pool) - len(claimed))
+
+
+def _handler_cpu(runs: Sequence[Any], claimed: set[int], inv: Invocation) -> float | None:
+    """The CPU seconds of the handler run behind ``inv`` (its function's first unclaimed run that
+    began inside the task), the emulator's own handling of its requests left out; None if unknown."""
+    for k, run in enumerate(runs):
+        if k in claimed or run.function_name != inv.function:
+            continue
+        if inv.started - _SLACK <= run.started_at < inv.ended + _SLACK:
+            claimed.add(k)
+            return float(run.handler_cpu_seconds)
+    return None
 
 
 def _readiness(replay: _Replay, create_op: str, poll_state: str, poll_op: str, pending: float):
@@ -270,20 +331,22 @@ def analyse_execution(
     records: Sequence[Any],
     time_scale: float,
     pending: dict[str, float] | None = None,
+    runs: Sequence[Any] = (),
 ) -> dict[str, Any]:
     """Replay an execution history in model time (see the module docstring).
 
     ``records`` are the execution's EC2 calls from the latency model (``latency.calls(execution)``);
     ``pending`` the emulator's ``vpc_pending_seconds``/``nat_pending_seconds``, to check (and
-    correct) the poll that ended each wait loop. Returns the model duration, the critical path's
-    breakdown, the Lambda invocations and the state-transition counts.
+    correct) the poll that ended each wait loop; ``runs`` the execution's handler runs
+    (``lambda_runtime.invocations(execution)``), for the CPU each task used. Returns the model
+    duration, the critical path's breakdown, the Lambda invocations and the state-transition counts.
     """
     events = sorted(events, key=lambda e: e["id"])
     by_id = {e["id"]: e for e in events}
     wall = {e["id"]: e["timestamp"].timestamp() for e in events}
     extra: dict[int, float] = {}
     corrections: dict[str, dict[str, Any]] = {}
-    replay = _replay(events, states, records, time_scale, extra)
+    replay = _replay(events, states, records, time_scale, extra, runs)
     for create_op, poll_state, poll_op, pending_field in READINESS_POLLS if pending else ():
         margin, final = _readiness(replay, create_op, poll_state, poll_op, (pending or {})[pending_field])
         if margin is None or final is None or margin >= -TOLERANCE:
@@ -300,7 +363,7 @@ def analyse_execution(
             "poll": final,
         }
     if extra:
-        replay = _replay(events, states, records, time_scale, extra)
+        replay = _replay(events, states, records, time_scale, extra, runs)
     margins = {}
     for create_op, poll_state, poll_op, pending_field in READINESS_POLLS if pending else ():
         margins[create_op] = _readiness(replay, create_op, poll_state, poll_op, (pending or {})[pending_field])[0]
@@ -312,8 +375,8 @@ def analyse_execution(
     path_states: dict[str, dict[str, float]] = {}
     node = last
     while node in came_from:
-        sleep_kind, sleep, real = step[node]
-        compute += real - time_scale * sleep
+        sleep_kind, sleep, step_compute = step[node]
+        compute += step_compute
         name = replay.state_of.get(node) or "?"
         if sleep_kind == "wait":
             waits += sleep

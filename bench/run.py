@@ -17,7 +17,7 @@ docs/performance.md explains every figure and formula. In short:
 - **Local speed**, **cold start and size**, **growth** (1-6 AZs, 1-5 tiers).
 - **Fleet**: one rollout (statemachine/rollout.asl.json) of examples/seed.yaml to 100 accounts at
   maxConcurrency 20, under the same latency model: time to done in model time against
-  1.10 x ceil(100/20) x the seed scenario's time to ready, and the state transitions (and their
+  1.05 x ceil(100/20) x the seed scenario's time to ready, and the state transitions (and their
   price) the rollout adds per account beside the build's own.
 
 This module is the entry point: :func:`run` runs the phases in order and :func:`main` is the CLI.

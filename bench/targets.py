@@ -1,5 +1,5 @@
-"""Issue 6's targets (and issue 15's fleet target): each figure against its limit, met or not, and for a
-miss what the figures say."""
+"""The benchmark's targets (issue 6's, raised by issue 16; issue 15's fleet target, raised by issue 16):
+each figure against its limit, met or not, and for a miss what the figures say."""
 
 from __future__ import annotations
 
@@ -8,17 +8,19 @@ from typing import Any
 
 from bench.common import measured
 
-TARGET_RATIO = 1.10
+TARGET_RATIO = 1.05  # issue 16: every scenario (issue 6: ha3 and ha6 within 1.10)
 TARGET_HA6_VS_HA3 = 0.05
 TARGET_IMPORT_MS = 150.0
 TARGET_PACKAGE_BYTES = 100 * 1024
 TARGET_LOCAL_RATIO = 3.0
 SEED_SCRIPT_CALLS_MEASURED = 31  # issue 6: what the seed script was measured to make
-TARGET_FLEET_RATIO = 1.10  # issue 15: a fleet is done within 1.10 x ceil(accounts / maxConcurrency) builds
+TARGET_FLEET_RATIO = (
+    1.05  # issue 16 (issue 15: 1.10): a fleet is done within 1.05 x ceil(accounts / maxConcurrency) builds
+)
 
 
 def fleet_limit(results: dict[str, Any]) -> float | None:
-    """Issue 15: 1.10 x ceil(accounts / maxConcurrency) x one build's time to ready, one build being the
+    """TARGET_FLEET_RATIO x ceil(accounts / maxConcurrency) x one build's time to ready, one build being the
     seed scenario's, measured in the same run (None when that was not measured)."""
     fleet, seed = results.get("fleet"), results.get("timeToReady", {}).get("seed")
     if not measured(fleet) or not measured(seed) or seed.get("simulatedSeconds") is None:
@@ -72,12 +74,16 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                 f"{run_.get('status')}: {run_.get('error')}: {str(run_.get('cause'))[:400]}",
             )
 
-    for name in ("ha3", "ha6"):
-        if name in ttr:
+    for name in ("seed", "seedMinimal", "ha3", "ha6"):
+        if name in ttr and "ratio" in ttr[name]:
             run_ = ttr[name]
             path = run_["criticalPath"]
             model = results["model"]
-            waited_past_ready = path["waitSeconds"] - model["vpcPendingSeconds"] - model["natPendingSeconds"]
+            # the bound's own waits (VPC -- or its IPv6 block -- and NAT ready) are in lowerBoundSeconds
+            bound_waits = (
+                run_["lowerBoundSeconds"] - len(model["lowerBound"]["criticalPathCalls"]) * model["ec2CallSeconds"]
+            )
+            waited_past_ready = path["waitSeconds"] - bound_waits
             add(
                 f"{name}: simulated time to ready <= {TARGET_RATIO:.2f} x lower bound",
                 run_["ratio"],
@@ -104,22 +110,21 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             TARGET_HA6_VS_HA3,
             abs(change) <= TARGET_HA6_VS_HA3,
         )
-    if seed and script and "cost" in script:
-        ours, theirs = seed["cost"]["ec2CallsByOperation"], script["cost"]["ec2CallsByOperation"]
+    # Issue 16: like for like, the seed layout with only the script's features (seedMinimal); the
+    # full seed (flow logs, endpoints, default-SG lockdown on top) is said in the note.
+    minimal = ttr.get("seedMinimal")
+    if minimal and script and "cost" in script:
+        ours, theirs = minimal["cost"]["ec2CallsByOperation"], script["cost"]["ec2CallsByOperation"]
         more = {op: ours.get(op, 0) - theirs.get(op, 0) for op in sorted({*ours, *theirs})}
         add(
-            "seed: EC2 calls <= the seed script's",
-            seed["cost"]["ec2Calls"],
+            "seedMinimal: EC2 calls <= the seed script's",
+            minimal["cost"]["ec2Calls"],
             script["cost"]["ec2Calls"],
-            seed["cost"]["ec2Calls"] <= script["cost"]["ec2Calls"],
-            (
-                f"with only the script's features (seedMinimal) {ttr['seedMinimal']['cost']['ec2Calls']}; "
-                if "seedMinimal" in ttr
-                else ""
-            )
-            + f"mutating: {seed['cost']['ec2MutatingCalls']} vs the script's {script['cost']['ec2MutatingCalls']}; "
-            + f"the script makes {SEED_SCRIPT_CALLS_MEASURED} on plain moto (its waiters see everything ready "
-            "at once); difference by operation: "
+            minimal["cost"]["ec2Calls"] <= script["cost"]["ec2Calls"],
+            (f"the full seed scenario (every default feature) {seed['cost']['ec2Calls']}; " if seed else "")
+            + f"mutating: {minimal['cost']['ec2MutatingCalls']} vs the script's "
+            + f"{script['cost']['ec2MutatingCalls']}; the script makes {SEED_SCRIPT_CALLS_MEASURED} on plain moto "
+            "(its waiters see everything ready at once); difference by operation: "
             + ", ".join(f"{op} {n:+d}" for op, n in sorted(more.items(), key=lambda kv: -abs(kv[1])) if n),
         )
     imports = cold.get("imports")

@@ -209,6 +209,46 @@ def test_a_crash_aimed_at_one_execution_spares_the_others(ec2: Any) -> None:
     assert len(own_vpcs(ec2)) == 2
 
 
+def test_work_a_handler_hands_to_a_thread_pool_is_the_handlers_for_faults_crashes_and_cpu(ec2: Any) -> None:
+    # A handler that makes its calls from a ThreadPoolExecutor (issue 16: a stage's independent
+    # calls at once) is still that handler: its calls are attributed to its execution (so faults,
+    # crashes and IAM, which all ask current_invocation, apply), and the CPU its workers use is its.
+    # With a thread-local, a worker thread ran as no handler at all: no fault, no IAM, no crash.
+    import concurrent.futures
+
+    settings = EmulatorSettings(
+        time_scale=0.001,
+        faults=[Fault("CreateVpc", 2, "VpcLimitExceeded", "run-b")],
+        crash_after=[CallRef("CreateVpc", 3, "run-b")],
+    )
+    lambda_runtime.reset_invocations()
+    seen: list[Any] = []
+
+    def create(cidr: str) -> str:
+        seen.append(lambda_runtime.current_invocation())
+        burn = time.thread_time() + 0.02
+        while time.thread_time() < burn:  # CPU a worker spends for the handler
+            pass
+        return ec2.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
+
+    with (
+        configured(settings),
+        invocation("CreateVpcFunction", {"execution": "run-b"}) as running,
+        concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool,
+    ):
+        first = pool.submit(create, "10.0.0.0/16").result()
+        with pytest.raises(ClientError, match="VpcLimitExceeded"):
+            pool.submit(create, "10.1.0.0/16").result()
+        with pytest.raises(RuntimeExit):
+            pool.submit(create, "10.2.0.0/16").result()
+
+    assert seen == [running, running, running]
+    assert faults.call_counts(execution="run-b") == {"CreateVpc": 3}
+    assert first in own_vpcs(ec2) and len(own_vpcs(ec2)) == 2  # the third was made, then the runtime died
+    [record] = [r for r in lambda_runtime.invocations("run-b") if r.function_name == "CreateVpcFunction"]
+    assert record.cpu_seconds >= 3 * 0.02  # the workers' CPU counts for the handler
+
+
 # -- throttling windows ------------------------------------------------------------------------------
 
 

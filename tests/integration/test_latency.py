@@ -114,6 +114,45 @@ def test_calls_a_handler_makes_for_an_execution_are_counted_under_that_execution
     assert {r.function for r in latency.calls("build-a-1")} == {"vpcfactory-CreateVpcFunction"}
 
 
+def test_calls_made_at_once_from_a_handlers_threads_overlap_in_the_benchmarks_model(ec2: Any) -> None:
+    # Issue 16: a stage makes its independent calls at once from a thread pool. Work handed to a
+    # pool begins in simulated time at its hand-over, however late its thread gets the CPU, so the
+    # benchmark counts a pool's waves (two threads making two calls each: 0.2 s), not the sum of
+    # its calls (0.4 s); the CPU moto spends answering is the emulator's, not the handler's compute.
+    import concurrent.futures
+
+    from bench.model import call_latency
+    from vpcfactory_tools.emulator import lambda_runtime
+    from vpcfactory_tools.emulator.settings import clock
+
+    lambda_runtime.install()  # as the emulator does: a handler's pool work is the handler's
+    handler_client = boto3.session.Session().client("ec2", config=NO_RETRIES)
+    handler_client.describe_vpcs()  # the client's first call loads its model: not part of the test
+    latency.reset()
+    lambda_runtime.reset_invocations()
+
+    def two_calls(_: int) -> None:
+        handler_client.describe_vpcs()
+        handler_client.describe_vpcs()
+
+    with (
+        configured(EmulatorSettings(time_scale=0.05)),
+        clock().simulating(),  # as every execution runs under the latency model
+        invocation("vpcfactory-CreateSubnetsFunction", {"execution": "build-p-1"}),
+    ):
+        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+            list(pool.map(two_calls, range(2)))
+        handler_client.describe_vpcs()  # then one more, alone: it adds up
+
+    records = latency.calls("build-p-1")
+    assert len(records) == 5 and len({r.thread_id for r in records}) == 3
+    total, before = call_latency(records)
+    assert total == pytest.approx(0.3)
+    assert before[-1] == pytest.approx(0.2)  # the last call waited for both waves
+    [run] = lambda_runtime.invocations("build-p-1")
+    assert 0 < run.emulator_cpu_seconds <= run.cpu_seconds
+
+
 def test_a_latency_of_zero_turns_the_model_off(ec2: Any) -> None:
     # At 10 real seconds per simulated second the default 100 ms would take a full second
     with configured(EmulatorSettings(time_scale=10.0)), latency.configured(ec2_call_seconds=0):

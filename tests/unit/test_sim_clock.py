@@ -125,3 +125,96 @@ def test_advancing_a_simulating_clock_moves_its_sleeps_in_progress_with_it() -> 
         assert clock.now() == start + 310
         with pytest.raises(ValueError, match="only moves forward"):
             clock.advance(-1)
+
+
+class Pool:
+    """What SimClock reads of a ThreadPoolExecutor: its width."""
+
+    def __init__(self, max_workers: int) -> None:
+        self._max_workers = max_workers
+
+
+def run_pool(clock: SimClock, pool: Pool, tasks: list, threads: int) -> None:
+    """Hand ``tasks`` to ``pool`` at once, then run them in order on ``threads`` real threads, as a
+    ThreadPoolExecutor does."""
+    queue = [(clock.hand_over(pool), task) for task in tasks]
+    taking = threading.Lock()
+
+    def worker() -> None:
+        while True:
+            with taking:
+                if not queue:
+                    return
+                hand_over, task = queue.pop(0)
+                entered = clock.pool_task(hand_over)
+                entered.__enter__()  # taken in order, as the pool's queue is
+            try:
+                task()
+            finally:
+                entered.__exit__(None, None, None)
+
+    workers = [threading.Thread(target=worker) for _ in range(threads)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+
+
+def test_pool_work_sleeps_from_its_hand_over_however_late_each_thread_gets_the_cpu() -> None:
+    # Issue 16: a handler hands its independent calls to a pool; the emulator spends far more real
+    # time on each call than its scaled latency, so the threads reach their sleeps one after the
+    # other. Handed over at once, they still overlap: 5 calls on a pool of 2 = 3 waves of 10 s.
+    clock = SimClock(time_scale=SCALE)
+    emulator_cpu = threading.Lock()  # a call's CPU, one thread at a time (GIL, dispatch lock)
+    began: list[float] = []
+
+    def call() -> None:
+        with emulator_cpu:
+            compute(0.03)  # 30 simulated seconds a call would wait for without the rule
+        with clock.sleeping(10) as sleep:
+            began.append(sleep.began)
+            time.sleep(sleep.real_seconds)
+
+    with clock.simulating(), clock.flow():
+        start = clock.now()
+        run_pool(clock, Pool(max_workers=2), [call] * 5, threads=2)
+        ended = clock.now()
+
+    assert sorted(b - start for b in began) == [0, 0, 10, 10, 20]
+    assert ended == start + 30  # three waves of one call's latency, not 5 calls plus their compute
+
+
+def test_a_real_thread_that_takes_the_next_task_early_does_not_delay_it_in_simulated_time() -> None:
+    # The emulator's calls are slow in real time: one real thread may finish a task and take the
+    # next before the others have started. The pool has 10 workers: all 3 tasks begin at once.
+    clock = SimClock(time_scale=SCALE)
+    began: list[float] = []
+
+    def call() -> None:
+        with clock.sleeping(10) as sleep:
+            began.append(sleep.began)
+            time.sleep(sleep.real_seconds)
+
+    with clock.simulating(), clock.flow():
+        start = clock.now()
+        run_pool(clock, Pool(max_workers=10), [call] * 3, threads=1)
+
+    assert [b - start for b in began] == [0, 0, 0]
+
+
+def test_a_flows_next_pass_is_handed_over_after_its_pool_work_and_a_pass_at_one_instant() -> None:
+    clock = SimClock(time_scale=SCALE)
+    with clock.simulating(), clock.flow():
+        start = clock.now()
+        first, second = Pool(max_workers=2), Pool(max_workers=2)
+        creates = clock.hand_over(first)
+        with clock.pool_task(creates):
+            clock.sleep(10)  # one of the pass's calls ends...
+        late = clock.hand_over(first)  # ...before the handler has handed over the pass's last one
+        attributes = clock.hand_over(second)  # the next pass, once it has waited for the first
+        with clock.sleeping(10) as own:  # and the handler's own call after that
+            time.sleep(own.real_seconds)
+
+    assert creates.instant == late.instant == start
+    assert attributes.instant == start + 10
+    assert own.began == start + 10  # a sleep outside pool work begins at the clock's now, as before

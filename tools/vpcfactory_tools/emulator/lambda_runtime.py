@@ -14,8 +14,20 @@ error: ...". Step Functions' ``lambda:invoke`` integration takes the task's erro
 out-of-memory and time-outs); our ASL retries neither, so the task fails into its Catch.
 
 While a handler runs, :func:`current_invocation` tells the emulator which function and which
-Step Functions execution (the event's ``execution`` field) the running thread works for; the fault
-injection uses it to attribute EC2 calls to an execution and to kill only handlers.
+Step Functions execution (the event's ``execution`` field) the running code works for; the fault
+injection uses it to attribute EC2 calls to an execution and to kill only handlers, the IAM
+enforcement to evaluate a call as the function's role. It is a context variable, and work a handler
+hands to a ``concurrent.futures.ThreadPoolExecutor`` runs in a copy of the handler's context
+(:func:`_submit_in_context`): a call from a handler's worker thread is the handler's call. (Without
+that, a handler making its EC2 calls from a thread pool would escape IAM, faults and attribution: a
+thread-local is empty in a new thread. On AWS the question does not arise: the whole sandbox is
+the function.)
+
+Each invocation counts the CPU seconds its threads used (the handler's thread and the pool work it
+submitted), and of those the seconds spent in the emulator's own handling of its AWS requests
+(:meth:`Usage.add_emulator`, from the latency model's dispatch hook): :func:`invocations` lists them,
+so the benchmarks can count a handler's compute by the CPU it used, the same on a busy machine as on
+an idle one, not by the wall-clock time it waited for the CPU (issue 16).
 
 Two settings replay what AWS may do to a task, to prove the handlers idempotent end to end:
 ``duplicate_invocations`` runs every handler twice with the same input (Lambda's at-least-once
@@ -26,13 +38,17 @@ whose two results differ beyond their poll state), and ``rerun_crashed`` runs a 
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextvars
 import copy
 import importlib
 import json
 import threading
+import time
 import traceback
 import uuid
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,11 +56,11 @@ from typing import Any
 from moto.awslambda.models import LambdaFunction
 
 from .patching import Patcher, PatchSet
-from .settings import current
+from .settings import HandOver, clock, current
 
 _ORIGINAL = LambdaFunction._invoke_lambda
+_ORIGINAL_SUBMIT = concurrent.futures.ThreadPoolExecutor.submit
 _lock = threading.Lock()
-_local = threading.local()
 
 EXIT_ERROR = "Runtime.ExitError"
 # Fields of a handler's result that describe a poll's progress, not a resource: two runs of a
@@ -68,18 +84,75 @@ class RuntimeExit(BaseException):
         self.reason = reason
 
 
+class Usage:
+    """CPU seconds an invocation's threads used, and how many of them the emulator's own handling of
+    its requests took (thread-safe: a handler's worker threads add to it)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.cpu_seconds = 0.0
+        self.emulator_cpu_seconds = 0.0
+
+    def add(self, seconds: float) -> None:
+        with self._lock:
+            self.cpu_seconds += seconds
+
+    def add_emulator(self, seconds: float) -> None:
+        with self._lock:
+            self.emulator_cpu_seconds += seconds
+
+
 @dataclass(frozen=True)
 class Invocation:
-    """The Lambda invocation the current thread is running."""
+    """The Lambda invocation the running code works for."""
 
     function_name: str
     execution: str | None = None
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    usage: Usage = field(default_factory=Usage, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class InvocationRecord:
+    """One finished handler run, for the benchmarks."""
+
+    function_name: str
+    execution: str | None
+    started_at: float
+    """Wall-clock time (``time.time()``) the handler run began."""
+    ended_at: float
+    cpu_seconds: float
+    """CPU seconds its threads used, the emulator's handling of its requests included..."""
+    emulator_cpu_seconds: float
+    """... of which the emulator's own (moto answering its AWS requests): not the handler's compute."""
+
+    @property
+    def handler_cpu_seconds(self) -> float:
+        return max(0.0, self.cpu_seconds - self.emulator_cpu_seconds)
+
+
+_current: contextvars.ContextVar[Invocation | None] = contextvars.ContextVar("vpcfactory_invocation", default=None)
+_MAX_RECORDS = 100_000
+_records: deque[InvocationRecord] = deque(maxlen=_MAX_RECORDS)
 
 
 def current_invocation() -> Invocation | None:
-    """The invocation this thread is running a handler for, or None outside any handler."""
-    return getattr(_local, "invocation", None)
+    """The invocation the running code works for (a handler, or work it handed to a thread pool),
+    or None outside any handler."""
+    return _current.get()
+
+
+def invocations(execution: str | None = None) -> list[InvocationRecord]:
+    """Finished handler runs since the last :func:`reset_invocations` (the latest 100,000), in the
+    order they ended; with ``execution``, only that execution's."""
+    with _lock:
+        records = list(_records)
+    return records if execution is None else [r for r in records if r.execution == execution]
+
+
+def reset_invocations() -> None:
+    with _lock:
+        _records.clear()
 
 
 def _execution_of(event: Any) -> str | None:
@@ -89,14 +162,55 @@ def _execution_of(event: Any) -> str | None:
 
 @contextmanager
 def invocation(function_name: str, event: Any = None) -> Iterator[Invocation]:
-    """Mark this thread as running ``function_name`` for the event's execution (nests)."""
-    previous = current_invocation()
+    """Mark the running code as ``function_name`` for the event's execution (nests), and count the
+    CPU this thread uses meanwhile; the run is recorded for :func:`invocations` when it ends."""
     current = Invocation(function_name, _execution_of(event))
-    _local.invocation = current
+    token = _current.set(current)
+    started, cpu_started = time.time(), time.thread_time()
     try:
-        yield current
+        with clock().flow():  # where it stands in simulated time: its pool work is handed over there
+            yield current
     finally:
-        _local.invocation = previous
+        current.usage.add(time.thread_time() - cpu_started)
+        _current.reset(token)
+        record = InvocationRecord(
+            function_name,
+            current.execution,
+            started,
+            time.time(),
+            current.usage.cpu_seconds,
+            current.usage.emulator_cpu_seconds,
+        )
+        with _lock:
+            _records.append(record)
+
+
+def _measured(
+    running: Invocation | None, hand_over: HandOver | None, fn: Callable[..., Any], *args: Any, **kwargs: Any
+) -> Any:
+    """Run pool work, adding the CPU this worker thread spends on it to ``running``'s usage; a
+    handler's work runs in simulated time from its hand-over (``SimClock.pool_task``)."""
+    if running is None or hand_over is None:
+        return fn(*args, **kwargs)
+    cpu_started = time.thread_time()
+    try:
+        with clock().pool_task(hand_over):
+            return fn(*args, **kwargs)
+    finally:
+        running.usage.add(time.thread_time() - cpu_started)
+
+
+def _submit_in_context(
+    self: concurrent.futures.ThreadPoolExecutor, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
+) -> concurrent.futures.Future[Any]:
+    """ThreadPoolExecutor.submit that runs the work in a copy of the submitter's context (one copy
+    per submission: a context cannot be entered by two threads at once), so work a handler hands to
+    a pool stays that handler's (faults, IAM, attribution, CPU), and begins in simulated time when
+    it was handed over (``SimClock.pool_task``: calls handed over at once overlap, as on AWS)."""
+    context = contextvars.copy_context()
+    running = context.get(_current)
+    hand_over = clock().hand_over(self) if running is not None else None
+    return _ORIGINAL_SUBMIT(self, context.run, _measured, running, hand_over, fn, *args, **kwargs)
 
 
 class LambdaContext:
@@ -232,8 +346,10 @@ def _invoke(self: LambdaFunction, event: Any) -> tuple[str, bool, str]:
 
 
 def _apply(patcher: Patcher) -> None:
-    """Run Lambda handlers in this process (idempotent; never undone)."""
+    """Run Lambda handlers in this process, their thread pools' work as theirs (idempotent; never
+    undone)."""
     patcher.set(LambdaFunction, "_invoke_lambda", _invoke_in_process)
+    patcher.set(concurrent.futures.ThreadPoolExecutor, "submit", _submit_in_context)
 
 
 _patches = PatchSet(_apply, _lock, check_version=False)

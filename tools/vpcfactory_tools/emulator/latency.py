@@ -62,7 +62,7 @@ from moto.core.responses import BaseResponse
 from moto.ec2.responses import EC2Response
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
-from . import faults
+from . import faults, lambda_runtime
 from .patching import Patcher, check_moto_version
 from .settings import clock
 
@@ -96,6 +96,11 @@ class CallRecord:
     simulated_seconds: float
     """The latency it was charged, in simulated seconds."""
     thread_id: int
+    """The calling thread: calls a handler makes at once from its threads overlap (bench.model)."""
+    simulated_start: float | None = None
+    """The simulated instant its latency began (``SimClock.sleeping``): calls a handler hands to a
+    thread pool at once all begin at the hand-over (``SimClock.pool_task``), however long the
+    emulator takes to get to each of them. None: no latency (the model off)."""
 
 
 @dataclass
@@ -205,18 +210,18 @@ def reset() -> None:
         _simulated = _dispatched = 0.0
 
 
-def _charge(operation: str, execution: str | None, function: str | None) -> float:
-    """Count one attempt and return its latency in simulated seconds."""
+def _charge(
+    operation: str, execution: str | None, function: str | None, seconds: float, simulated_start: float | None
+) -> None:
+    """Count one attempt of ``seconds`` simulated seconds of latency."""
     global _simulated
-    seconds = _ec2_call_seconds
-    record = CallRecord(operation, execution, function, time.time(), seconds, threading.get_ident())
+    record = CallRecord(operation, execution, function, time.time(), seconds, threading.get_ident(), simulated_start)
     with _lock:
         _counts[operation] += 1
         if execution is not None:
             _execution_counts[(execution, operation)] += 1
         _records.append(record)
         _simulated += seconds
-    return seconds
 
 
 # -- the hook --------------------------------------------------------------------------------------
@@ -228,16 +233,24 @@ def _make_call_action(original: Any) -> Any:
         operation = self._get_action()
         if not _enabled or not operation:
             return original(self)
-        seconds = _charge(
-            operation, self.headers.get(faults.EXECUTION_HEADER), self.headers.get(faults.FUNCTION_HEADER)
-        )
+        seconds = _ec2_call_seconds
+        attribution = (self.headers.get(faults.EXECUTION_HEADER), self.headers.get(faults.FUNCTION_HEADER))
         if seconds > 0:
-            clock().sleep(seconds)
-        started = time.perf_counter()
+            with clock().sleeping(seconds) as sleep:
+                _charge(operation, *attribution, seconds, sleep.began)
+                time.sleep(sleep.real_seconds)
+        else:
+            _charge(operation, *attribution, seconds, None)
+        started, cpu_started = time.perf_counter(), time.thread_time()
         try:
             return original(self)
         finally:
             _handled(time.perf_counter() - started)
+            # moto answering in the caller's thread (the in-process mock) is the emulator's work,
+            # not the handler's: AWS's own handling is the latency above
+            running = lambda_runtime.current_invocation()
+            if running is not None:
+                running.usage.add_emulator(time.thread_time() - cpu_started)
 
     call_action.__wrapped__ = original  # type: ignore[attr-defined]
     setattr(call_action, _MARK, True)

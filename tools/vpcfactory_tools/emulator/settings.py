@@ -41,6 +41,22 @@ would then hang on the random jitter of those retries (the sweeps fail a run's N
 in an earlier run). The latency model is what charges each call its time; with it, the clock can
 leave compute out.
 
+**Work handed to a thread pool** (a handler's independent calls, issued side by side: issue 16)
+starts, in simulated time, when it was handed over, and a pool thread's sleeps follow one another
+from there (:meth:`SimClock.pool_task`; the emulator's Lambda runtime runs every task a handler
+submits to a pool that way). The hand-over instant is where the handler stands
+(:meth:`SimClock.flow`: its start, moved on by its own sleeps and its pool work's, never by
+computing), not the clock's ``now()``, which a Parallel branch sleeping meanwhile moves on while the
+handler's thread spends real time starting the pool's threads (nor later for a pass's last tasks
+because its first have already ended). Without these rules such calls do not overlap here although
+they would on AWS: each costs the emulator tens of real milliseconds of CPU (IAM evaluation, moto),
+serialized by the GIL and the dispatch lock, against a scaled latency of 2 ms (0.1 s at
+``time_scale=0.02``), so one call's sleep has ended before the next thread gets to send its call,
+and the clock chained them as if they were sent one after another. With them, ten calls handed over
+at once each sleep from the same simulated instant and end together, one call's latency later,
+whatever the emulator's CPU; a pool of N runs its tasks N at a time in simulated time
+(:class:`PoolWorkers`), whichever real thread runs each.
+
 Switching modes never makes the clock jump, and it never goes back. (The clock is one per process:
 while an execution simulates, waiting in real time elsewhere sees simulated time move only with
 that execution's sleeps, and an execution held without sleeping -- a handler blocked on something
@@ -49,12 +65,16 @@ outside the simulation -- holds it still.)
 
 from __future__ import annotations
 
+import contextvars
+import heapq
 import os
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from .fault_spec import CallRef, Fault
 
@@ -182,6 +202,63 @@ class SimulatedSleep:
         return self.began + min(self.seconds, max(0.0, real - self.real_began) / self.time_scale)
 
 
+# In a thread running pool work (SimClock.pool_task), ``position``: where the running task stands in
+# simulated time (its start, then the end of its latest sleep). Thread-local, not a context variable:
+# the task may run in a context of its own (the product copies its submitter's).
+_pool_thread = threading.local()
+
+
+class Flow:
+    """Where a handler run stands in simulated time (:meth:`SimClock.flow`): its start, moved on by
+    the ends of its sleeps and of its pool work's sleeps, never by the real time it computes."""
+
+    def __init__(self, position: float) -> None:
+        self.position = position
+        self.pool_reach = position
+        """The latest end of its pool work's sleeps: where it stands once it has waited for them."""
+        self.pool: weakref.ref[Any] | None = None
+        """The pool of its latest hand-over (a weak reference: a new pool may reuse a dead one's id)."""
+
+
+_flow: contextvars.ContextVar[Flow | None] = contextvars.ContextVar("vpcfactory_flow", default=None)
+
+
+class PoolWorkers:
+    """A thread pool's workers in simulated time: when each is free again. A task takes the one free
+    first, in the order the tasks were submitted (the order a pool starts them), so a pool of N runs
+    its tasks N at a time in simulated time, whichever real thread runs each: the emulator's slow
+    calls let a real thread finish its task, and take the next, before the submitter has even
+    handed over the rest."""
+
+    def __init__(self, count: int | None) -> None:
+        self.count = count
+        self.free: list[float] = []  # a heap: when each busy-once worker is free again
+        self.taken = 0  # workers in use or used (at most count)
+
+    def take(self, handed_over: float) -> float:
+        """The instant a task handed over at ``handed_over`` begins (the clock's lock held)."""
+        if self.count is None or self.taken < self.count:
+            self.taken += 1
+            return handed_over
+        return max(handed_over, heapq.heappop(self.free)) if self.free else handed_over
+
+    def give_back(self, at: float) -> None:
+        heapq.heappush(self.free, at)
+
+
+@dataclass(frozen=True)
+class HandOver:
+    """Work handed to a thread pool (:meth:`SimClock.hand_over`)."""
+
+    instant: float
+    """The simulated instant it was handed over."""
+    workers: PoolWorkers
+    """Its pool's workers in simulated time."""
+
+
+_pool_workers: weakref.WeakKeyDictionary[Any, PoolWorkers] = weakref.WeakKeyDictionary()
+
+
 class SimClock:
     """Simulated seconds: moved only by simulated sleeps while something simulates, else at
     ``1 / time_scale`` per real (monotonic) second (the module docstring has the model).
@@ -259,9 +336,13 @@ class SimClock:
         ``deadline`` (``seconds * time_scale`` real seconds from now), and sets its ``interrupted``
         if it stops earlier. When the block ends, the clock stands at least at the sleep's end (or,
         interrupted, as far as it got), however late the sleeper woke up."""
+        position: float | None = getattr(_pool_thread, "position", None)
         with self._lock:
             real = time.monotonic()
-            sleep = SimulatedSleep(max(0.0, seconds), self._scale, self._now(real), real)
+            began = self._now(real)
+            if self._simulating and position is not None:
+                began = min(began, position)  # pool work: where its task stands, never later than now
+            sleep = SimulatedSleep(max(0.0, seconds), self._scale, began, real)
             self._sleeps.append(sleep)
         try:
             yield sleep
@@ -272,9 +353,63 @@ class SimClock:
             with self._lock:
                 real = time.monotonic()
                 self._sleeps.remove(sleep)
+                end = sleep.reached(real) if sleep.interrupted else sleep.began + sleep.seconds
                 if self._simulating:
-                    end = sleep.reached(real) if sleep.interrupted else sleep.began + sleep.seconds
                     self._sim_origin = max(self._sim_origin, end)
+                    flow = _flow.get()
+                    if flow is not None and position is not None:
+                        flow.pool_reach = max(flow.pool_reach, end)
+                    elif flow is not None:
+                        flow.position = max(flow.position, end)
+                if position is not None:
+                    _pool_thread.position = end
+
+    @contextmanager
+    def flow(self) -> Iterator[Flow]:
+        """Run a handler as a flow: from now, its position moves with its sleeps and its pool
+        work's (the pool work runs in copies of its context, so it shares the flow), and what it
+        hands to a pool is handed over there (:meth:`hand_over`)."""
+        flow = Flow(self.now())
+        token = _flow.set(flow)
+        try:
+            yield flow
+        finally:
+            _flow.reset(token)
+
+    def hand_over(self, pool: Any) -> HandOver:
+        """Work being submitted to ``pool`` (a ``concurrent.futures.ThreadPoolExecutor``) now, to be
+        run under :meth:`pool_task`. Its instant is where the running flow stands (never later than
+        now), or now outside any flow. Work handed to the same pool one after another is handed
+        over at one instant, however long submitting takes; handing work to another pool (the next
+        pass, after waiting for this one) comes after all the earlier pool work."""
+        flow = _flow.get()
+        with self._lock:
+            workers = _pool_workers.get(pool)
+            if workers is None:
+                workers = _pool_workers[pool] = PoolWorkers(getattr(pool, "_max_workers", None))
+            instant = self._now(time.monotonic())
+            if flow is not None:
+                if flow.pool is None or flow.pool() is not pool:
+                    flow.position = max(flow.position, flow.pool_reach)
+                    flow.pool = weakref.ref(pool)
+                instant = min(instant, flow.position)
+            return HandOver(instant, workers)
+
+    @contextmanager
+    def pool_task(self, hand_over: HandOver) -> Iterator[None]:
+        """Run handed-over work in this pool thread: it begins when its pool has a worker free in
+        simulated time, from its hand-over on, and its sleeps follow one another from there, not
+        from when the thread gets the CPU (module docstring)."""
+        with self._lock:
+            begins = hand_over.workers.take(hand_over.instant)
+        previous = getattr(_pool_thread, "position", None)
+        _pool_thread.position = begins
+        try:
+            yield
+        finally:
+            with self._lock:
+                hand_over.workers.give_back(_pool_thread.position)
+            _pool_thread.position = previous
 
     def sleep(self, seconds: float) -> None:
         """Sleep ``seconds`` simulated seconds (``seconds * time_scale`` real ones)."""
