@@ -26,7 +26,14 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from vpcfactory.errors import AwsCallFailed, AwsThrottled, InvalidSpec, ResourceInUse, ResourceNotYetVisible
+from vpcfactory.errors import (
+    AlreadyDone,
+    AwsCallFailed,
+    AwsThrottled,
+    InvalidSpec,
+    ResourceInUse,
+    ResourceNotYetVisible,
+)
 
 if TYPE_CHECKING:
     from vpcfactory.contracts import Target
@@ -275,14 +282,29 @@ def is_gone(operation: str, exc: ClientError, kwargs: dict[str, Any]) -> bool:
     return bool(named & requested)
 
 
-def call(operation: str, fn: Callable[..., Any], /, *, missing_ok: bool = False, **kwargs: Any) -> Any:
+# What EC2 answers when a create or an association repeats one already made (call's `exists`):
+# CreateSubnet with a CIDR a subnet of the VPC has ("InvalidSubnet.Conflict"), AssociateRouteTable of
+# a subnet already associated ("Resource.AlreadyAssociated": not idempotent by default, EC2 developer
+# guide "Ensuring idempotency"), CreateRoute to a destination the table routes ("RouteAlreadyExists",
+# whatever the target). EC2 API Reference, "Error codes".
+EXISTS_CODES: dict[str, str] = {
+    "CreateSubnet": "InvalidSubnet.Conflict",
+    "AssociateRouteTable": "Resource.AlreadyAssociated",
+    "CreateRoute": "RouteAlreadyExists",
+}
+
+
+def call(
+    operation: str, fn: Callable[..., Any], /, *, missing_ok: bool = False, exists: bool = False, **kwargs: Any
+) -> Any:
     """Call one boto3 operation and translate its errors into the classes the ASL matches.
 
     With missing_ok, an answer that the resource being deleted is already gone (is_gone: a code
     GONE_CODES lists for this operation, about an id of this request) returns None: deleting what
     is already gone is success (the same path serves rollback, destroy and CloudFormation Delete).
     Any other NotFound is an error like any other. Without missing_ok, an `Invalid*ID.NotFound`
-    about an id declared new (expect_fresh) raises ResourceNotYetVisible.
+    about an id declared new (expect_fresh) raises ResourceNotYetVisible. With exists, the answer
+    that what the call would make exists already (EXISTS_CODES) raises AlreadyDone.
     """
     try:
         return fn(**kwargs)
@@ -290,6 +312,8 @@ def call(operation: str, fn: Callable[..., Any], /, *, missing_ok: bool = False,
         if missing_ok and is_gone(operation, exc, kwargs):
             return None
         message = str(exc.response.get("Error", {}).get("Message", exc))
+        if exists and error_code(exc) == EXISTS_CODES.get(operation):
+            raise AlreadyDone(operation, error_code(exc), message) from exc
         raise translate(operation, error_code(exc), message, kwargs) from exc
 
 
@@ -315,7 +339,8 @@ def delete_batch(operation: str, fn: Callable[..., Any], id_param: str, ids: lis
     if not ids:
         return
     try:
-        result = call(operation, fn, missing_ok=len(ids) == 1, **{id_param: ids})
+        kwargs: dict[str, Any] = {id_param: ids}
+        result = call(operation, fn, missing_ok=len(ids) == 1, **kwargs)
     except AwsCallFailed as exc:
         if len(ids) > 1 and exc.code in GONE_CODES.get(operation, frozenset()):
             for one in ids:

@@ -72,10 +72,10 @@ class PlannedNat(TypedDict):
 
 
 class PlannedRouteTable(TypedDict):
-    logicalId: str  # rtb/<tier> or rtb/<tier>/<az> (private tiers: one a zone, for its own NAT)
+    logicalId: str  # rtb/<tier>, or rtb/<tier>/<az> for a private tier whose zones may use different NATs (plan.py)
     tier: str
     type: str  # public | private | isolated (spec.TIER_TYPES)
-    az: str | None
+    az: str | None  # None: the tier's one table
     name: str
     tags: dict[str, str]
     subnets: list[str]  # logical ids of the subnets it is associated with
@@ -234,12 +234,22 @@ class TeardownScope(TypedDict, total=False):
 # -- each handler's event: the ASL's Payload of its Task state ------------------------------------
 
 
+class Attempt(TypedDict):
+    """Which attempt of its task an event is (network.Build.fresh): the Step Functions context
+    object's $$.State.RetryCount and $$.Execution.RedriveCount (0 and 0: the first one)."""
+
+    retry: int
+    redrive: int
+
+
 class StageEvent(TypedDict):
     """Every event carries the execution's name (the correlation id and ownership tag) and the
-    target account (None: the factory's own)."""
+    target account (None: the factory's own). The creates that skip a lookup on a first attempt
+    also carry `attempt`."""
 
     execution: str
     target: Target | None
+    attempt: NotRequired[Attempt]
 
 
 class ValidateEvent(TypedDict):
@@ -270,10 +280,14 @@ class CheckVpcEvent(StageEvent):
 
 
 class VpcStageEvent(StageEvent):
-    """Create Subnets, Create Internet Gateway, Verify Network."""
+    """Create Subnets, Create Internet Gateway."""
 
     plan: Plan
     vpcId: str
+
+
+class VerifyNetworkEvent(VpcStageEvent):
+    cidr: NotRequired[str]  # the VPC's primary IPv4 block, as Create VPC read it from EC2
 
 
 class AllocateEipsEvent(StageEvent):

@@ -79,6 +79,13 @@ class ResourceNotYetVisible(AwsCallFailed):
         )
 
 
+class AlreadyDone(AwsCallFailed):
+    """EC2 refused a create or an association because what it would make exists already (a
+    repeated CreateSubnet, AssociateRouteTable or CreateRoute: aws.call's `exists`). Raised only
+    where the caller asked for it, on a first attempt that skipped its lookup (network.Build.fresh),
+    which then looks up and carries on: it never reaches the state machine."""
+
+
 class Ipv6AssociationFailed(VpcFactoryError):
     """The VPC's Amazon-provided IPv6 /56 association went `failed` (or `failing`): a dual-stack
     network cannot be built in this VPC. The message carries EC2's status message."""

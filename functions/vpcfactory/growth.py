@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from vpcfactory import interface_endpoints, inventory, nat_modes, transit
 from vpcfactory.errors import ReplacementRequired
 from vpcfactory.inventory import ENDPOINT, FLOW_LOG, NAT, ROUTE_TABLE, SUBNET, TGW_ATTACHMENT, Scope, Snapshot
+from vpcfactory.plan import adopt_route_tables
 from vpcfactory.tags import TAG_VPC
 
 if TYPE_CHECKING:
@@ -27,31 +28,32 @@ if TYPE_CHECKING:
 COMPARE_KINDS = (SUBNET, NAT, ROUTE_TABLE, ENDPOINT, FLOW_LOG)
 
 
-def detect_changes(plan: Plan, ec2: Any, *, allow_replace: bool = False) -> Changes:
-    """{"mode": "create"} for a new name, {"mode": "reconcile", ...} to grow the existing VPC,
-    {"mode": "replace", ...} when the change needs a new VPC and that is allowed; raises
+def detect_changes(plan: Plan, ec2: Any, *, allow_replace: bool = False) -> tuple[Plan, Changes]:
+    """(the plan to build, what it does): {"mode": "create"} for a new name, {"mode": "reconcile",
+    ...} to grow the existing VPC (the plan then in the route-table layout that VPC has, see
+    compare), {"mode": "replace", ...} when the change needs a new VPC and that is allowed; raises
     ReplacementRequired when it is not."""
-    diff = compare(plan, ec2)
+    adopted, diff = compare(plan, ec2)
     if diff["mode"] == "create":
-        return {"mode": "create"}
+        return plan, {"mode": "create"}
     ids = diff["vpcIds"]
     if diff["mode"] == "ambiguous":
         if allow_replace:
-            return {"mode": "replace", "replaces": ids}
+            return plan, {"mode": "replace", "replaces": ids}
         raise ReplacementRequired(
             f"{len(ids)} VPCs carry {TAG_VPC}={plan['name']} ({', '.join(ids)}): destroy the ones you no longer "
             "need, then apply again"
         )
     refused = diff["refused"]
     if refused and allow_replace:
-        return {"mode": "replace", "replaces": ids, "because": refused}
+        return plan, {"mode": "replace", "replaces": ids, "because": refused}  # a new VPC: today's layout
     if refused:
         raise ReplacementRequired(
             f"applying this spec to {diff['vpcId']} would change what exists: {'; '.join(refused)}. "
             "Nothing was changed. Apply with --allow-replace (input allowReplace: true) to build a new "
             "VPC instead; the old one is left for you to destroy."
         )
-    return {
+    return adopted, {
         "mode": "reconcile",
         "vpcId": diff["vpcId"],
         "added": [logical for logical in diff["added"] if logical.split("/")[0] in ("subnet", "nat", "rtb")],
@@ -59,26 +61,31 @@ def detect_changes(plan: Plan, ec2: Any, *, allow_replace: bool = False) -> Chan
     }
 
 
-def compare(plan: Plan, ec2: Any) -> dict[str, Any]:
-    """What applying `plan` would do to the VPC its name already identifies, without changing anything.
+def compare(plan: Plan, ec2: Any) -> tuple[Plan, dict[str, Any]]:
+    """What applying `plan` would do to the VPC its name already identifies, without changing anything:
+    (the plan as a re-apply follows it, the diff).
 
     mode: "create" (no VPC has the name), "ambiguous" (several do), "reconcile" (one does). For
     "reconcile": `added` lists the logical ids a re-apply would create, `refused` every change it
     will not make in place (each a sentence), `unchanged` the logical ids that exist as planned.
-    `vpcfactory plan` prints this as the diff; the build's Validate And Plan acts on it.
+    `vpcfactory plan` prints this as the diff; the build's Validate And Plan acts on it. The plan
+    returned is `plan` itself, except when reconciling into a VPC whose route tables are laid out
+    as an earlier version planned them (plan.adopt_route_tables): then that layout, so the diff,
+    the build and the fleet audit see the VPC as it is built.
     """
     name = plan["name"]
     vpcs = inventory.vpcs_named(ec2, name)
     ids = sorted(v["VpcId"] for v in vpcs)
     if not vpcs:
-        return {"mode": "create", "vpcIds": []}
+        return plan, {"mode": "create", "vpcIds": []}
     if len(vpcs) > 1:
-        return {"mode": "ambiguous", "vpcIds": ids}
+        return plan, {"mode": "ambiguous", "vpcIds": ids}
     vpc = vpcs[0]
     kinds = (*COMPARE_KINDS, TGW_ATTACHMENT) if plan.get("transitGateway") else COMPARE_KINDS
     snap = inventory.snapshot(ec2, vpc["VpcId"], Scope.of_vpc(vpc["VpcId"], name), kinds)
     snap.items["vpc"] = [vpc]  # already read: the name lookup found it
-    return diff(plan, snap)
+    adopted = adopt_route_tables(plan, snap.mine(ROUTE_TABLE))
+    return adopted, diff(adopted, snap)
 
 
 def diff(plan: Plan, snap: Snapshot) -> dict[str, Any]:
@@ -106,6 +113,18 @@ def diff(plan: Plan, snap: Snapshot) -> dict[str, Any]:
     planned_nats = {n["logicalId"] for n in plan["natGateways"]}
     refused += [f"{logical} would be removed" for logical in sorted(set(nats) - planned_nats)]
     refused += nat_modes.growth_refusals(plan["natGateways"], nats)  # zonal <-> regional, regional EIPs
+    # A table of ours the plan no longer has (its subnets would move to another: a single NAT's one
+    # table per tier split per zone for per-az NATs, or the reverse), refused like a moved route.
+    # (A table whose tier or zone goes is named by its subnets' removal above.)
+    planned_tables = {rt["logicalId"] for rt in plan["routeTables"]}
+    for logical, held in sorted(tables.items()):
+        if logical in planned_tables:
+            continue
+        members = _members(held, subnets) & set(planned_subnets)
+        if moved := sorted({planned_subnets[m]["routeTable"] for m in members}):
+            refused.append(
+                f"{logical} ({held['RouteTableId']}) would be replaced: its subnets would move to {', '.join(moved)}"
+            )
     nat_logical = {item["NatGatewayId"]: logical for logical, item in nats.items()}
     for rt in plan["routeTables"]:
         table = tables.get(rt["logicalId"])
@@ -150,3 +169,9 @@ def diff(plan: Plan, snap: Snapshot) -> dict[str, Any]:
         "unchanged": [logical for logical in planned if logical in existing],
         "unchangedNetwork": len([logical for logical in network if logical in existing]),
     }
+
+
+def _members(table: dict[str, Any], subnets: dict[str, dict[str, Any]]) -> set[str]:
+    """The logical ids of our subnets a route table is associated with."""
+    ids = {a.get("SubnetId") for a in table.get("Associations") or []}
+    return {logical for logical, item in subnets.items() if item["SubnetId"] in ids}

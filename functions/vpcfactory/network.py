@@ -10,16 +10,32 @@ resource) and creates only the logical ids that are missing. It finds
 Where the API has a ClientToken (CreateNatGateway, CreateRouteTable, CreateVpcEndpoint,
 CreateFlowLogs, CreateEgressOnlyInternetGateway) it is derived from the execution and logical id
 too, so even a lookup that races a create cannot duplicate.
+
+First attempts skip the lookups that cannot find anything (`Build.fresh`: the execution is building
+a new VPC, this task has not been retried and the execution not redriven, so no earlier attempt of
+this stage ran) -- but only where AWS itself keeps a duplicate delivery of the same event (Lambda
+delivers at least once) from making anything twice:
+- CreateNatGateway and CreateRouteTable: the same ClientToken and parameters answer the resource the
+  first request made (EC2 developer guide, "Ensuring idempotency"; tokens are kept for far longer
+  than a task's retries, but a redrive may come days later: that one looks up);
+- CreateSubnet (no token): a second subnet with the same CIDR is refused, InvalidSubnet.Conflict;
+  then AssociateRouteTable (Resource.AlreadyAssociated) and CreateRoute (RouteAlreadyExists) refuse
+  what exists too. Such an answer (aws.call `exists`: AlreadyDone) makes the stage look up and
+  carry on as a retry would.
+Creates with neither (CreateVpc, CreateInternetGateway, AllocateAddress) always look up first: a
+duplicate of those would simply make a second one.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from vpcfactory import aws, inventory, ipam, nat_modes
-from vpcfactory.errors import AwsCallFailed, Ipv6AssociationFailed, ResourceNotYetVisible
+from vpcfactory import aws, fanout, inventory, ipam, nat_modes
+from vpcfactory.errors import AlreadyDone, AwsCallFailed, Ipv6AssociationFailed, ResourceNotYetVisible
 from vpcfactory.inventory import EIGW, EIP, IGW, NAT, ROUTE_TABLE, SUBNET, VPC, Kind, Scope
 from vpcfactory.tags import resource_tags, tag_list
 
@@ -33,13 +49,23 @@ ANYWHERE_V6 = "::/0"
 class Build:
     """One execution's view of the account: the plan, the execution name, an EC2 client."""
 
-    def __init__(self, plan: Plan, execution: str, ec2: Any | None = None) -> None:
+    def __init__(
+        self, plan: Plan, execution: str, ec2: Any | None = None, attempt: Mapping[str, Any] | None = None
+    ) -> None:
         self.plan = plan
         self.execution = execution
         self.ec2 = ec2 or aws.client("ec2")
         changes = plan.get("changes")
         # Day-2 growth: the VPC an earlier execution built for this spec name.
         self.reconcile_vpc_id: str | None = changes.get("vpcId") if changes and changes["mode"] == "reconcile" else None
+        # The task's first attempt in a new VPC (module docstring): `attempt` is the event's
+        # {"retry": $$.State.RetryCount, "redrive": $$.Execution.RedriveCount}; without it, look up.
+        self.fresh = (
+            not self.reconcile_vpc_id
+            and attempt is not None
+            and attempt.get("retry") == 0
+            and attempt.get("redrive") == 0
+        )
         # Whose resources a stage finds instead of creating (inventory.Scope: the ownership rule).
         # (A handler that only polls, Check VPC State, builds one from a partial plan without a name.)
         self.scopes = [Scope.of_execution(execution, plan.get("name"))]
@@ -134,53 +160,74 @@ class Build:
         return vpc_readiness(vpc, self.plan["ipv6"])
 
     def create_subnets(self, vpc_id: str) -> dict[str, dict[str, Any]]:
-        found = self.existing(SUBNET)
+        if self.fresh:
+            try:
+                return self._create_subnets(vpc_id, {}, exists=True)
+            except AlreadyDone:  # a duplicate delivery made some: find them, as a retry would
+                pass
+        return self._create_subnets(vpc_id, self.existing(SUBNET))
+
+    def _create_subnets(self, vpc_id: str, found: dict[str, dict], exists: bool = False) -> dict[str, dict[str, Any]]:
         ipv6_block = (
             self.vpc_ipv6_block(vpc_id) if any(s["logicalId"] not in found for s in self.plan["subnets"]) else None
         )
         # Every subnet first, then their attributes: a subnet just created may be unknown by id for
         # a moment (eventual consistency), so modifying it at once would fail the stage once per
-        # subnet; this way one retry of the stage finds them all.
-        items: dict[str, dict[str, Any]] = {}
-        for sub in self.plan["subnets"]:
-            item = found.get(sub["logicalId"])
-            if item is None:
-                extra: dict[str, Any] = {}
-                index = sub["ipv6Index"]
-                if ipv6_block is not None and index is not None:
-                    extra["Ipv6CidrBlock"] = str(list(ipv6_block.subnets(new_prefix=64))[index])
-                item = aws.call(
-                    "CreateSubnet",
-                    self.ec2.create_subnet,
-                    VpcId=vpc_id,
-                    CidrBlock=sub["cidr"],
-                    AvailabilityZone=sub["az"],
-                    TagSpecifications=self.tier_tag_spec("subnet", sub),
+        # subnet; this way one retry of the stage finds them all. Within each pass the calls are
+        # independent and go out side by side (fanout.each: results in plan order).
+        missing = [sub for sub in self.plan["subnets"] if sub["logicalId"] not in found]
+        requests: list[dict[str, Any]] = []
+        for sub in missing:
+            extra: dict[str, Any] = {}
+            index = sub["ipv6Index"]
+            if ipv6_block is not None and index is not None:
+                extra["Ipv6CidrBlock"] = str(list(ipv6_block.subnets(new_prefix=64))[index])
+            requests.append(
+                {
+                    "VpcId": vpc_id,
+                    "CidrBlock": sub["cidr"],
+                    "AvailabilityZone": sub["az"],
+                    "TagSpecifications": self.tier_tag_spec("subnet", sub),
                     **extra,
-                )["Subnet"]
-            # Found by our tags (a retry of this stage) or just created: EC2 may not know it by id yet.
-            aws.expect_fresh(item["SubnetId"])
-            items[sub["logicalId"]] = item
-        out: dict[str, dict[str, Any]] = {}
-        for sub in self.plan["subnets"]:
-            item = items[sub["logicalId"]]
-            # One attribute per ModifySubnetAttribute call (an API rule); only when it differs.
-            for attribute, wanted in (
-                ("MapPublicIpOnLaunch", bool(sub.get("mapPublicIpOnLaunch"))),
-                ("AssignIpv6AddressOnCreation", bool(sub.get("assignIpv6AddressOnCreation"))),
-            ):
-                if wanted and not item.get(attribute):
-                    value: dict[str, Any] = {attribute: {"Value": True}}
-                    aws.call(
-                        "ModifySubnetAttribute", self.ec2.modify_subnet_attribute, SubnetId=item["SubnetId"], **value
+                }
+            )
+        created = fanout.each(
+            lambda kwargs: aws.call("CreateSubnet", self.ec2.create_subnet, exists=exists, **kwargs)["Subnet"], requests
+        )
+        items = {**found, **{sub["logicalId"]: item for sub, item in zip(missing, created, strict=True)}}
+        # Found by our tags (a retry of this stage) or just created: EC2 may not know them by id yet.
+        aws.expect_fresh([items[sub["logicalId"]]["SubnetId"] for sub in self.plan["subnets"]])
+        # One attribute per ModifySubnetAttribute call (an API rule); only when it differs. A
+        # subnet's own attributes one after the other, the subnets side by side.
+        changes = [
+            (items[sub["logicalId"]]["SubnetId"], attributes)
+            for sub in self.plan["subnets"]
+            if (
+                attributes := [
+                    attribute
+                    for attribute, wanted in (
+                        ("MapPublicIpOnLaunch", bool(sub.get("mapPublicIpOnLaunch"))),
+                        ("AssignIpv6AddressOnCreation", bool(sub.get("assignIpv6AddressOnCreation"))),
                     )
-            out[sub["logicalId"]] = {
-                "subnetId": item["SubnetId"],
-                "cidr": item["CidrBlock"],
-                "az": item["AvailabilityZone"],
+                    if wanted and not items[sub["logicalId"]].get(attribute)
+                ]
+            )
+        ]
+        fanout.each(lambda change: self._set_subnet_attributes(*change), changes)
+        return {
+            sub["logicalId"]: {
+                "subnetId": items[sub["logicalId"]]["SubnetId"],
+                "cidr": items[sub["logicalId"]]["CidrBlock"],
+                "az": items[sub["logicalId"]]["AvailabilityZone"],
                 "tier": sub["tier"],
             }
-        return out
+            for sub in self.plan["subnets"]
+        }
+
+    def _set_subnet_attributes(self, subnet_id: str, attributes: list[str]) -> None:
+        for attribute in attributes:
+            value: dict[str, Any] = {attribute: {"Value": True}}
+            aws.call("ModifySubnetAttribute", self.ec2.modify_subnet_attribute, SubnetId=subnet_id, **value)
 
     def create_internet_gateway(self, vpc_id: str) -> dict[str, Any] | None:
         igw_plan = self.plan.get("internetGateway")
@@ -217,41 +264,48 @@ class Build:
         if not wanted:
             return out
         found = self.existing(EIP)
+        missing = [nat for nat in wanted if nat["eip"] not in found]
+        allocated = fanout.each(
+            lambda nat: aws.call(
+                "AllocateAddress",
+                self.ec2.allocate_address,
+                Domain="vpc",
+                TagSpecifications=self.tag_spec("elastic-ip", str(nat["eip"]), f"{self.plan['name']}-eip-{nat['az']}"),
+            ),
+            missing,
+        )
+        items = {**found, **{str(nat["eip"]): item for nat, item in zip(missing, allocated, strict=True)}}
         for nat in wanted:
             assert nat["eip"] is not None  # a zonal NAT's
-            item = found.get(nat["eip"])
-            if item is None:
-                item = aws.call(
-                    "AllocateAddress",
-                    self.ec2.allocate_address,
-                    Domain="vpc",
-                    TagSpecifications=self.tag_spec("elastic-ip", nat["eip"], f"{self.plan['name']}-eip-{nat['az']}"),
-                )
-            out[nat["eip"]] = item["AllocationId"]
+            out[nat["eip"]] = items[nat["eip"]]["AllocationId"]
         return out
 
     def create_nat_gateways(self, subnets: dict[str, dict], eips: dict[str, str]) -> dict[str, str]:
         if not self.plan["natGateways"]:
             return {}
-        found = self.live_nats()
-        out: dict[str, str] = {}
+        found = {} if self.fresh else self.live_nats()  # fresh: the ClientToken answers a duplicate
+        # Every zone's NAT at once: the requests first (a regional NAT's asks for the VPC id), then
+        # the creates side by side (fanout.EC2_WIDTH is CreateNatGateway's burst).
+        requests: dict[str, dict[str, Any]] = {}
         for nat in self.plan["natGateways"]:
-            item = found.get(nat["logicalId"])
-            if item is None:
-                where = (
-                    nat_modes.create_args(nat, self.vpc_id())
-                    if nat_modes.is_regional(nat)
-                    else {"SubnetId": subnets[str(nat["subnet"])]["subnetId"], "AllocationId": eips[str(nat["eip"])]}
-                )
-                item = aws.call(
-                    "CreateNatGateway",
-                    self.ec2.create_nat_gateway,
-                    **where,
-                    ClientToken=self.client_token(nat["logicalId"]),
-                    TagSpecifications=self.tag_spec("natgateway", nat["logicalId"], nat["name"]),
-                )["NatGateway"]
-            out[nat["logicalId"]] = item["NatGatewayId"]
-        return out
+            if nat["logicalId"] in found:
+                continue
+            where = (
+                nat_modes.create_args(nat, self.vpc_id())
+                if nat_modes.is_regional(nat)
+                else {"SubnetId": subnets[str(nat["subnet"])]["subnetId"], "AllocationId": eips[str(nat["eip"])]}
+            )
+            requests[nat["logicalId"]] = {
+                **where,
+                "ClientToken": self.client_token(nat["logicalId"]),
+                "TagSpecifications": self.tag_spec("natgateway", nat["logicalId"], nat["name"]),
+            }
+        created = fanout.each(
+            lambda kwargs: aws.call("CreateNatGateway", self.ec2.create_nat_gateway, **kwargs)["NatGateway"],
+            list(requests.values()),
+        )
+        items = {**found, **dict(zip(requests, created, strict=True))}
+        return {nat["logicalId"]: items[nat["logicalId"]]["NatGatewayId"] for nat in self.plan["natGateways"]}
 
     def vpc_id(self) -> str:
         """The VPC this build works in (a stage whose event does not carry it: a regional NAT's)."""
@@ -292,23 +346,41 @@ class Build:
         this stage runs while they are still pending, off the critical path.
         """
         eigw_id = self.create_egress_only_internet_gateway(vpc_id)
-        found = self.existing(ROUTE_TABLE)
+        if self.fresh:
+            try:  # the ClientToken answers a duplicate's tables; its wiring answers AlreadyDone
+                return self._create_route_tables(vpc_id, subnets, igw_id, eigw_id, {}, exists=True)
+            except AlreadyDone:
+                pass
+        return self._create_route_tables(vpc_id, subnets, igw_id, eigw_id, self.existing(ROUTE_TABLE))
+
+    def _create_route_tables(
+        self,
+        vpc_id: str,
+        subnets: dict[str, dict],
+        igw_id: str | None,
+        eigw_id: str | None,
+        found: dict[str, dict],
+        exists: bool = False,
+    ) -> dict[str, dict]:
         # Every table first, then their associations and routes: a table just created may be
         # unknown by id for a moment (eventual consistency), so wiring it at once would fail the
-        # stage once per table; this way one retry of the stage finds them all.
-        tables: dict[str, dict[str, Any]] = {}
-        for rt in self.plan["routeTables"]:
-            item = found.get(rt["logicalId"])
-            if item is None:
-                item = aws.call(
-                    "CreateRouteTable",
-                    self.ec2.create_route_table,
-                    VpcId=vpc_id,
-                    ClientToken=self.client_token(rt["logicalId"]),
-                    TagSpecifications=self.tier_tag_spec("route-table", rt),
-                )["RouteTable"]
-            aws.expect_fresh(item["RouteTableId"])  # created now, or by this stage's earlier attempt
-            tables[rt["logicalId"]] = item
+        # stage once per table; this way one retry of the stage finds them all. Within each pass the
+        # calls are independent and go out side by side (fanout.each).
+        missing = [rt for rt in self.plan["routeTables"] if rt["logicalId"] not in found]
+        created = fanout.each(
+            lambda rt: aws.call(
+                "CreateRouteTable",
+                self.ec2.create_route_table,
+                VpcId=vpc_id,
+                ClientToken=self.client_token(rt["logicalId"]),
+                TagSpecifications=self.tier_tag_spec("route-table", rt),
+            )["RouteTable"],
+            missing,
+        )
+        tables = {**found, **{rt["logicalId"]: item for rt, item in zip(missing, created, strict=True)}}
+        # created now, or by this stage's earlier attempt
+        aws.expect_fresh([tables[rt["logicalId"]]["RouteTableId"] for rt in self.plan["routeTables"]])
+        wiring: list[Callable[[], None]] = []
         out: dict[str, dict] = {}
         for rt in self.plan["routeTables"]:
             item = tables[rt["logicalId"]]
@@ -317,21 +389,27 @@ class Build:
             for logical in rt["subnets"]:
                 subnet_id = subnets[logical]["subnetId"]
                 if subnet_id not in associated:
-                    aws.call(
-                        "AssociateRouteTable",
-                        self.ec2.associate_route_table,
-                        RouteTableId=rt_id,
-                        SubnetId=subnet_id,
+                    wiring.append(
+                        functools.partial(
+                            aws.call,
+                            "AssociateRouteTable",
+                            self.ec2.associate_route_table,
+                            exists=exists,
+                            RouteTableId=rt_id,
+                            SubnetId=subnet_id,
+                        )
                     )
             v4, v6 = rt["defaultRoute"], rt["ipv6DefaultRoute"]
+            route = functools.partial(self._ensure_route, item, exists=exists)
             if v4 and v4["target"] == "igw" and igw_id:
-                self._ensure_route(item, ANYWHERE_V4, GatewayId=igw_id)
+                wiring.append(functools.partial(route, ANYWHERE_V4, GatewayId=igw_id))
             v6_target = v6["target"] if v6 else None
             if v6_target == "igw" and igw_id:
-                self._ensure_route(item, ANYWHERE_V6, GatewayId=igw_id)
+                wiring.append(functools.partial(route, ANYWHERE_V6, GatewayId=igw_id))
             elif v6_target == "eigw" and eigw_id:
-                self._ensure_route(item, ANYWHERE_V6, EgressOnlyInternetGatewayId=eigw_id)
+                wiring.append(functools.partial(route, ANYWHERE_V6, EgressOnlyInternetGatewayId=eigw_id))
             out[rt["logicalId"]] = {"routeTableId": rt_id, "tier": rt["tier"], "az": rt.get("az")}
+        fanout.each(lambda wire: wire(), wiring)
         return out
 
     def add_nat_routes(self, route_tables: dict[str, dict], nat_ids: dict[str, str]) -> dict[str, str]:
@@ -344,21 +422,33 @@ class Build:
         ]
         if not wanted:
             return {}
-        ids = [route_tables[logical]["routeTableId"] for logical, _ in wanted]
+        out: dict[str, str] = {route_tables[logical]["routeTableId"]: nat_ids[nat] for logical, nat in wanted}
+        if self.fresh:
+            try:  # the tables are this execution's and have no default route yet (else AlreadyDone)
+                fanout.each(
+                    lambda route: self._ensure_route(
+                        {"RouteTableId": route[0]}, ANYWHERE_V4, exists=True, NatGatewayId=route[1]
+                    ),
+                    list(out.items()),
+                )
+                return out
+            except AlreadyDone:  # a duplicate delivery added some: read them, as a retry would
+                pass
         current = {
             t["RouteTableId"]: t
-            for t in aws.call("DescribeRouteTables", self.ec2.describe_route_tables, RouteTableIds=ids)["RouteTables"]
+            for t in aws.call("DescribeRouteTables", self.ec2.describe_route_tables, RouteTableIds=list(out))[
+                "RouteTables"
+            ]
         }
-        out: dict[str, str] = {}
-        for logical, nat in wanted:
-            rt_id = route_tables[logical]["routeTableId"]
-            nat_id = nat_ids[nat]
-            self._ensure_route(current[rt_id], ANYWHERE_V4, NatGatewayId=nat_id)
-            out[rt_id] = nat_id
+        # the tables' routes side by side: each is its own call on its own table
+        fanout.each(
+            lambda route: self._ensure_route(current[route[0]], ANYWHERE_V4, NatGatewayId=route[1]), list(out.items())
+        )
         return out
 
-    def _ensure_route(self, table: dict[str, Any], destination: str, **target: str) -> None:
-        """Create the route, or point it at the target if it points elsewhere (a re-run)."""
+    def _ensure_route(self, table: dict[str, Any], destination: str, *, exists: bool = False, **target: str) -> None:
+        """Create the route, or point it at the target if it points elsewhere (a re-run). With
+        exists, a route the table already has for the destination raises AlreadyDone."""
         ((key, value),) = target.items()
         field = "DestinationIpv6CidrBlock" if ":" in destination else "DestinationCidrBlock"
         route_args: dict[str, Any] = {"RouteTableId": table["RouteTableId"], field: destination, **target}
@@ -368,7 +458,7 @@ class Build:
                     return
                 aws.call("ReplaceRoute", self.ec2.replace_route, **route_args)
                 return
-        aws.call("CreateRoute", self.ec2.create_route, **route_args)
+        aws.call("CreateRoute", self.ec2.create_route, exists=exists, **route_args)
 
     def enable_dns(self, vpc_id: str) -> None:
         """DNS hostnames on: interface endpoints, EKS and private hosted zones need them."""

@@ -46,6 +46,16 @@ private route table in zone k uses the NAT in its own zone when there is one, el
 NAT gateway, `nat/regional`, in no subnet (nat_modes.py): every private route table routes to it,
 and the plan has an internet gateway even without a public tier (the regional NAT needs one).
 
+Route tables: one per public or isolated tier (`rtb/<tier>`: every zone routes the same way). A
+private tier gets one per zone (`rtb/<tier>/<az>`) when its zones may route through different NAT
+gateways (per-az, natGateways: N, none: a NAT added later may be per zone), and one for the whole
+tier (`rtb/<tier>`) when the spec can only ever have one NAT gateway (single, regional): every zone
+would carry the same routes, so one table does it with fewer calls, as the seed post does. (Per
+tier, not one for all private tiers: a table keeps its tier's tags and name, and the checks,
+diagram and output that speak of "the tier's route table" stay true.) A VPC built before that rule,
+with per-zone tables for such a tier, keeps them: growth reads the VPC and the plan adopts the layout
+it finds (adopt_route_tables), so a re-apply neither moves a subnet nor reports drift.
+
 Costs come from data/prices.json (one region's list prices, with the date they were read, used
 whatever Region the plan is for: the CLI's plan_view.price_basis says which, and `plan` prints it): NAT
 gateway hours and the public IPv4 address of each Elastic IP the run allocates. A brought-your-own
@@ -55,7 +65,9 @@ processing, data transfer, flow log ingestion) depend on traffic and are not est
 
 from __future__ import annotations
 
+import copy
 import json
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from vpcfactory import interface_endpoints_spec, nat_modes, transit
@@ -66,6 +78,10 @@ from vpcfactory.spec import Spec, Tier, allocate, ipv6_blocks, plural
 
 if TYPE_CHECKING:
     from vpcfactory.contracts import Plan, PlannedNat, PlannedRouteTable, PlannedSubnet, RouteTarget, Zone
+
+
+# NAT modes with one NAT gateway whatever the zone count: a private tier then has one route table.
+ONE_NAT_MODES = ("single", nat_modes.REGIONAL)
 
 
 def plan_network(spec: Spec, zones: list[dict[str, Any]]) -> Plan:
@@ -94,13 +110,15 @@ def plan_network(spec: Spec, zones: list[dict[str, Any]]) -> Plan:
         nats = [nat_modes.planned_nat(name, azs, spec.eip_allocation_ids)]
     nat_by_az = {n["az"]: n["logicalId"] for n in nats if n["az"]}
     has_private = any(t.type == "private" for t in spec.tiers)
+    # One NAT gateway whatever the zone count: every zone of a private tier routes alike (module docstring).
+    per_zone_private = spec.nat_mode not in ONE_NAT_MODES
 
     subnets: list[PlannedSubnet] = []
     tables: list[PlannedRouteTable] = []
     for t, (tier, cidrs) in enumerate(zip(spec.tiers, layout, strict=True)):
         tier_subnets: list[PlannedSubnet] = []
         for k, az in enumerate(azs):
-            per_az_table = tier.type == "private"  # so each AZ can egress through its own NAT
+            per_az_table = tier.type == "private" and per_zone_private  # so each AZ can egress through its own NAT
             table = f"rtb/{tier.name}/{az['name']}" if per_az_table else f"rtb/{tier.name}"
             tier_subnets.append(
                 {
@@ -123,14 +141,14 @@ def plan_network(spec: Spec, zones: list[dict[str, Any]]) -> Plan:
         # Isolated tiers get no internet route at all, IPv4 or IPv6.
         v6_targets: dict[str, RouteTarget] = {"public": {"target": "igw"}, "private": {"target": "eigw"}}
         v6_route = v6_targets.get(tier.type) if spec.ipv6 else None
-        if tier.type == "private":
+        if tier.type == "private" and per_zone_private:
             for k, sub in enumerate(tier_subnets):
                 # The NAT in the subnet's own zone, else round-robin over the NATs; none: no route.
                 nat = nat_by_az.get(sub["az"]) or (nats[k % len(nats)]["logicalId"] if nats else None)
                 route: RouteTarget | None = {"target": "nat", "nat": nat} if nat else None
                 tables.append(_route_table(name, tier, sub["az"], route, v6_route, [sub]))
         else:
-            route = {"target": "igw"} if tier.type == "public" else None  # isolated: no route
+            route = _shared_route(tier.type, nats)
             tables.append(_route_table(name, tier, None, route, v6_route, tier_subnets))
 
     byo = len(spec.eip_allocation_ids)
@@ -264,6 +282,59 @@ def _select_zones(spec: Spec, zones: list[dict[str, Any]]) -> list[Zone]:
                 )
             chosen.append(by_key[key])
     return [{"name": z["ZoneName"], "zoneId": z["ZoneId"]} for z in chosen]
+
+
+def _shared_route(tier_type: str, nats: list[PlannedNat]) -> RouteTarget | None:
+    """The IPv4 default route of a tier's one route table: public -> the IGW, private -> the one NAT
+    gateway (ONE_NAT_MODES), isolated -> none."""
+    if tier_type == "public":
+        return {"target": "igw"}
+    if tier_type == "private" and nats:
+        return {"target": "nat", "nat": nats[0]["logicalId"]}
+    return None
+
+
+def adopt_route_tables(plan: Plan, existing: Iterable[str]) -> Plan:
+    """The plan in the route-table layout a VPC already has: a private tier the plan gives one
+    table (`rtb/<tier>`) but whose VPC holds per-zone tables of it (`rtb/<tier>/<az>`, built before
+    ONE_NAT_MODES shared one) keeps one table per zone, every zone's with the shared table's routes
+    (the same one NAT gateway). `existing`: the logical ids of the VPC's route tables (ours). Pure;
+    returns `plan` itself when nothing is to adopt, else a changed copy."""
+    existing = set(existing)
+    split = {
+        rt["logicalId"]
+        for rt in plan["routeTables"]
+        if rt["type"] == "private"
+        and rt["az"] is None
+        and rt["logicalId"] not in existing
+        and any(logical.startswith(f"{rt['logicalId']}/") for logical in existing)
+    }
+    if not split:
+        return plan
+    adopted = copy.deepcopy(plan)
+    subnets = {s["logicalId"]: s for s in adopted["subnets"]}
+    tables: list[PlannedRouteTable] = []
+    replaced: dict[str, list[str]] = {}
+    for rt in adopted["routeTables"]:
+        if rt["logicalId"] not in split:
+            tables.append(rt)
+            continue
+        for logical in rt["subnets"]:
+            sub = subnets[logical]
+            zonal: PlannedRouteTable = {
+                **copy.deepcopy(rt),
+                "logicalId": f"{rt['logicalId']}/{sub['az']}",
+                "az": sub["az"],
+                "name": f"{rt['name']}-{sub['az']}",
+                "subnets": [logical],
+            }
+            sub["routeTable"] = zonal["logicalId"]
+            tables.append(zonal)
+            replaced.setdefault(rt["logicalId"], []).append(zonal["logicalId"])
+    adopted["routeTables"] = tables
+    for endpoint in adopted.get("gatewayEndpoints") or []:
+        endpoint["routeTables"] = [z for t in endpoint["routeTables"] for z in replaced.get(t, [t])]
+    return adopted
 
 
 def _route_table(

@@ -38,15 +38,29 @@ def find_problems(plan: Plan, vpc_id: str, ec2: Any) -> tuple[list[str], Snapsho
     return problems, snap, group, compliance
 
 
-def verify_network(plan: Plan, execution: str, vpc_id: str, ec2: Any | None = None) -> dict[str, Any]:
+def verify_network(
+    plan: Plan, execution: str, vpc_id: str, ec2: Any | None = None, cidr: str | None = None
+) -> dict[str, Any]:
     """Check the VPC against the plan (find_problems), raise VerificationFailed naming every
-    problem, else describe it."""
+    problem, else describe it. `cidr`: the VPC's primary IPv4 block as EC2 answered Create VPC.
+
+    What it reads (one Describe each): subnets, NAT gateways, route tables, internet gateways,
+    flow logs (and endpoints, transit gateway attachments when planned) in one snapshot, the
+    default security group, and the VPC only when the description needs more of it than `cidr`.
+    """
     ec2 = ec2 or aws.client("ec2")
     problems, snap, group, compliance = find_problems(plan, vpc_id, ec2)
     if problems:
         raise VerificationFailed("; ".join(problems))
-    # The VPC itself only matters to the description: read last, so a failed check costs no call for it.
-    snap.items[VPC.name] = aws.call(VPC.operation, ec2.describe_vpcs, VpcIds=[vpc_id])[VPC.key]
+    # The VPC itself only matters to the description, for its primary IPv4 block and its IPv6 /56.
+    # The primary block is fixed for the VPC's life ("You cannot disassociate the CIDR block with
+    # which you originally created the VPC": EC2 API reference, DisassociateVpcCidrBlock), and Create
+    # VPC has it from EC2 already: read the VPC only for a /56 (or without `cidr`), and last, so a
+    # failed check costs no call for it.
+    if cidr and not plan.get("ipv6"):
+        snap.items[VPC.name] = [{"VpcId": vpc_id, "CidrBlock": cidr}]
+    else:
+        snap.items[VPC.name] = aws.call(VPC.operation, ec2.describe_vpcs, VpcIds=[vpc_id])[VPC.key]
     described = describe(plan, execution, snap, group, compliance)
     if plan.get("transitGateway"):
         described["transitGateway"] = transit.describe(plan, snap)

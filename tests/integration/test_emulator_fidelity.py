@@ -309,6 +309,114 @@ def test_different_client_tokens_create_different_nat_gateways(ec2: Any) -> None
     assert first != second
 
 
+def _route_tables_in(ec2: Any, vpc_id: str) -> list[str]:
+    tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["RouteTables"]
+    return sorted(t["RouteTableId"] for t in tables if not any(a.get("Main") for a in t.get("Associations") or []))
+
+
+def _same_token_twice_creates(ec2: Any) -> tuple[str, str, list[str]]:
+    vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    request = {"VpcId": vpc_id, "ClientToken": "build-1-rtb-private"}
+    first = ec2.create_route_table(**request)["RouteTable"]["RouteTableId"]
+    again = ec2.create_route_table(**request)["RouteTable"]["RouteTableId"]
+    return first, again, _route_tables_in(ec2, vpc_id)
+
+
+def test_the_same_client_token_and_parameters_return_the_same_route_table(ec2: Any) -> None:
+    first, again, tables = _same_token_twice_creates(ec2)
+
+    assert again == first
+    assert tables == [first]
+
+
+def test_on_plain_moto_the_same_route_table_client_token_creates_a_second_table() -> None:
+    # What the patch changes (moto 5.2.5): the token is ignored.
+    fidelity.uninstall()
+    try:
+        with mock_aws(config=MOCK_CONFIG):
+            first, again, tables = _same_token_twice_creates(boto3.client("ec2", config=NO_RETRIES))
+            assert again != first and tables == sorted([first, again])
+    finally:
+        fidelity.install()
+
+
+def test_the_same_route_table_client_token_with_other_parameters_is_idempotent_parameter_mismatch(
+    ec2: Any,
+) -> None:
+    vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    other_vpc = ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
+    ec2.create_route_table(VpcId=vpc_id, ClientToken="tok")
+
+    with pytest.raises(ClientError) as exc:
+        ec2.create_route_table(VpcId=other_vpc, ClientToken="tok")
+
+    assert error_code(exc) == "IdempotentParameterMismatch"
+    assert _route_tables_in(ec2, other_vpc) == []
+
+
+def test_a_route_table_repeated_by_token_answers_with_what_it_holds_now(ec2: Any) -> None:
+    # "the result might contain updated information": the associations made since
+    vpc_id, subnet_id, _ = vpc_with_public_subnet(ec2)
+    table = ec2.create_route_table(VpcId=vpc_id, ClientToken="t")["RouteTable"]["RouteTableId"]
+    ec2.associate_route_table(RouteTableId=table, SubnetId=subnet_id)
+
+    again = ec2.create_route_table(VpcId=vpc_id, ClientToken="t")
+
+    assert again["ClientToken"] == "t"
+    assert [a["SubnetId"] for a in again["RouteTable"]["Associations"]] == [subnet_id]
+
+
+def _associate_twice(ec2: Any, second_table: bool) -> Any:
+    vpc_id, subnet_id, _ = vpc_with_public_subnet(ec2)
+    tables = [ec2.create_route_table(VpcId=vpc_id)["RouteTable"]["RouteTableId"] for _ in range(2)]
+    ec2.associate_route_table(RouteTableId=tables[0], SubnetId=subnet_id)
+    return ec2.associate_route_table(RouteTableId=tables[1 if second_table else 0], SubnetId=subnet_id)
+
+
+@pytest.mark.parametrize("second_table", [False, True], ids=["the-same-table", "another-table"])
+def test_associating_a_subnet_that_already_has_an_association_is_resource_already_associated(
+    ec2: Any, second_table: bool
+) -> None:
+    with pytest.raises(ClientError) as exc:
+        _associate_twice(ec2, second_table)
+
+    assert error_code(exc) == "Resource.AlreadyAssociated"
+    assert "conflicts with an existing association" in exc.value.response["Error"]["Message"]
+
+
+def test_on_plain_moto_associating_an_associated_subnet_again_answers_the_old_association() -> None:
+    fidelity.uninstall()
+    try:
+        with mock_aws(config=MOCK_CONFIG):
+            answer = _associate_twice(boto3.client("ec2", config=NO_RETRIES), second_table=True)
+            assert answer["AssociationId"].startswith("rtbassoc-")
+    finally:
+        fidelity.install()
+
+
+def test_a_repeated_route_is_route_already_exists_even_to_the_same_target(ec2: Any) -> None:
+    # AWS and moto alike (no patch): CreateRoute is not idempotent.
+    vpc_id, _, igw_id = vpc_with_public_subnet(ec2)
+    table = ec2.create_route_table(VpcId=vpc_id)["RouteTable"]["RouteTableId"]
+    ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw_id)
+
+    with pytest.raises(ClientError) as exc:
+        ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw_id)
+
+    assert error_code(exc) == "RouteAlreadyExists"
+
+
+def test_a_repeated_subnet_is_invalid_subnet_conflict(ec2: Any) -> None:
+    # AWS and moto alike (no patch): "The CIDR '...' conflicts with another subnet".
+    vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.0.1.0/24", AvailabilityZone="us-east-1a")
+
+    with pytest.raises(ClientError) as exc:
+        ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.0.1.0/24", AvailabilityZone="us-east-1a")
+
+    assert error_code(exc) == "InvalidSubnet.Conflict"
+
+
 # --- 4.-8. Dependency and existence checks ---------------------------------------------------
 
 

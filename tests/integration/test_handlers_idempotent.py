@@ -4,6 +4,7 @@ the second call finds what the first created and creates nothing new."""
 from __future__ import annotations
 
 import time
+from collections import Counter
 
 import boto3
 import pytest
@@ -28,7 +29,7 @@ from vpcfactory.handlers import (
     validate_spec,
     verify_network,
 )
-from vpcfactory_tools.emulator import fidelity
+from vpcfactory_tools.emulator import faults, fidelity
 from vpcfactory_tools.emulator.settings import EmulatorSettings, configure
 
 EXECUTION = "idempotency-test"
@@ -48,6 +49,9 @@ def twice(module, **event):
 @pytest.fixture
 def ec2():
     fidelity.install()
+    # one EC2 request at a time, as in the emulator: the handlers send a stage's calls side by side,
+    # and plain moto's backend is not safe under concurrent requests (test_emulator_concurrency.py)
+    faults.install()
     configure(EmulatorSettings(time_scale=0.0001))
     with mock_aws():
         aws.reset_clients()
@@ -138,10 +142,96 @@ def test_a_create_handler_rerun_after_a_partial_failure_completes_without_duplic
     configure(EmulatorSettings(time_scale=0.0001, faults=[parse_fault("CreateSubnet:4")]))
     with pytest.raises(Exception, match="InternalError"):
         invoke(create_subnets, plan=plan, vpcId=vpc["vpcId"])
-    assert count(ec2, "describe_subnets", "Subnets") == 3
+    # The creates go out side by side (fanout.each): the three before the failed one, and those
+    # already in flight with it, exist -- every one tagged with the execution (count filters on it),
+    # so the rollback finds them all; the failed one was never created.
+    assert 3 <= count(ec2, "describe_subnets", "Subnets") <= 8
 
     configure(EmulatorSettings(time_scale=0.0001))
     subnets = invoke(create_subnets, plan=plan, vpcId=vpc["vpcId"])
 
     assert count(ec2, "describe_subnets", "Subnets") == 9
     assert len({s["subnetId"] for s in subnets["subnets"].values()}) == 9
+
+
+FIRST_ATTEMPT = {"retry": 0, "redrive": 0}  # what the ASL passes on a task's first attempt
+
+
+def _ec2_calls() -> Counter[str]:
+    """The EC2 operations the handlers' client makes from now on (it is cached: aws.client)."""
+    calls: Counter[str] = Counter()
+    aws.client("ec2").meta.events.register("before-call.ec2", lambda model, **_: calls.update([model.name]))
+    return calls
+
+
+def _as_first_created(parsed, **_):
+    """A CreateRouteTable answer as the table was when first created: no association, local route only."""
+    table = parsed.get("RouteTable") or {}
+    table["Associations"] = []
+    table["Routes"] = [r for r in table.get("Routes", []) if r.get("GatewayId") == "local"]
+
+
+def test_a_first_attempt_skips_its_lookups_and_delivered_twice_still_creates_each_resource_once(ec2):
+    # Given the seed example with only the script's features (one NAT: a route table per tier)
+    spec = {**load_example("seed.yaml"), "flowLogs": False, "gatewayEndpoints": False}
+    plan = invoke(validate_spec, input={**spec, "lockDownDefaultSecurityGroup": False})["plan"]
+    vpc_id = invoke(create_vpc, plan=plan)["vpcId"]
+    calls = _ec2_calls()
+
+    # When each create of the first attempt runs once
+    subnets = invoke(create_subnets, plan=plan, vpcId=vpc_id, attempt=FIRST_ATTEMPT)
+    igw = invoke(create_internet_gateway, plan=plan, vpcId=vpc_id)
+    eips = invoke(allocate_eips, plan=plan)
+    network = [subnets, igw, eips]
+    poll = {"intervalSeconds": "1", "maxAttempts": "500"}
+    nats = invoke(create_nat_gateways, plan=plan, network=network, poll=poll, attempt=FIRST_ATTEMPT)
+    before_wait = calls.copy()
+    until_done(check_nat_gateways, ids=nats["ids"], wait=nats["wait"], poll={"maxAttempts": "5000"})
+    calls.subtract(calls - before_wait)  # (the wait's own polls are not lookups)
+    tables = invoke(create_route_tables, plan=plan, vpcId=vpc_id, network=network, attempt=FIRST_ATTEMPT)
+    routes = invoke(add_nat_routes, plan=plan, routing=[nats, tables], attempt=FIRST_ATTEMPT)
+
+    # Then it looked nothing up before creating subnets, NATs, tables and routes (nothing of this
+    # execution could exist yet); the internet gateway and the Elastic IP (no ClientToken) it did
+    assert {op: n for op, n in calls.items() if op.startswith("Describe") and n} == {
+        "DescribeInternetGateways": 1,
+        "DescribeAddresses": 1,
+    }
+    assert (calls["CreateRouteTable"], calls["CreateRoute"]) == (3, 1 + 2)  # public, private, database
+
+    # And when Lambda delivers each of those events again, every handler answers the same, EC2's
+    # own answers (ClientToken, InvalidSubnet.Conflict, Resource.AlreadyAssociated,
+    # RouteAlreadyExists) turn the second run into a lookup, and nothing exists twice
+    calls.clear()
+    assert invoke(create_subnets, plan=plan, vpcId=vpc_id, attempt=FIRST_ATTEMPT) == subnets
+    assert calls["DescribeSubnets"] == 1
+    assert invoke(create_nat_gateways, plan=plan, network=network, poll=poll, attempt=FIRST_ATTEMPT) == nats
+    # (AWS may answer a repeated token with the table as first created, without what was done to
+    # it since: then the associations are refused, Resource.AlreadyAssociated, and looked up)
+    aws.client("ec2").meta.events.register("after-call.ec2.CreateRouteTable", _as_first_created)
+    assert invoke(create_route_tables, plan=plan, vpcId=vpc_id, network=network, attempt=FIRST_ATTEMPT) == tables
+    assert calls["DescribeRouteTables"] == 1
+    assert invoke(add_nat_routes, plan=plan, routing=[nats, tables], attempt=FIRST_ATTEMPT) == routes
+    assert calls["DescribeRouteTables"] == 2  # RouteAlreadyExists: read, and found as wanted
+    assert calls["ReplaceRoute"] == 0 and calls["DescribeSubnets"] == 1
+    assert count(ec2, "describe_subnets", "Subnets") == 6
+    assert count(ec2, "describe_nat_gateways", "NatGateways") == 1
+    assert count(ec2, "describe_route_tables", "RouteTables") == 3
+    assert calls["CreateNatGateway"] == 1 and calls["CreateRouteTable"] == 3  # answered by their ClientTokens
+    verified = invoke(verify_network, plan=plan, vpcId=vpc_id, cidr=plan["cidr"])
+    assert [(t["tier"], len(t["subnetIds"])) for t in verified["routeTables"]] == [
+        ("public", 2),
+        ("private", 2),
+        ("database", 2),
+    ]
+
+
+@pytest.mark.parametrize("attempt", [None, {"retry": 1, "redrive": 0}, {"retry": 0, "redrive": 1}])
+def test_a_retried_or_redriven_task_looks_up_before_creating(ec2, attempt):
+    plan = invoke(validate_spec, input=load_example("seed.yaml"))["plan"]
+    vpc_id = invoke(create_vpc, plan=plan)["vpcId"]
+    calls = _ec2_calls()
+
+    invoke(create_subnets, plan=plan, vpcId=vpc_id, **({"attempt": attempt} if attempt else {}))
+
+    assert calls["DescribeSubnets"] == 1 and calls["CreateSubnet"] == 6

@@ -46,7 +46,7 @@ from vpcfactory.handlers import (
 )
 from vpcfactory.inventory import NAT
 from vpcfactory.teardown import Teardown
-from vpcfactory_tools.emulator import fidelity
+from vpcfactory_tools.emulator import faults, fidelity
 from vpcfactory_tools.emulator.settings import EmulatorSettings, configure
 
 OURS, THEIRS = "ours-exec-1", "theirs-exec-1"
@@ -356,6 +356,7 @@ def make_world() -> World:
 def outcomes():
     """Run every scenario once, each in a fresh (mocked) account; keep what survived."""
     fidelity.install()
+    faults.install()  # one EC2 request at a time, as in the emulator: a stage sends its calls side by side
     configure(EmulatorSettings(time_scale=0.0001))
     results: dict[str, World] = {}
     for name, (run, expected) in SCENARIOS.items():
@@ -441,6 +442,7 @@ def test_destroy_refuses_an_untagged_vpc_before_any_delete():
 @pytest.fixture
 def account():
     fidelity.install()
+    faults.install()  # one EC2 request at a time, as in the emulator: a stage sends its calls side by side
     configure(EmulatorSettings(time_scale=0.0001))
     with mock_aws():
         aws.reset_clients()

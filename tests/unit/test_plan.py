@@ -103,10 +103,11 @@ def test_the_seed_example_plans_exactly_the_seed_posts_cidrs():
         "subnet/database/us-east-1a": "10.0.21.0/24",
         "subnet/database/us-east-1b": "10.0.22.0/24",
     }
-    # Like the seed: one NAT, in the first zone, and every non-public subnet routes through it.
+    # Like the seed: one NAT, in the first zone, and every non-public subnet routes through it
+    # (one route table per private tier: with one NAT every zone routes alike).
     assert [n["logicalId"] for n in p["natGateways"]] == ["nat/us-east-1a"]
-    private_routes = [t["defaultRoute"] for t in p["routeTables"] if t["type"] == "private"]
-    assert private_routes == [{"target": "nat", "nat": "nat/us-east-1a"}] * 4
+    private_routes = {t["logicalId"]: t["defaultRoute"] for t in p["routeTables"] if t["type"] == "private"}
+    assert private_routes == dict.fromkeys(["rtb/private", "rtb/database"], {"target": "nat", "nat": "nat/us-east-1a"})
     assert p["tags"] == {"Environment": "Production", "ManagedBy": "vpcfactory"}
     assert p["monthlyCostUsd"] == {"natGateways": 32.85, "elasticIps": 3.65, "total": 36.5}
 
@@ -382,11 +383,23 @@ def test_per_az_nats_route_each_private_subnet_through_the_nat_in_its_own_zone()
         assert tables(p)[f"rtb/private/{az}"]["defaultRoute"] == {"target": "nat", "nat": f"nat/{az}"}
 
 
-def test_a_single_nat_sits_in_the_first_zone_and_every_private_subnet_uses_it():
+def test_a_single_nat_sits_in_the_first_zone_and_every_private_subnet_uses_it_through_one_table():
     p = plan(spec([PUBLIC_24, PRIVATE_20], nat="single"))
     assert [n["logicalId"] for n in p["natGateways"]] == ["nat/us-east-1a"]
-    routes = {t["az"]: t["defaultRoute"] for t in p["routeTables"] if t["tier"] == "private"}
-    assert routes == {az: {"target": "nat", "nat": "nat/us-east-1a"} for az in AZS[:3]}
+    private = [t for t in p["routeTables"] if t["tier"] == "private"]
+    assert [(t["logicalId"], t["az"], t["name"]) for t in private] == [("rtb/private", None, "test-private")]
+    assert private[0]["defaultRoute"] == {"target": "nat", "nat": "nat/us-east-1a"}
+    assert private[0]["subnets"] == [f"subnet/private/{az}" for az in AZS[:3]]
+    assert {s["routeTable"] for s in p["subnets"] if s["tier"] == "private"} == {"rtb/private"}
+
+
+def test_nats_in_some_zones_or_none_keep_one_private_table_per_zone():
+    # natGateways: N routes zones through different NATs; none may become per-az later in place.
+    for nat, routes in ((2, ["nat/us-east-1a", "nat/us-east-1b", "nat/us-east-1a"]), ("none", [None] * 3)):
+        p = plan(spec([PUBLIC_24, PRIVATE_20], nat=nat))
+        private = [t for t in p["routeTables"] if t["tier"] == "private"]
+        assert [t["logicalId"] for t in private] == [f"rtb/private/{az}" for az in AZS[:3]]
+        assert [(t["defaultRoute"] or {}).get("nat") for t in private] == routes
 
 
 def test_nats_live_in_the_first_public_tier():
@@ -413,7 +426,10 @@ def test_a_public_tier_has_one_table_routed_to_the_internet_gateway():
     p = plan(spec([PUBLIC_24, PRIVATE_20]))
     public = tables(p)["rtb/public"]
     assert public["defaultRoute"] == {"target": "igw"} and public["name"] == "test-public"
-    assert tables(p)["rtb/private/us-east-1b"]["name"] == "test-private-us-east-1b"
+    assert tables(p)["rtb/private"]["name"] == "test-private"
+    assert tables(plan(spec([PUBLIC_24, PRIVATE_20], nat="per-az")))["rtb/private/us-east-1b"]["name"] == (
+        "test-private-us-east-1b"
+    )
 
 
 def test_every_subnet_is_in_exactly_the_route_table_it_names():

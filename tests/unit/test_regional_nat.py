@@ -132,7 +132,7 @@ def test_the_plan_has_one_regional_nat_an_igw_and_every_private_table_routes_to_
     ]
     assert p["internetGateway"] == {"logicalId": "igw", "name": "connected-igw"}
     private = [t for t in p["routeTables"] if t["type"] == "private"]
-    assert len(private) == 3
+    assert [t["logicalId"] for t in private] == ["rtb/app"]  # one NAT: one table for the tier, every zone
     assert all(t["defaultRoute"] == {"target": "nat", "nat": "nat/regional"} for t in private)
     assert [t["defaultRoute"] for t in p["routeTables"] if t["type"] == "isolated"] == [None]
     assert not any(s["type"] == "public" for s in p["subnets"])

@@ -157,8 +157,7 @@ def test_every_private_and_isolated_table_routes_the_destinations_and_no_other()
     routed = {t["logicalId"]: t.get("transitGatewayRoutes") for t in plan["routeTables"]}
     assert routed == {
         "rtb/public": None,
-        "rtb/app/us-east-1a": ["172.16.0.0/12", PL],
-        "rtb/app/us-east-1b": ["172.16.0.0/12", PL],
+        "rtb/app": ["172.16.0.0/12", PL],  # natGateways: single: one table for the tier
         "rtb/data": ["172.16.0.0/12", PL],
         "rtb/tgw": None,
     }

@@ -4,6 +4,10 @@ nothing that exists; anything destructive is refused unless a replacement is all
 from __future__ import annotations
 
 from tests.workflow.owned import execution_name, tagged_with_execution
+from vpcfactory import plan as planner
+from vpcfactory.handlers.audit_network import differences
+from vpcfactory.plan import plan_network
+from vpcfactory.spec import parse_spec
 from vpcfactory.tags import TAG_LOGICAL_ID, tag_dict
 
 
@@ -129,3 +133,48 @@ def test_a_failed_growth_rolls_back_only_what_it_added(emu, production_spec):
     assert sorted(a["SubnetId"] for a in public["Associations"]) == sorted(
         v[0] for k, v in before["subnets"].items() if k.startswith("subnet/public/")
     ), "the new zone's association to the existing public table is undone"
+
+
+def test_a_vpc_built_with_a_route_table_per_zone_is_reapplied_audited_and_destroyed_as_it_is(
+    emu, seed_spec, monkeypatch
+):
+    # Given the seed network as the factory built it before a single NAT's private tiers shared one
+    # route table each: a private table per zone (the handlers run in this process)
+    monkeypatch.setattr(planner, "ONE_NAT_MODES", ())
+    first = emu.build(seed_spec)
+    monkeypatch.undo()
+    assert first.status == "SUCCEEDED", first.cause
+    ec2 = emu.client("ec2")
+    before = _snapshot(ec2, first.vpc_id)
+    zones = first.output["availabilityZones"]
+    assert {f"rtb/{tier}/{zone}" for tier in ("private", "database") for zone in zones} <= set(before["routes"])
+
+    # When today's factory applies the same spec again
+    second = emu.build(seed_spec)
+
+    # Then it grows nothing and touches nothing: every table, route and subnet is as it was
+    assert second.status == "SUCCEEDED", second.cause
+    assert second.output["changes"] == {"mode": "reconcile", "vpcId": first.vpc_id, "added": [], "unchanged": 12}
+    assert _snapshot(ec2, first.vpc_id) == before
+    assert tagged_with_execution(ec2, execution_name(second)) == []
+    assert [t["az"] for t in second.output["routeTables"] if t["tier"] == "private"] == zones
+    # and the fleet audit (growth.compare + verify.find_problems) finds no drift
+    plan = plan_network(parse_spec(seed_spec), ec2.describe_availability_zones()["AvailabilityZones"])
+    assert differences(plan, ec2) == (first.vpc_id, [])
+    # and a destroy removes it all
+    destroyed = emu.destroy(first.vpc_id)
+    assert destroyed.status == "SUCCEEDED", destroyed.cause
+    assert tagged_with_execution(ec2, execution_name(first)) == []
+    assert not ec2.describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [first.vpc_id]}])["Vpcs"]
+
+
+def test_a_single_nat_network_going_per_az_is_refused_naming_the_shared_tables(emu, seed_spec):
+    first = emu.build(seed_spec)
+    assert first.status == "SUCCEEDED", first.cause
+
+    result = emu.build({**seed_spec, "natGateways": "per-az"})
+
+    assert result.status == "FAILED" and result.error == "ReplacementRequired"
+    for tier in ("private", "database"):
+        assert f"rtb/{tier} (rtb-" in result.cause and "would be replaced: its subnets would move to" in result.cause
+    assert tagged_with_execution(emu.client("ec2"), execution_name(result)) == []

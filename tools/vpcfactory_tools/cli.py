@@ -566,7 +566,10 @@ def cmd_plan(args: argparse.Namespace, out: TextIO) -> int:
         plan = ipam.place(plan, ec2)  # IPAM: the pool's next block (a preview) or the existing VPC's
     # Against a target, the diff: what a re-apply would add and what it refuses (growth.compare,
     # the same code Validate And Plan runs). Without one there is nothing to compare with.
-    diff = compare(plan, ec2) if ec2 is not None else None
+    # (Growing a VPC: the plan in the route-table layout that VPC has, as the build would follow it.)
+    diff = None
+    if ec2 is not None:
+        plan, diff = compare(plan, ec2)
     if args.json:
         out.write(json.dumps({**plan, **plan_view.facts(spec, plan, diff)}, indent=2) + "\n")
     else:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 def handler(event: AddNatRoutesEvent, context: LambdaContext) -> dict[str, Any]:
     routing = merge_branches(event["routing"])  # [{ids, wait} of the NAT wait, {routeTables}]
     aws.expect_fresh(routing["routeTables"], routing["ids"])
-    build = Build(event["plan"], event["execution"])
+    build = Build(event["plan"], event["execution"], attempt=event.get("attempt"))
     routes = build.add_nat_routes(routing["routeTables"], routing["ids"])
     # The transit gateway: association and propagation as asked, its routes in every private and
     # isolated table (transit.connect): the attachment is available by now.

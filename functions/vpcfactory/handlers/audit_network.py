@@ -37,7 +37,8 @@ MAX_CAUSE = 30_000  # a Fail state's cause holds 32,768 characters
 
 def differences(plan: dict, ec2: object) -> tuple[str | None, list[str]]:
     """(the VPC's id or None, every difference between the VPC of the plan's name and the plan)."""
-    diff = growth.compare(plan, ec2)  # type: ignore[arg-type]
+    # (the plan in the route-table layout the VPC has: one an earlier version built is no drift)
+    plan, diff = growth.compare(plan, ec2)  # type: ignore[arg-type,assignment]
     if diff["mode"] == "create":
         return None, []
     if diff["mode"] == "ambiguous":  # (the handler says so before it gets here)

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 def handler(event: CreateNatGatewaysEvent, context: LambdaContext) -> dict[str, Any]:
     network = merge_branches(event["network"])
     aws.expect_fresh(network)  # the subnets and Elastic IPs (ours, or just given: bring-your-own)
-    build = Build(event["plan"], event["execution"])
+    build = Build(event["plan"], event["execution"], attempt=event.get("attempt"))
     nat_ids = build.create_nat_gateways(network["subnets"], network["eips"])
     nat_ids |= transit.create_attachment(build, network["subnets"])  # the transit gateway attachment, if any
     nat_ids |= interface_endpoints.build(build, network["subnets"])  # vpce/<service>: interface endpoints

@@ -19,7 +19,7 @@ def handler(event: CreateRouteTablesEvent, context: LambdaContext) -> dict[str, 
     network = merge_branches(event["network"])
     igw = network.get("internetGateway") or {}
     aws.expect_fresh(event["vpcId"], network)
-    tables = Build(event["plan"], event["execution"]).create_route_tables(
+    tables = Build(event["plan"], event["execution"], attempt=event.get("attempt")).create_route_tables(
         event["vpcId"], network["subnets"], igw.get("internetGatewayId")
     )
     return {"routeTables": tables}

@@ -17,4 +17,5 @@ if TYPE_CHECKING:
 @lambda_handler
 def handler(event: VpcStageEvent, context: LambdaContext) -> dict[str, Any]:
     aws.expect_fresh(event["vpcId"])
-    return {"subnets": Build(event["plan"], event["execution"]).create_subnets(event["vpcId"])}
+    build = Build(event["plan"], event["execution"], attempt=event.get("attempt"))
+    return {"subnets": build.create_subnets(event["vpcId"])}

@@ -74,7 +74,9 @@ def handler(event: ValidateEvent, context: LambdaContext) -> ValidateResult:
         plan = ipam.place(plan, ec2)  # IPAM: laid in the existing VPC's CIDR, else the pool's preview
         transit.check_plan(plan, ec2)  # the transit gateway is there and usable: InvalidSpec, nothing created
         check_flow_log_bucket(spec.flow_logs)  # S3 HeadBucket: a missing bucket is InvalidSpec, nothing created
-        plan["changes"] = detect_changes(plan, ec2, allow_replace=control.get("allowReplace") is True)
+        # (growing a VPC: the plan in the route-table layout that VPC has, growth.compare)
+        plan, changes = detect_changes(plan, ec2, allow_replace=control.get("allowReplace") is True)
+        plan["changes"] = changes
         _refuse_unasked_adoption(plan, control.get("cfn") or {})
     except Exception:
         _release_after_refusal(lock)

@@ -11,10 +11,10 @@ from vpcfactory.verify import verify_network
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from vpcfactory.contracts import VpcStageEvent
+    from vpcfactory.contracts import VerifyNetworkEvent
 
 
 @lambda_handler
-def handler(event: VpcStageEvent, context: LambdaContext) -> dict[str, Any]:
+def handler(event: VerifyNetworkEvent, context: LambdaContext) -> dict[str, Any]:
     aws.expect_fresh(event["vpcId"])
-    return verify_network(event["plan"], event["execution"], event["vpcId"])
+    return verify_network(event["plan"], event["execution"], event["vpcId"], cidr=event.get("cidr"))

@@ -39,6 +39,7 @@ from moto.ec2.models.route_tables import RouteBackend
 from moto.ec2.models.subnets import SubnetBackend
 from moto.ec2.models.vpcs import VPC, VPCBackend
 from moto.ec2.responses.nat_gateways import NatGateways
+from moto.ec2.responses.route_tables import RouteTables
 from moto.ec2.utils import tag_filter_matches
 from moto.s3.models import FakeBucket
 
@@ -61,6 +62,8 @@ PINNED_SOURCES: dict[str, str] = {
     "moto.ec2.models.subnets:SubnetBackend.delete_subnet": "9c0ac999e80280f4",
     "moto.ec2.models.route_tables:RouteBackend.create_route": "fa18a7fd808731a1",
     "moto.ec2.models.route_tables:RouteBackend.replace_route": "3e70dac29e857459",
+    "moto.ec2.responses.route_tables:RouteTables.create_route_table": "240addeca84ea29c",
+    "moto.ec2.models.route_tables:RouteBackend.associate_route_table": "b9a488c7fe9d9d61",
     # relied on: models that assign ``self.state`` in __init__ (now a property), the state
     # filter that must read the computed state, and the helpers the patches call.
     "moto.ec2.models.vpcs:VPC.__init__": "3a83697a7709c31d",
@@ -116,6 +119,14 @@ class IdempotentParameterMismatchError(EC2ClientError):
         )
 
 
+class RouteTableAssociationConflictError(EC2ClientError):
+    def __init__(self, route_table_id: str) -> None:
+        super().__init__(
+            "Resource.AlreadyAssociated",
+            f"the specified association for route table {route_table_id} conflicts with an existing association",
+        )
+
+
 class AddressInUseError(EC2ClientError):
     def __init__(self, allocation_id: str | None, public_ip: str, holder: str) -> None:
         super().__init__(
@@ -147,6 +158,7 @@ _LOCK = threading.RLock()
 _NAT = "_vpcfactory_nat"  # NatGateway.__dict__ key of its _NatLifecycle
 _VPC_PENDING_UNTIL = "_vpcfactory_pending_until"  # VPC.__dict__ key (simulated seconds)
 _NAT_TOKENS = "_vpcfactory_nat_client_tokens"  # EC2Backend.__dict__ key
+_ROUTE_TABLE_TOKENS = "_vpcfactory_route_table_client_tokens"  # EC2Backend.__dict__ key
 _IPV6_ASSOCIATED_AT = "_vpcfactory_associated_at"  # key in a VPC's IPv6 association dict
 
 
@@ -485,13 +497,7 @@ def _patch_nat_client_token(original: Callable[..., Any]) -> Callable[..., Any]:
         token = self._get_param("ClientToken")
         if not token:
             return original(self)
-        request = tuple(
-            sorted(
-                (key, tuple(values))
-                for key, values in self.querystring.items()
-                if key not in ("Action", "Version", "ClientToken")
-            )
-        )
+        request = _request_parameters(self)
         backend = self.ec2_backend
         with _LOCK:
             tokens = backend.__dict__.setdefault(_NAT_TOKENS, {})
@@ -507,6 +513,74 @@ def _patch_nat_client_token(original: Callable[..., Any]) -> Callable[..., Any]:
         return ActionResult({"ClientToken": token, "NatGateway": nat})
 
     return create_nat_gateway
+
+
+def _request_parameters(response: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """A request's parameters but its token: what a repeat with the same ClientToken must match."""
+    return tuple(
+        sorted(
+            (key, tuple(values))
+            for key, values in response.querystring.items()
+            if key not in ("Action", "Version", "ClientToken")
+        )
+    )
+
+
+def _patch_route_table_client_token(original: Callable[..., Any]) -> Callable[..., Any]:
+    """CreateRouteTable is idempotent on ``ClientToken``.
+
+    AWS: botocore's EC2 model marks CreateRouteTable's ``ClientToken`` an idempotency token ("Unique,
+    case-sensitive identifier that you provide to ensure the idempotency of the request"); EC2
+    developer guide, "Ensuring idempotency in Amazon EC2 API requests": a retry with the same token
+    and the same parameters "succeeds without performing any further actions" and returns the
+    original result (the table as it is now); the same token with other parameters is
+    ``IdempotentParameterMismatch``. moto: the token is ignored and every retry creates another
+    route table. Tokens are scoped to account+Region, like the NAT gateway's.
+    """
+
+    def create_route_table(self: Any) -> Any:
+        token = self._get_param("ClientToken")
+        if not token:
+            return original(self)
+        request = _request_parameters(self)
+        backend = self.ec2_backend
+        with _LOCK:
+            tokens = backend.__dict__.setdefault(_ROUTE_TABLE_TOKENS, {})
+            if token in tokens:
+                first_request, table = tokens[token]
+                if first_request != request:
+                    raise IdempotentParameterMismatchError(token)
+            else:
+                table = original(self).result["RouteTable"]
+                tokens[token] = (request, table)
+        return ActionResult({"ClientToken": token, "RouteTable": table})
+
+    return create_route_table
+
+
+def _patch_associate_an_associated_subnet(original: Callable[..., Any]) -> Callable[..., Any]:
+    """AssociateRouteTable of a subnet that already has an explicit association fails.
+
+    AWS: ``Resource.AlreadyAssociated`` "the specified association for route table rtb-... conflicts
+    with an existing association" (a subnet has at most one explicit association; moving it is
+    ReplaceRouteTableAssociation: EC2 API reference; the error as the AWS SDKs report it in
+    hashicorp/terraform-provider-aws#38960 and #73). AssociateRouteTable is not among the actions
+    EC2 makes idempotent by default (developer guide, "Ensuring idempotency"). moto: answers with
+    the existing association's id, even when it belongs to another route table -- so a build that
+    associated twice, or with the wrong table, would look fine.
+    """
+
+    def associate_route_table(
+        self: Any, route_table_id: str, gateway_id: str | None = None, subnet_id: str | None = None
+    ) -> Any:
+        if subnet_id is not None and gateway_id is None:
+            self.get_route_table(route_table_id)  # an unknown table is still InvalidRouteTableID.NotFound
+            for table in list(self.route_tables.values()):
+                if subnet_id in table._associations.values():
+                    raise RouteTableAssociationConflictError(route_table_id)
+        return original(self, route_table_id, gateway_id, subnet_id)
+
+    return associate_route_table
 
 
 def _patch_detach_igw_with_mapped_addresses(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -842,6 +916,8 @@ _BACKEND_PATCHES: list[tuple[type, str, Callable[[Callable[..., Any]], Callable[
     (VPCBackend, "create_vpc_endpoint", fidelity_services.patch_vpc_endpoint_unknown_service),
     (VPCBackend, "create_vpc_endpoint", fidelity_services.patch_partition_gateway_endpoint_routes),
     (NatGateways, "create_nat_gateway", _patch_nat_client_token),
+    (RouteTables, "create_route_table", _patch_route_table_client_token),
+    (RouteBackend, "associate_route_table", _patch_associate_an_associated_subnet),
     (InternetGatewayBackend, "detach_internet_gateway", _patch_detach_igw_with_mapped_addresses),
     (InternetGatewayBackend, "attach_internet_gateway", _patch_attach_second_igw),
     (ElasticAddressBackend, "release_address", _patch_release_address_in_use),
@@ -865,7 +941,7 @@ def _apply(patcher: Patcher) -> None:
     """Apply every fidelity patch to moto (idempotent)."""
     for owner, name, make in _BACKEND_PATCHES:
         original = owner.__dict__[name]
-        if owner is not NatGateways and getattr(EC2Backend, name) is not original:
+        if owner not in (NatGateways, RouteTables) and getattr(EC2Backend, name) is not original:
             raise MotoVersionMismatch(f"EC2Backend no longer resolves {name} to {owner.__name__}")
         replacement = make(original)
         replacement.__doc__ = make.__doc__

@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from vpcfactory import aws as factory_aws
+from vpcfactory.plan import plan_network
+from vpcfactory.spec import parse_spec
 from vpcfactory_tools.emulator import faults, lambda_runtime
 from vpcfactory_tools.emulator.embedded import (
     EmbeddedEmulator,
@@ -151,14 +153,17 @@ def throttle_case(
     return case
 
 
-def storm_limit() -> int:
+def storm_limit(nat_gateways: int = 1) -> int:
     """Throttled attempts in the storm: the build's Create NAT Gateways task uses up every SDK
-    attempt of every workflow attempt, then the rollback's first two invocations are throttled."""
-    build_attempts = 1 + asl_max_attempts("Create NAT Gateways", "AwsThrottled")
+    attempt of every call it has in flight, on each workflow attempt -- the first (a fresh
+    execution: nothing to look up) sends the CreateNatGateway of each of its ``nat_gateways`` at
+    once (fanout.each), each retry fails at its first call, the lookup -- then the rollback's first
+    two invocations are throttled."""
+    retries = asl_max_attempts("Create NAT Gateways", "AwsThrottled")
     rollback_attempts = 2
     if asl_max_attempts("Roll Back", "AwsThrottled") < rollback_attempts:
         raise RuntimeError("the rollback must retry AwsThrottled at least twice")
-    return factory_aws.SDK_ATTEMPTS * (build_attempts + rollback_attempts)
+    return factory_aws.SDK_ATTEMPTS * (nat_gateways + retries + rollback_attempts)
 
 
 def storm_case(emu: EmbeddedEmulator, spec: dict[str, Any], bystanders: Bystanders | None = None) -> Case:
@@ -167,7 +172,8 @@ def storm_case(emu: EmbeddedEmulator, spec: dict[str, Any], bystanders: Bystande
     twice and then, the storm over, succeeds: nothing is left."""
     case = Case("throttle", f"p=1.0 storm from CreateNatGateway:1 ({spec['name']})", "FAILED", "AwsThrottled")
     with _timed(case):
-        limit = storm_limit()
+        zones = emu.client("ec2").describe_availability_zones()["AvailabilityZones"]
+        limit = storm_limit(len(plan_network(parse_spec(spec), zones)["natGateways"]))
         emu.reconfigure(settings(emu, throttle=1.0, throttle_from=CallRef("CreateNatGateway"), throttle_limit=limit))
         result = emu.build(unique(spec))
         throttled = faults.throttled_attempts()
