@@ -188,11 +188,17 @@ def endpoint_in_service(item: Item) -> bool:
 
 
 def vpcs_of(item: Item) -> set[str] | None:
-    """The VPC ids an item sits in or is attached to; None for an item in no VPC (an Elastic IP)."""
+    """The VPC ids an item sits in or is attached to; None for an item in no VPC: an Elastic IP, or
+    an internet gateway attached to none (a teardown detached it, then its DeleteInternetGateway
+    failed: throttled, or the handler died between the two calls). An egress-only internet gateway
+    cannot be detached (it is created in its VPC and only deleted), so it always names its VPC."""
     if "VpcId" in item:
         return {item["VpcId"]}
     if "Attachments" in item:  # internet gateways, egress-only internet gateways
-        return {a.get("VpcId") for a in item.get("Attachments") or [] if a.get("VpcId")}
+        attached = {a.get("VpcId") for a in item.get("Attachments") or [] if a.get("VpcId")}
+        if not attached and "InternetGatewayId" in item:
+            return None
+        return attached
     if "ResourceId" in item:  # flow logs
         return {item["ResourceId"]}
     return None
@@ -244,8 +250,9 @@ class Scope:
         """The ownership rule (DESIGN.md "Ownership tags"): the item carries `vpcfactory:vpc` and
         `vpcfactory:logical-id`, and either this execution's `vpcfactory:execution`, or this spec
         name and a place inside this VPC (not trusted from a Describe filter). An item in no VPC
-        (an Elastic IP) is owned by its tags alone: destroy narrows EIPs by the executions that
-        built the VPC (teardown)."""
+        (an Elastic IP, a detached internet gateway) is owned by its tags alone here: what a destroy
+        deletes of those it reads with owned_in_no_vpc, which also requires one of the executions
+        that built the VPC."""
         tags = tag_dict(item.get("Tags"))
         if not tags.get(TAG_VPC) or not tags.get(TAG_LOGICAL_ID):
             return False
@@ -265,6 +272,29 @@ def owned(ec2: Any, kind: Kind, scope: Scope, *, extra: Filters | None = None, l
     still listed as `deleted`): one Describe (all its pages)."""
     items = aws.describe_all(ec2, kind.operation, kind.key, [*scope.filters(kind), *(extra or [])])
     return [item for item in items if (kind.live(item) or not live_only) and scope.owns(item)]
+
+
+def owned_in_no_vpc(ec2: Any, kind: Kind, scope: Scope, executions: Iterable[str]) -> list[Item]:
+    """A VPC scope's live items of one kind that sit in no VPC (vpcs_of: its Elastic IPs; an internet
+    gateway an earlier teardown attempt detached but could not delete). Nothing in such an item
+    points at the VPC and the spec name is not enough (another network of that name has its own), so
+    it is ours only if one of `executions`, the executions that built the VPC (the teardown finds
+    them in it), tagged it: checked on every item, the Describe's filters only narrow. One Describe."""
+    wanted = set(executions)
+    if scope.execution or not scope.name or not wanted:
+        return []  # an execution scope finds these with `owned`: its tag says all
+    filters: Filters = [
+        {"Name": f"tag:{TAG_VPC}", "Values": [scope.name]},
+        {"Name": f"tag:{TAG_EXECUTION}", "Values": sorted(wanted)},
+    ]
+    return [
+        item
+        for item in aws.describe_all(ec2, kind.operation, kind.key, filters)
+        if kind.live(item)
+        and vpcs_of(item) is None
+        and scope.owns(item)
+        and tag_dict(item.get("Tags")).get(TAG_EXECUTION) in wanted
+    ]
 
 
 def by_logical(items: Iterable[Item]) -> dict[str, Item]:
@@ -360,8 +390,8 @@ def snapshot(ec2: Any, vpc_id: str, scope: Scope | None, kinds: Iterable[Kind] =
         else:
             filters = []
         items = [i for i in aws.describe_all(ec2, kind.operation, kind.key, filters) if kind.live(i)]
-        if kind.in_vpc:  # the filter narrowed the query; where the item is decides
-            items = [i for i in items if _in_vpc(i, vpc_id)]
+        if kind.in_vpc:  # the filter narrowed the query; where the item is decides (a detached IGW: nowhere)
+            items = [i for i in items if vpc_id in (vpcs_of(i) or ())]
         snap.items[kind.name] = items
         snap.ours[kind.name] = by_logical(i for i in items if scope is not None and scope.owns(i))
     return snap

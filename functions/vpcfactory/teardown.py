@@ -9,8 +9,9 @@ Two scopes:
   execution itself, or (with `rollbackOf` = NAME) by the destroy a custom-resource Delete starts
   for a Create that failed with leftovers (see for_event).
 - destroy:  {"vpcId": ID, "name": SPEC_NAME} -> everything inside that VPC tagged
-  `vpcfactory:vpc` = SPEC_NAME, the IGW attached to it with that tag, and the EIPs tagged with
-  that name by one of the executions that built the VPC. Untagged resources (an instance
+  `vpcfactory:vpc` = SPEC_NAME, the IGW attached to it with that tag, and what sits in no VPC
+  tagged with that name by one of the executions that built the VPC: its EIPs, and its IGW once an
+  earlier attempt detached it (then failed to delete it). Untagged resources (an instance
   someone launched, an EIP they brought) are never touched; if they block a delete, the
   teardown fails and lists what is left.
 
@@ -62,6 +63,7 @@ class Teardown:
         self.ec2 = ec2 or aws.client("ec2")
         # finish(): the IPAM allocations of the VPCs it deleted, released or pending release (ipam.py)
         self.ipam_allocations: list[dict[str, Any]] = []
+        self._builders: set[str] | None = None  # destroy: _builder_executions, read once
 
     # -- finding what is ours (inventory: the Describe filters narrow, Scope.owns decides) ----------
     @classmethod
@@ -88,27 +90,30 @@ class Teardown:
 
     def owned(self, kind: Kind) -> list[dict]:
         """Our live resources of one kind (a NAT is live in every state but `deleted`: inventory
-        says why). EIPs belong to no VPC: a destroy releases those tagged with the spec name by
-        one of the executions that built this VPC."""
-        if kind is not EIP or self.owner.execution:
+        says why). A rollback finds everything by its execution tag, attached or not. What sits in
+        no VPC -- EIPs, and an IGW an earlier attempt of this destroy detached and then failed to
+        delete (throttled, or the handler died between the two calls) -- a destroy finds by the
+        spec name and one of the executions that built this VPC (inventory.owned_in_no_vpc)."""
+        if self.owner.execution or kind not in (EIP, IGW):
             return inventory.owned(self.ec2, kind, self.owner)
-        executions = self._builder_executions()
-        if not executions:
-            return []
-        extra = [{"Name": f"tag:{TAG_EXECUTION}", "Values": sorted(executions)}]
-        return inventory.owned(self.ec2, EIP, self.owner, extra=extra)
+        attached = inventory.owned(self.ec2, kind, self.owner) if kind.in_vpc else []
+        return attached + inventory.owned_in_no_vpc(self.ec2, kind, self.owner, self._builder_executions())
 
     def _builder_executions(self) -> set[str]:
-        """Executions that built resources in this VPC: their EIPs are ours to release."""
+        """Executions that built resources in this VPC: what they left in no VPC is ours. Read once
+        per teardown, before it deletes anything that says so (later calls get the same set)."""
+        if self._builders is not None:
+            return self._builders
         seen: set[str] = set()
         for items in (
-            *(self.owned(kind) for kind in (VPC, SUBNET, ROUTE_TABLE, IGW)),
+            *(inventory.owned(self.ec2, kind, self.owner) for kind in (VPC, SUBNET, ROUTE_TABLE, IGW)),
             inventory.owned(self.ec2, NAT, self.owner, live_only=False),  # a deleted NAT's builder too
         ):
             for item in items:
                 execution = tag_dict(item.get("Tags")).get(TAG_EXECUTION)
                 if execution:
                     seen.add(execution)
+        self._builders = seen
         return seen
 
     # -- the three steps ---------------------------------------------------------------------
@@ -116,16 +121,7 @@ class Teardown:
         """Delete VPC endpoints and flow logs, start deleting NAT gateways (they take about a
         minute); return the ids whose deletion the teardown waits for (waits.py)."""
         self._delete_endpoints_and_flow_logs()
-        pending = []
-        for nat in self.owned(NAT):
-            if nat["State"] != "deleting":
-                aws.call(
-                    "DeleteNatGateway",
-                    self.ec2.delete_nat_gateway,
-                    missing_ok=True,
-                    NatGatewayId=nat["NatGatewayId"],
-                )
-            pending.append(nat["NatGatewayId"])
+        pending = self._delete_nat_gateways(self.owned(NAT))
         # Transit gateway attachments: their interfaces keep the subnets until `deleted` (transit.py).
         pending += transit.start_deleting(self.ec2, self.owned(TGW_ATTACHMENT))
         # Interface endpoints (deleted above, or deleting since an earlier attempt): their network
@@ -142,9 +138,35 @@ class Teardown:
             self._delete_log_groups(flow_logs)
         aws.delete_batch("DeleteFlowLogs", self.ec2.delete_flow_logs, "FlowLogIds", [f["FlowLogId"] for f in flow_logs])
 
+    def _delete_nat_gateways(self, nats: list[dict]) -> list[str]:
+        """DeleteNatGateway for each of our live NAT gateways not `deleting` yet; all their ids.
+
+        A NatGatewayNotFound counts as done (GONE_CODES), as it must for a NAT deleted long ago, but
+        EC2 is eventually consistent: right after CreateNatGateway (a rollback after the handler that
+        created it died) it can answer NotFound about a NAT that exists ("Eventual consistency in
+        the Amazon EC2 API"). Only DescribeNatGateways' state says whether a delete took, so the
+        deletion wait (deleted) and finish() call this again for any NAT still listed `pending`,
+        `available` or `failed`."""
+        for nat in nats:
+            if nat["State"] != "deleting":
+                aws.call(
+                    "DeleteNatGateway",
+                    self.ec2.delete_nat_gateway,
+                    missing_ok=True,
+                    NatGatewayId=nat["NatGatewayId"],
+                )
+        return [nat["NatGatewayId"] for nat in nats]
+
     def deleted(self, ids: list[str]) -> bool:
-        """Whether the deletions start() began are over (waits.py says how, per kind)."""
-        return waits.deleted(self.ec2, ids)
+        """Whether the deletions start() began are over. The NAT gateways among `ids` are read
+        again by our tags (one Describe, as the wait by id took; an id that is not ours is nothing
+        to wait for, and never deleted), and one whose delete did not take is deleted again
+        (_delete_nat_gateways) until none is live. The other ids: waits.py says how, per kind."""
+        nat_ids = {i for i in ids if waits.kind_of(i) is waits.NAT_GATEWAY}
+        nats = [n for n in self.owned(NAT) if n["NatGatewayId"] in nat_ids] if nat_ids else []
+        self._delete_nat_gateways(nats)
+        others = waits.deleted(self.ec2, [i for i in ids if i not in nat_ids])
+        return not nats and others
 
     def finish(self) -> dict[str, list[str]]:
         """Delete everything else. Tries every resource, then raises ResourceInUse if any was blocked."""
@@ -160,8 +182,11 @@ class Teardown:
             deleted.setdefault(kind, []).append(resource_id)
             return True
 
-        if self.owned(NAT):
+        if nats := self.owned(NAT):
             # The caller must wait for NAT deletion first; saying so beats a confusing EIP error.
+            # One whose delete did not take (or made after start's sweep) is deleted now, so the
+            # retries of this step (ResourceInUse) see it go.
+            self._delete_nat_gateways(nats)
             raise ResourceInUse("NAT gateways are still being deleted")
         if self.owned(TGW_ATTACHMENT):
             raise ResourceInUse("transit gateway attachments are still being deleted")

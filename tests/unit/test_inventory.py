@@ -12,7 +12,7 @@ from vpcfactory import inventory
 from vpcfactory.aws import snake_case
 from vpcfactory.growth import diff
 from vpcfactory.inventory import KIND, KINDS, Scope, Snapshot, by_logical
-from vpcfactory.plan import plan_network
+from vpcfactory.plan import adopt_route_tables, plan_network
 from vpcfactory.spec import parse_spec
 from vpcfactory.tags import resource_tags, tag_list
 from vpcfactory.verify import check
@@ -241,7 +241,7 @@ def test_a_network_read_back_as_planned_passes_every_check() -> None:
 def test_a_private_subnet_routed_to_the_internet_gateway_fails_naming_subnet_and_route() -> None:
     plan = _plan()
     snap = _as_built(plan)
-    table = _route_table(snap, "rtb/private/us-east-1b")
+    table = _route_table(snap, "rtb/private")
     default = next(r for r in table["Routes"] if r.get("DestinationCidrBlock") == "0.0.0.0/0")
     default.pop("NatGatewayId")
     default["GatewayId"] = "igw-0000000000000001"
@@ -249,8 +249,9 @@ def test_a_private_subnet_routed_to_the_internet_gateway_fails_naming_subnet_and
     problems, _ = check(plan, snap, CLOSED_GROUP)
 
     assert problems == [
-        f"subnet/private/us-east-1b (route table {table['RouteTableId']}): 0.0.0.0/0 -> igw-0000000000000001, "
+        f"subnet/private/{zone} (route table {table['RouteTableId']}): 0.0.0.0/0 -> igw-0000000000000001, "
         "expected nat-00000000000000000"
+        for zone in ("us-east-1a", "us-east-1b")  # one table for the tier (one NAT): both its subnets
     ]
 
 
@@ -329,7 +330,77 @@ def test_a_zone_added_to_the_spec_only_adds_logical_ids() -> None:
     grown = plan_network(parse_spec({**copy.deepcopy(SPEC), "availabilityZones": 3}), region_zones())
     changes = diff(grown, _as_built(plan))
     assert changes["refused"] == []
-    assert set(changes["added"]) >= {"subnet/public/us-east-1d", "subnet/private/us-east-1d", "rtb/private/us-east-1d"}
+    assert set(changes["added"]) == {"subnet/public/us-east-1d", "subnet/private/us-east-1d", "subnet/db/us-east-1d"}
+    # (the new zone's private subnet joins rtb/private: one NAT, one table for the tier)
+
+
+# -- route tables laid out by an earlier version: one per zone for a single NAT's private tier ----
+
+
+def _previous_layout(plan: dict[str, Any]) -> dict[str, Any]:
+    """`plan` as versions before the one-table-per-tier rule planned it: a private tier had one
+    route table per zone (rtb/<tier>/<az>, named <spec>-<tier>-<az>), each routed to the one NAT."""
+    old = copy.deepcopy(plan)
+    tables = []
+    for rt in old["routeTables"]:
+        if rt["type"] != "private":
+            tables.append(rt)
+            continue
+        for sub in [s for s in old["subnets"] if s["logicalId"] in rt["subnets"]]:
+            zonal = {**copy.deepcopy(rt), "logicalId": f"rtb/{sub['tier']}/{sub['az']}", "az": sub["az"]}
+            zonal.update(name=f"{old['name']}-{sub['tier']}-{sub['az']}", subnets=[sub["logicalId"]])
+            sub["routeTable"] = zonal["logicalId"]
+            tables.append(zonal)
+    old["routeTables"] = tables
+    for endpoint in old["gatewayEndpoints"]:
+        endpoint["routeTables"] = [t["logicalId"] for t in tables if t["type"] in ("private", "isolated")]
+    return old
+
+
+def test_a_vpc_built_with_a_table_per_zone_is_planned_as_it_is_built_so_nothing_is_added_or_drifted() -> None:
+    # Given a VPC an earlier version built for this spec (single NAT: a private table per zone)
+    plan = _plan()
+    previous = _previous_layout(plan)
+    snap = _as_built(previous)
+    # When today's plan is laid in the layout the VPC has
+    adopted = adopt_route_tables(plan, snap.mine("route-table"))
+    # Then it is that layout: the same tables, names, routes and members, and the CIDRs unchanged
+    assert adopted["routeTables"] == previous["routeTables"]
+    assert adopted["subnets"] == previous["subnets"] and adopted["gatewayEndpoints"] == previous["gatewayEndpoints"]
+    assert [s["cidr"] for s in adopted["subnets"]] == [s["cidr"] for s in plan["subnets"]]
+    # and a re-apply adds and refuses nothing, and Verify (the fleet audit) finds no drift
+    changes = diff(adopted, snap)
+    assert changes["added"] == [] and changes["refused"] == []
+    assert check(adopted, snap, CLOSED_GROUP)[0] == []
+    # (without adopting, the re-apply would move every private subnet: refused, naming the tables)
+    refused = diff(plan, snap)["refused"]
+    assert [r.split(" (")[0] for r in refused] == ["rtb/private/us-east-1a", "rtb/private/us-east-1b"]
+    assert all(r.endswith("would be replaced: its subnets would move to rtb/private") for r in refused)
+
+
+def test_a_zone_added_to_a_vpc_with_a_table_per_zone_gets_its_own_table_too() -> None:
+    grown = plan_network(parse_spec({**copy.deepcopy(SPEC), "availabilityZones": 3}), region_zones())
+    snap = _as_built(_previous_layout(_plan()))
+    adopted = adopt_route_tables(grown, snap.mine("route-table"))
+    changes = diff(adopted, snap)
+    assert changes["refused"] == []
+    assert "rtb/private/us-east-1d" in changes["added"] and "rtb/private" not in changes["added"]
+    table = next(t for t in adopted["routeTables"] if t["logicalId"] == "rtb/private/us-east-1d")
+    assert table["defaultRoute"] == {"target": "nat", "nat": "nat/us-east-1a"}
+    assert table["subnets"] == ["subnet/private/us-east-1d"]
+
+
+def test_a_vpc_built_with_one_table_per_tier_keeps_it_and_a_per_zone_spec_is_refused() -> None:
+    plan = _plan()
+    snap = _as_built(plan)
+    assert adopt_route_tables(plan, snap.mine("route-table")) is plan  # nothing to adopt
+    per_az = plan_network(parse_spec({**copy.deepcopy(SPEC), "natGateways": "per-az"}), region_zones())
+    refused = diff(per_az, snap)["refused"]
+    table = _route_table(snap, "rtb/private")["RouteTableId"]
+    assert (
+        f"rtb/private ({table}) would be replaced: its subnets would move to rtb/private/us-east-1a, "
+        "rtb/private/us-east-1b" in refused
+    )
 
 
 # -- snapshot: one Describe per kind -----------------------------------------------------------------
@@ -388,6 +459,52 @@ def test_a_snapshot_reads_each_kind_once_and_keeps_only_live_items_in_the_vpc() 
     assert list(snap.mine("subnet")) == ["subnet/a"]
     assert [n["NatGatewayId"] for n in snap.all("nat-gateway")] == ["nat-failed"]  # live: every state but deleted
     assert snap.mine("egress-only-internet-gateway")["eigw"]["EgressOnlyInternetGatewayId"] == "eigw-ours"
+
+
+def test_a_detached_internet_gateway_sits_in_no_vpc_but_an_egress_only_one_always_names_its_vpc() -> None:
+    assert inventory.vpcs_of({"InternetGatewayId": "igw-1", "Attachments": []}) is None
+    assert inventory.vpcs_of({"InternetGatewayId": "igw-1", "Attachments": [{"VpcId": VPC_ID}]}) == {VPC_ID}
+    assert inventory.vpcs_of({"EgressOnlyInternetGatewayId": "eigw-1", "Attachments": []}) == set()
+
+
+def test_a_vpc_scope_finds_what_sits_in_no_vpc_only_if_one_of_the_vpcs_builders_tagged_it() -> None:
+    # Given detached internet gateways (the Describe answers all of them, whatever its filters)
+    ec2 = FakeEc2(
+        {
+            "internet-gateway": [
+                {"InternetGatewayId": "igw-ours", "Attachments": [], "Tags": _tags("igw")},
+                {"InternetGatewayId": "igw-namesake", "Attachments": [], "Tags": _tags("igw", execution="build-9")},
+                {"InternetGatewayId": "igw-other-name", "Attachments": [], "Tags": _tags("igw", name="other")},
+                {"InternetGatewayId": "igw-untagged", "Attachments": [], "Tags": []},
+                {"InternetGatewayId": "igw-elsewhere", "Attachments": [{"VpcId": OTHER_VPC}], "Tags": _tags("igw")},
+            ]
+        }
+    )
+
+    # When a destroy of the VPC built by EXECUTION (and a later build-2) looks for them
+    found = inventory.owned_in_no_vpc(
+        ec2, KIND["internet-gateway"], Scope.of_vpc(VPC_ID, "inv"), [EXECUTION, "build-2"]
+    )
+
+    # Then it gets only the detached one its spec name and one of its builders tagged, in one Describe;
+    # an execution scope has nothing to find this way (its tag says all), and no builders mean nothing
+    assert [i["InternetGatewayId"] for i in found] == ["igw-ours"]
+    assert ec2.calls == ["DescribeInternetGateways"]
+    assert inventory.owned_in_no_vpc(ec2, KIND["internet-gateway"], Scope.of_execution(EXECUTION), [EXECUTION]) == []
+    assert inventory.owned_in_no_vpc(ec2, KIND["internet-gateway"], Scope.of_vpc(VPC_ID, "inv"), []) == []
+
+
+def test_a_snapshot_leaves_out_a_detached_internet_gateway_whatever_the_describe_answered() -> None:
+    ec2 = FakeEc2(
+        {
+            "internet-gateway": [
+                {"InternetGatewayId": "igw-detached", "Attachments": [], "Tags": _tags("igw")},
+                {"InternetGatewayId": "igw-ours", "Attachments": [{"VpcId": VPC_ID}], "Tags": _tags("igw")},
+            ]
+        }
+    )
+    snap = inventory.snapshot(ec2, VPC_ID, Scope.of_vpc(VPC_ID, "inv"), [KIND["internet-gateway"]])
+    assert [i["InternetGatewayId"] for i in snap.all("internet-gateway")] == ["igw-ours"]
 
 
 def test_a_snapshot_without_a_scope_does_not_read_elastic_ips() -> None:
