@@ -97,8 +97,12 @@ diagrams: $(STAMP) ## redraw docs/images: the production network and both state 
 validate: $(STAMP) ## sam validate --lint (offline)
 	$(BIN)/sam validate --lint --region $(AWS_DEFAULT_REGION)
 
-build: $(STAMP) ## sam build (python3.13, arm64; offline: no requirements.txt)
+# sam build ships sources only; the second step adds the runtime's bytecode (python3.13, found on PATH,
+# in pyenv, or as VPCFACTORY_RUNTIME_PYTHON) so cold starts do not compile our modules. Without a
+# python3.13 it warns and the package stays sources only (vpcfactory_tools/bytecode.py says why).
+build: $(STAMP) ## sam build (python3.13, arm64; offline: no requirements.txt) + the runtime's bytecode
 	$(BIN)/sam build
+	$(BIN)/python -m vpcfactory_tools.bytecode .aws-sam/build
 
 deploy: build ## sam deploy --config-env $(ENV) (needs AWS credentials)
 	$(BIN)/sam deploy --config-env $(or $(ENV),dev)

@@ -256,8 +256,16 @@ LAMBDA_PROVIDED = ("boto3", "aws-lambda-powertools", "aws-xray-sdk")
 def lambda_layout(target: Path) -> Path:
     """A directory holding (links to) only the packages the Lambda runtime and the Powertools
     layer provide: /opt/python, roughly. The dev venv holds ~150 more distributions (sam-cli,
-    moto, awscrt, ...); some change what boto3 imports (awscrt), all slow metadata scans."""
+    moto, awscrt, ...); some change what boto3 imports (awscrt), all slow metadata scans.
+
+    With their bytecode, as Lambda has them: a package directory brings its __pycache__ along; a
+    single-file module (typing_extensions.py, which Powertools' Logger imports; six.py) keeps its
+    .pyc in the __pycache__ beside it, which is linked too. Without that link every run compiled
+    typing_extensions (~25 ms, the largest item of a handler's import after boto3 before issue 16),
+    which Lambda does not: the Powertools layer's canary fails a layer that recompiles any of its
+    sources (powertools-lambda-python, layer_v3/layer/canary/bytecode_monitor.py)."""
     from importlib import metadata
+    from importlib.util import cache_from_source
 
     target.mkdir(parents=True, exist_ok=True)
     seen: set[str] = set()
@@ -278,13 +286,27 @@ def lambda_layout(target: Path) -> Path:
             source = Path(str(dist.locate_file(top)))
             if source.exists() and not (target / top).exists():
                 (target / top).symlink_to(source)
+            cached = Path(cache_from_source(str(source))) if top.endswith(".py") else None
+            if cached and cached.exists() and not (target / "__pycache__" / cached.name).exists():
+                (target / "__pycache__").mkdir(exist_ok=True)
+                (target / "__pycache__" / cached.name).symlink_to(cached)
     return target
 
 
 def measure_cold_start(config: BenchConfig) -> dict[str, Any]:
-    """Import times in the dev venv (every handler) and in a Lambda-like layout (the slowest one:
-    the sam build output as /var/task, only the runtime's and the layer's packages, ``python -S``);
-    the deployment package's size."""
+    """Import times in the dev venv (every handler) and in a Lambda-like layout (the slowest one;
+    its ratio to ``import boto3`` in the same layout is issue 16's figure); the deployment package's
+    size.
+
+    The layout is what a function sees: the package as ``make build`` ships it as /var/task (``sam
+    build``, then the runtime's bytecode, vpcfactory_tools.bytecode), the runtime's and the layer's
+    packages with their bytecode (lambda_layout), ``python -S``, no bytecode written (/var/task is
+    read-only). The package's bytecode is for the runtime (python3.13), which this interpreter
+    ignores, so when the build ships bytecode the layout gets the same package compiled the same
+    way for this interpreter; when this host has no python3.13 the build ships sources only, and
+    the layout compiles them at every import, as Lambda would (``package.bytecode`` says which)."""
+    from vpcfactory_tools import bytecode
+
     modules = list(config.handlers or handler_modules())
     log(f"import times: {len(modules)} handler modules x {config.import_runs} fresh interpreters")
     out: dict[str, Any] = {"imports": measure_imports(modules, config.import_runs, config.import_jobs)}
@@ -294,12 +316,19 @@ def measure_cold_start(config: BenchConfig) -> dict[str, Any]:
         scratch = Path(tmp)
         log("sam build")
         seconds = sam_build(scratch / "build")
-        out["package"] = {**package_size(scratch / "build", scratch), "samBuildSeconds": round(seconds, 2)}
+        shipped = bytecode.add_bytecode(scratch / "build")
+        out["package"] = {
+            **package_size(scratch / "build", scratch),
+            "samBuildSeconds": round(seconds, 2),
+            "bytecode": shipped,
+        }
         task = scratch / "build" / out["package"]["function"]
+        if shipped["python"] and shipped["cacheTag"] != sys.implementation.cache_tag:
+            bytecode.compile_tree([task], sys.executable)
         env = {
             **lambda_environment(),
             "PYTHONPATH": f"{task}{os.pathsep}{lambda_layout(scratch / 'opt')}",
-            "PYTHONDONTWRITEBYTECODE": "1",  # /var/task is read-only: our modules compile at every cold start
+            "PYTHONDONTWRITEBYTECODE": "1",  # /var/task is read-only: Lambda keeps no bytecode it compiles
         }
         slowest = out["imports"]["slowest"]
         log(f"import time in a Lambda-like layout: {slowest}")
@@ -309,6 +338,8 @@ def measure_cold_start(config: BenchConfig) -> dict[str, Any]:
             "medianMs": lean["maxMedianMs"],
             "runsMs": lean["handlers"][slowest]["runsMs"],
             "boto3MedianMs": lean["boto3MedianMs"],
+            "ratio": round(lean["maxMedianMs"] / lean["boto3MedianMs"], 3),
+            "packageBytecode": bool(shipped["python"]),
             "heaviestPackagesMs": lean["heaviestPackagesMs"],
         }
     return out

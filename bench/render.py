@@ -142,11 +142,13 @@ def render(results: dict[str, Any]) -> str:
             rows.append(["`import boto3` alone (ms)", imports["boto3MedianMs"], "the floor"])
         lean = cold.get("lambdaLayout")
         if lean:
+            bytecode = "with" if lean.get("packageBytecode") else "without"
             rows.append(
                 [
                     "same handler, Lambda-like layout (ms)",
                     lean["medianMs"],
-                    f"only runtime + layer packages, python -S; boto3 alone {lean['boto3MedianMs']:g} ms",
+                    f"only runtime + layer packages, python -S, package {bytecode} bytecode; boto3 alone "
+                    f"{lean['boto3MedianMs']:g} ms: {lean.get('ratio', 0):g}x",
                 ]
             )
         if package:

@@ -10,7 +10,7 @@ from bench.common import measured
 
 TARGET_RATIO = 1.05  # issue 16: every scenario (issue 6: ha3 and ha6 within 1.10)
 TARGET_HA6_VS_HA3 = 0.05
-TARGET_IMPORT_MS = 150.0
+TARGET_IMPORT_RATIO = 1.15  # issue 16: slowest handler import / `import boto3`, both in the Lambda-like layout
 TARGET_PACKAGE_BYTES = 100 * 1024
 TARGET_LOCAL_RATIO = 3.0
 SEED_SCRIPT_CALLS_MEASURED = 31  # issue 6: what the seed script was measured to make
@@ -127,17 +127,21 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             "(its waiters see everything ready at once); difference by operation: "
             + ", ".join(f"{op} {n:+d}" for op, n in sorted(more.items(), key=lambda kv: -abs(kv[1])) if n),
         )
-    imports = cold.get("imports")
-    if imports:
-        lean = cold.get("lambdaLayout") or {}
+    imports, lean = cold.get("imports"), cold.get("lambdaLayout")
+    if lean and lean.get("ratio") is not None:
         add(
-            f"handler import <= {TARGET_IMPORT_MS:.0f} ms each (slowest median)",
-            imports["maxMedianMs"],
-            TARGET_IMPORT_MS,
-            imports["maxMedianMs"] <= TARGET_IMPORT_MS,
-            f"`import boto3` alone takes {imports['boto3MedianMs']:g} ms here; heaviest packages: "
-            + ", ".join(f"{k} {v:g} ms" for k, v in imports["heaviestPackagesMs"].items())
-            + (f"; {lean['medianMs']:g} ms in a Lambda-like layout" if lean else ""),
+            f"slowest handler import <= {TARGET_IMPORT_RATIO:.2f} x `import boto3` (Lambda-like layout)",
+            lean["ratio"],
+            TARGET_IMPORT_RATIO,
+            lean["ratio"] <= TARGET_IMPORT_RATIO,
+            f"{lean['handler']}: {lean['medianMs']:g} ms, `import boto3` alone {lean['boto3MedianMs']:g} ms, "
+            f"package {'with' if lean.get('packageBytecode') else 'without'} bytecode"
+            + (
+                f"; in the dev venv the slowest takes {imports['maxMedianMs']:g} ms, heaviest packages: "
+                + ", ".join(f"{k} {v:g} ms" for k, v in imports["heaviestPackagesMs"].items())
+                if imports
+                else ""
+            ),
         )
     package = cold.get("package")
     if package:

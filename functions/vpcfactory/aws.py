@@ -1,7 +1,9 @@
 """The one place that owns boto3: cached clients and ClientError -> our exception classes.
 
 Clients are created lazily (never at import time: mocks must start before clients exist) and
-cached per (service, region).
+cached per (service, region). They come from botocore sessions, the clients boto3 itself hands
+out: `import boto3` also imports s3transfer and multiprocessing (boto3's S3 transfer manager and
+resources), which no handler uses, and was a sixth of every cold start's imports (issue 16).
 
 Retries happen at two levels, on purpose:
 - botocore's standard retry mode (a few attempts, exponential backoff with jitter) absorbs the
@@ -22,7 +24,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -51,7 +53,7 @@ _CLIENT_CONFIG = Config(
     retries={"mode": "standard", "total_max_attempts": SDK_ATTEMPTS}, connect_timeout=5, read_timeout=20
 )
 _clients: dict[tuple[str, str, str], Any] = {}
-_sessions: dict[tuple[str, str], tuple[boto3.session.Session, float]] = {}
+_sessions: dict[tuple[str, str], tuple[botocore.session.Session, float]] = {}
 _lock = threading.Lock()
 
 # The account a handler works in: the factory's own, or a target account reached by assuming a
@@ -130,7 +132,7 @@ def role_arn(target: Mapping[str, Any]) -> str:
     return f"arn:{partition(target['region'])}:iam::{target['accountId']}:role/{target['roleName']}"
 
 
-def assumed_session(sts: Any, target: Mapping[str, Any], session_name: str) -> tuple[boto3.session.Session, float]:
+def assumed_session(sts: Any, target: Mapping[str, Any], session_name: str) -> tuple[botocore.session.Session, float]:
     """A session in the target account (AssumeRole of role_arn(target), with its ExternalId, through
     `sts`) and when its credentials expire (epoch seconds). The handlers and the operator CLI both
     reach a target account through here; errors are botocore's (the handlers call it through `call`)."""
@@ -138,17 +140,14 @@ def assumed_session(sts: Any, target: Mapping[str, Any], session_name: str) -> t
     if target.get("externalId"):
         kwargs["ExternalId"] = target["externalId"]
     creds = sts.assume_role(**kwargs)["Credentials"]
-    session = boto3.session.Session(
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-        region_name=target["region"],
-    )
+    session = botocore.session.get_session()
+    session.set_credentials(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+    session.set_config_variable("region", target["region"])
     expires = creds["Expiration"].timestamp() if hasattr(creds["Expiration"], "timestamp") else time.time() + 900
     return session, expires
 
 
-def _assumed_session(target: Mapping[str, Any]) -> boto3.session.Session:
+def _assumed_session(target: Mapping[str, Any]) -> botocore.session.Session:
     key = (role_arn(target), _session_name.get())
     with _lock:
         cached = _sessions.get(key)
@@ -168,10 +167,10 @@ def client(service: str = "ec2", region_name: str | None = None, *, own_account:
         key = (service, region_name or region(), "self")
         with _lock:
             if key not in _clients:
-                own: Any = boto3.session.Session()  # Any: the stubs type client() per literal service name
-                _clients[key] = own.client(service, region_name=key[1], config=_CLIENT_CONFIG)
+                own = botocore.session.get_session()
+                _clients[key] = own.create_client(service, region_name=key[1], config=_CLIENT_CONFIG)
             return _clients[key]
-    session: Any = _assumed_session(target)  # Any: as above
+    session = _assumed_session(target)
     key = (
         service,
         region_name or target["region"],
@@ -179,7 +178,7 @@ def client(service: str = "ec2", region_name: str | None = None, *, own_account:
     )
     with _lock:
         if key not in _clients:
-            _clients[key] = session.client(service, region_name=key[1], config=_CLIENT_CONFIG)
+            _clients[key] = session.create_client(service, region_name=key[1], config=_CLIENT_CONFIG)
         return _clients[key]
 
 

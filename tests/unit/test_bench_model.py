@@ -464,3 +464,15 @@ def test_a_build_that_fails_under_load_is_a_failed_scenario_and_every_other_figu
     } in targets
     assert any(t["target"].startswith("deployment package") and t["met"] for t in targets)
     assert "### Not measured" in text and "States.Timeout" in text
+
+
+def test_the_import_target_is_the_slowest_handler_against_import_boto3_in_the_lambda_like_layout() -> None:
+    # Issue 16: <= 1.15 x `import boto3`, both measured in the same Lambda-like layout
+    layout = {"handler": "vpcfactory.handlers.audit_network", "medianMs": 150.0, "boto3MedianMs": 140.0}
+
+    [met] = evaluate_targets({"coldStart": {"lambdaLayout": {**layout, "ratio": 1.071, "packageBytecode": True}}})
+    [missed] = evaluate_targets({"coldStart": {"lambdaLayout": {**layout, "ratio": 1.2, "packageBytecode": False}}})
+
+    assert (met["measured"], met["limit"], met["met"]) == (1.071, 1.15, True)
+    assert "audit_network: 150 ms, `import boto3` alone 140 ms, package with bytecode" in met["note"]
+    assert missed["met"] is False and "without bytecode" in missed["note"]

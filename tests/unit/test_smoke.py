@@ -34,6 +34,8 @@ class FakeShell:
     def step_of(command: list[str]) -> str:
         if command[0].endswith("sam"):
             return {"build": "build", "deploy": "deploy", "delete": "delete-stack"}[command[1]]
+        if command[2] == "vpcfactory_tools.bytecode":
+            return "bytecode"
         return command[3]  # python -m vpcfactory_tools.cli <verb>
 
 
@@ -56,7 +58,7 @@ def test_a_passing_run_deploys_builds_verifies_destroys_and_deletes_the_stack(cr
 
     report = smoke.smoke("dev", run=shell)
 
-    assert shell.ran == ["build", "deploy", "apply", "destroy", "delete-stack"]
+    assert shell.ran == ["build", "bytecode", "deploy", "apply", "destroy", "delete-stack"]
     assert report.status == "PASSED" and report.vpcId == "vpc-0abc"
     assert (report.stack, report.region) == ("vpcfactory-dev", "us-east-1")
 
@@ -77,8 +79,8 @@ def test_a_failed_deploy_deletes_the_half_made_stack(credentials):
 
     report = smoke.smoke("dev", run=shell)
 
-    assert shell.ran == ["build", "deploy", "delete-stack"]
-    assert report.status == "FAILED" and report.steps[1].detail == "boom"
+    assert shell.ran == ["build", "bytecode", "deploy", "delete-stack"]
+    assert report.status == "FAILED" and report.steps[2].detail == "boom"
 
 
 def test_an_unknown_environment_is_a_usage_error(tmp_path, capsys):

@@ -76,6 +76,7 @@ def test_a_quick_bench_run_writes_every_figure_and_prints_every_table(tmp_path: 
     assert imports["handlers"]["vpcfactory.handlers.check_vpc"]["medianMs"] > 0
     assert imports["boto3MedianMs"] > 0
     assert written["coldStart"]["lambdaLayout"]["medianMs"] > 0
+    assert written["coldStart"]["lambdaLayout"]["ratio"] > 0  # issue 16's figure: slowest handler / import boto3
     assert 0 < written["coldStart"]["package"]["zippedBytes"] < written["coldStart"]["package"]["unzippedBytes"]
     # 5. growth
     assert [g["availabilityZones"] for g in written["growth"]["byAvailabilityZones"]] == [1, 2]

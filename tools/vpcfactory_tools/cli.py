@@ -590,18 +590,19 @@ def target_ec2(args: argparse.Namespace, target: dict[str, Any] | None) -> Any:
 
 def ec2_client(args: argparse.Namespace, target: Mapping[str, Any] | None) -> Any:
     """EC2 at the target endpoint (or AWS), in the spec's target account when it names one."""
-    import boto3
+    import botocore.session
 
     from vpcfactory.aws import assumed_session, normalize_target
 
     region = args.region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    session = boto3.session.Session(region_name=region)
+    session = botocore.session.get_session()
+    session.set_config_variable("region", region)
     target = normalize_target(target) if target else None
     if target:  # as the handlers do (vpcfactory.aws), with the CLI's own credentials and session name
         session, _expires = assumed_session(
-            session.client("sts", endpoint_url=args.endpoint_url), target, "vpcfactory-cli"
+            session.create_client("sts", endpoint_url=args.endpoint_url), target, "vpcfactory-cli"
         )
-    return session.client("ec2", endpoint_url=args.endpoint_url)
+    return session.create_client("ec2", endpoint_url=args.endpoint_url)
 
 
 def emulator_zones(args: argparse.Namespace) -> list[dict[str, Any]]:

@@ -1,9 +1,9 @@
 """`make smoke ENV=dev`: what only a real account can prove, proved with the user's credentials.
 
-Deploys the stack (`sam build` + `sam deploy --config-env ENV`), builds `examples/seed.yaml`
-through it, checks the build verified (status SUCCEEDED, every Security Hub control in its
-compliance summary PASSED), destroys the VPC, deletes the stack, and writes a JSON report
-(`smoke/report.json` by default) with each step, its duration and outcome.
+Deploys the stack (`sam build`, the runtime's bytecode, `sam deploy --config-env ENV`: the steps of
+`make deploy`), builds `examples/seed.yaml` through it, checks the build verified (status SUCCEEDED,
+every Security Hub control in its compliance summary PASSED), destroys the VPC, deletes the stack,
+and writes a JSON report (`smoke/report.json` by default) with each step, its duration and outcome.
 
 Without AWS credentials it does nothing but say so: the report's status is SKIPPED and it exits 0,
 so `make smoke` is safe anywhere. Cleanup always runs: a failed build or verify still destroys
@@ -111,6 +111,8 @@ def smoke(env: str, *, run: Runner = run_process, keep_stack: bool = False, spec
     sam = str(Path(sys.executable).with_name("sam"))
     try:
         if _step(report, "build", [sam, "build"], run).returncode:
+            return report
+        if _step(report, "bytecode", [sys.executable, "-m", "vpcfactory_tools.bytecode"], run).returncode:
             return report
         deploy = [sam, "deploy", "--config-env", env, "--no-confirm-changeset", "--no-fail-on-empty-changeset"]
         if _step(report, "deploy", deploy, run).returncode:
