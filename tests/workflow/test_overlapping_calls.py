@@ -4,33 +4,15 @@ not one per subnet, and the network comes out as it did when the calls went one 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
+from tests.workflow.conftest import BENCH_EC2_CALL_SECONDS
 from tests.workflow.owned import execution_name
 from vpcfactory import fanout
 from vpcfactory_tools.emulator import latency
-from vpcfactory_tools.emulator.embedded import EmbeddedEmulator
-from vpcfactory_tools.emulator.settings import EmulatorSettings
 
-BENCH_TIME_SCALE = 0.02  # bench/common.py: 1 simulated second = 20 real ms
-CALL = 0.1  # simulated seconds per EC2 call (the latency model's default)
+CALL = BENCH_EC2_CALL_SECONDS  # simulated seconds per EC2 call, as `make bench` has it
 SKEW = 0.001  # float rounding: calls handed over at once begin at the same simulated instant
-
-
-@pytest.fixture
-def bench_emulator(emu: EmbeddedEmulator) -> Iterator[EmbeddedEmulator]:
-    emu.reconfigure(EmulatorSettings(time_scale=BENCH_TIME_SCALE))
-    was_installed = latency.installed()
-    latency.install()
-    try:
-        with latency.configured(ec2_call_seconds=CALL):
-            yield emu
-    finally:
-        if not was_installed:
-            latency.uninstall()
 
 
 def span(calls: list[Any]) -> float:

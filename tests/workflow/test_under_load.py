@@ -26,27 +26,8 @@ from tests.conftest import unique
 from tests.workflow.owned import execution_name
 from vpcfactory_tools.emulator import engine_time, latency
 from vpcfactory_tools.emulator.embedded import EmbeddedEmulator
-from vpcfactory_tools.emulator.settings import EmulatorSettings
 
-# What `make bench` builds with (bench/common.py, BenchConfig): 1 simulated second = 20 real ms, and
-# every EC2 call takes 100 simulated ms.
-BENCH_TIME_SCALE = 0.02
-BENCH_EC2_CALL_SECONDS = 0.1
 TOLERANCE = 0.02  # issue 16: simulated figures under load within 2 % of an idle run's
-
-
-@pytest.fixture
-def bench_emulator(emu: EmbeddedEmulator) -> Iterator[EmbeddedEmulator]:
-    """The module's emulator as `make bench` runs it: its time scale, the latency model on top."""
-    emu.reconfigure(EmulatorSettings(time_scale=BENCH_TIME_SCALE))
-    was_installed = latency.installed()
-    latency.install()
-    try:
-        with latency.configured(ec2_call_seconds=BENCH_EC2_CALL_SECONDS):
-            yield emu
-    finally:
-        if not was_installed:
-            latency.uninstall()
 
 
 @contextmanager

@@ -497,22 +497,27 @@ def _patch_nat_client_token(original: Callable[..., Any]) -> Callable[..., Any]:
         token = self._get_param("ClientToken")
         if not token:
             return original(self)
-        request = _request_parameters(self)
-        backend = self.ec2_backend
-        with _LOCK:
-            tokens = backend.__dict__.setdefault(_NAT_TOKENS, {})
-            if token in tokens:
-                first_request, nat_id = tokens[token]
-                if first_request != request:
-                    raise IdempotentParameterMismatchError(token)
-                nat = backend.nat_gateways[nat_id]
-            else:
-                result = original(self)
-                nat = result.result["NatGateway"]
-                tokens[token] = (request, nat.id)
-        return ActionResult({"ClientToken": token, "NatGateway": nat})
+        first = _once_per_token(self, _NAT_TOKENS, lambda: original(self).result["NatGateway"])
+        # the NAT gateway as it is now (the backend's own object: its state moves on)
+        return ActionResult({"ClientToken": token, "NatGateway": self.ec2_backend.nat_gateways[first.id]})
 
     return create_nat_gateway
+
+
+def _once_per_token(response: Any, store: str, create: Callable[[], Any]) -> Any:
+    """What the request's ClientToken made first (the same parameters, else
+    ``IdempotentParameterMismatch``), or ``create()``'s result, remembered per account+Region."""
+    token, request = response._get_param("ClientToken"), _request_parameters(response)
+    with _LOCK:
+        tokens = response.ec2_backend.__dict__.setdefault(store, {})
+        if token in tokens:
+            first_request, made = tokens[token]
+            if first_request != request:
+                raise IdempotentParameterMismatchError(token)
+            return made
+        made = create()
+        tokens[token] = (request, made)
+        return made
 
 
 def _request_parameters(response: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -542,17 +547,7 @@ def _patch_route_table_client_token(original: Callable[..., Any]) -> Callable[..
         token = self._get_param("ClientToken")
         if not token:
             return original(self)
-        request = _request_parameters(self)
-        backend = self.ec2_backend
-        with _LOCK:
-            tokens = backend.__dict__.setdefault(_ROUTE_TABLE_TOKENS, {})
-            if token in tokens:
-                first_request, table = tokens[token]
-                if first_request != request:
-                    raise IdempotentParameterMismatchError(token)
-            else:
-                table = original(self).result["RouteTable"]
-                tokens[token] = (request, table)
+        table = _once_per_token(self, _ROUTE_TABLE_TOKENS, lambda: original(self).result["RouteTable"])
         return ActionResult({"ClientToken": token, "RouteTable": table})
 
     return create_route_table
