@@ -94,8 +94,8 @@ def test_a_quick_bench_run_writes_every_figure_and_prints_every_table(tmp_path: 
     assert transitions["buildPerAccount"] > transitions["rolloutPerAccount"]
     assert fleet["usd"]["rolloutPerAccount"] == pytest.approx(transitions["rolloutPerAccount"] * 0.000025, abs=1e-7)
     # the targets, and the tables
-    # without the seed script: no seed-vs-script time, EC2 calls or local-speed ratio (3 of the 9)
-    assert len(written["targets"]) == (9 if "error" not in script else 6)
+    # without the seed script: no seed-vs-script time, EC2 calls or local-speed ratio (3 of the 11)
+    assert len(written["targets"]) == (11 if "error" not in script else 8)
     assert all(isinstance(t["met"], bool) for t in written["targets"])
     assert any(t["target"].startswith("fleet: 6 accounts at maxConcurrency 2") for t in written["targets"])
     table = render(results)
