@@ -125,7 +125,13 @@ def acquire(name: str, target: Mapping[str, Any] | None, execution_arn: str) -> 
 
 
 def release(lock: Lock) -> bool:
-    """Delete the lock if `lock.holder` still holds it; False if it does not (nothing is touched)."""
+    """Delete the lock if `lock.holder` still holds it; False if it does not (nothing is touched).
+
+    Released already is the normal case for the backstop (Release Build Lock runs after Report
+    Success, which released it first): said at INFO. Held by another build -- ours went stale and was
+    taken over -- is worth a WARNING. The failed condition answers with the item as it is
+    (ReturnValuesOnConditionCheckFailure: no read capacity, no other permission), so telling the two
+    apart costs no second call."""
     table = table_name()
     dynamodb = aws.client("dynamodb", own_account=True)
     try:
@@ -134,10 +140,19 @@ def release(lock: Lock) -> bool:
             Key={KEY: {"S": lock["key"]}},
             ConditionExpression="holder = :me",
             ExpressionAttributeValues={":me": {"S": lock["holder"]}},
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
     except ClientError as exc:
         if aws.error_code(exc) == "ConditionalCheckFailedException":
-            logger.warning("the build lock is not ours any more: left as it is", extra={"lockKey": lock["key"]})
+            answer: dict[str, Any] = dict(exc.response)
+            holder = (answer.get("Item") or {}).get("holder", {}).get("S")
+            if holder is None:
+                logger.info("the build lock was already released", extra={"lockKey": lock["key"]})
+            else:
+                logger.warning(
+                    "the build lock is held by another build now: left as it is",
+                    extra={"lockKey": lock["key"], "holder": holder},
+                )
             return False
         raise _failed("DeleteItem", exc) from exc
     return True

@@ -4,6 +4,7 @@ one step, as DynamoDB does (emulator/conditional_writes.py)."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -146,17 +147,28 @@ def test_a_holder_step_functions_does_not_know_keeps_the_lock_until_the_grace_ha
     assert build_lock.acquire("net", None, me)["holder"] == me
 
 
-def test_only_the_holder_releases_the_lock(clients):
+def test_only_the_holder_releases_the_lock(clients, caplog):
     dynamodb, sfn, machine = clients
     holder = _execution(sfn, machine, "build-holder")
     lock = build_lock.acquire("net", None, holder)
 
     assert build_lock.release({"key": lock["key"], "holder": _execution(sfn, machine, "build-other")}) is False
     assert _item(dynamodb, lock["key"])["holder"]["S"] == holder
+    [held] = _logged(caplog)
+    assert (held.levelname, held.holder) == ("WARNING", holder)  # another build holds it: worth a look
 
     assert build_lock.release(lock) is True
     assert _item(dynamodb, lock["key"]) is None
     assert build_lock.release(lock) is False  # released already: nothing to do, nothing touched
+    # the backstop's normal case (Report Success released it first): no warning on every build
+    assert [(e.levelname, e.getMessage()) for e in _logged(caplog)] == [("INFO", "the build lock was already released")]
+
+
+def _logged(caplog) -> list[logging.LogRecord]:
+    """The build lock's log records since the last call (Powertools' logger propagates to caplog)."""
+    records = [r for r in caplog.records if "build lock" in r.getMessage()]
+    caplog.clear()
+    return records
 
 
 def test_a_lock_table_error_is_build_lock_failed_naming_the_call(clients, monkeypatch):
