@@ -713,13 +713,14 @@ def test_a_deleted_resource_takes_its_tags_with_it(ec2: Any) -> None:
 
 
 def test_the_moto_code_the_emulator_patches_is_unchanged_since_it_was_pinned() -> None:
-    from vpcfactory_tools.emulator import faults, server
+    from vpcfactory_tools.emulator import faults, server, service_models
 
     pinned = {
         **fidelity.PINNED_SOURCES,
         **faults.PINNED_SOURCES,
         **engine_time.PINNED_SOURCES,
         **server.PINNED_SOURCES,
+        **service_models.PINNED_SOURCES,
     }
 
     assert moto.__version__ == patching.MOTO_VERSION

@@ -1,5 +1,5 @@
-"""The emulator's two speed patches change how long things take, never what they answer: a
-resource's tags read directly, and one parse per state machine definition."""
+"""The emulator's speed patches change how long things take, never what they answer: a resource's
+tags read directly, one parse per state machine definition, one parse per service model."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from tests.integration.conftest import MOCK_CONFIG, REGION
-from vpcfactory_tools.emulator import engine_time
+from vpcfactory_tools.emulator import engine_time, service_models
 from vpcfactory_tools.emulator.settings import EmulatorSettings, configured
 
 ROLE = "arn:aws:iam::123456789012:role/states"
@@ -100,6 +101,28 @@ def test_executions_of_one_definition_share_its_parse_and_keep_their_own_state()
             assert sum(e["type"] == "ParallelStateStarted" for e in history) == 3  # 1 try + 2 retries
 
 
+def test_creating_a_state_machine_parses_its_definition_once_for_the_create_and_its_executions() -> None:
+    # Given a definition no test has parsed yet (its own state name), and one that is not ASL
+    definition = json.dumps({"StartAt": "Once-Only", "States": {"Once-Only": {"Type": "Pass", "End": True}}})
+    invalid = json.dumps({"StartAt": "Nowhere", "States": {"Nowhere": {"Type": "Teleport", "End": True}}})
+    with mock_aws(config={**MOCK_CONFIG, "stepfunctions": {"execute_state_machine": True}}):
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        before = engine_time._program.cache_info()
+
+        # When it is created twice (two emulators deploying one stack) and run once
+        arns = [sfn.create_state_machine(name=f"once-{n}", definition=definition, roleArn=ROLE) for n in (1, 2)]
+        run = sfn.start_execution(stateMachineArn=arns[0]["stateMachineArn"], name="run")["executionArn"]
+        result = _wait_done(sfn, run)
+
+        # Then it was parsed once, and the execution ran that program
+        after = engine_time._program.cache_info()
+        assert (after.misses - before.misses, after.hits - before.hits) == (1, 2)
+        assert result["status"] == "SUCCEEDED"
+        # and a definition that does not parse is refused as moto refuses it, with moto's message
+        with pytest.raises(ClientError, match=r"ASLParserException .*Teleport"):
+            sfn.create_state_machine(name="invalid", definition=invalid, roleArn=ROLE)
+
+
 def test_a_shared_program_has_every_heap_key_before_an_execution_runs_it() -> None:
     # Executions sharing a parsed program keep their own state in their heaps under each
     # component's heap_key, which moto creates on first read: created lazily, two executions
@@ -121,3 +144,26 @@ def test_a_shared_program_has_every_heap_key_before_an_execution_runs_it() -> No
     components = [c for c in engine_time.components(program) if isinstance(c, EvalComponent)]
     assert len(components) > 5
     assert all(vars(c).get("_EvalComponent__heap_key") for c in components)
+
+
+def test_sessions_made_one_after_another_read_one_parsed_service_model_and_their_clients_answer_alike() -> None:
+    # Given the emulator's patch (tests/integration/conftest.py installs it for every test here) and
+    # two sessions made one after the other, as the handlers make one per client and per role
+    assert service_models.installed()
+    with mock_aws(config=MOCK_CONFIG):
+        first, second = (boto3.session.Session(region_name=REGION) for _ in range(2))
+        loaders = [s._session.get_component("data_loader") for s in (first, second)]
+        vpc_id = first.client("ec2").create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+
+        # Then they share one loader, so EC2's model is parsed once for both, and each client works
+        assert loaders[0] is loaders[1] is service_models.shared_loader(None)
+        found = second.client("ec2").describe_vpcs(VpcIds=[vpc_id])["Vpcs"]
+        assert [v["CidrBlock"] for v in found] == ["10.0.0.0/16"]
+
+    # and without the patch each session has a loader (and a parse) of its own
+    service_models.uninstall()
+    try:
+        first, second = (boto3.session.Session(region_name=REGION) for _ in range(2))
+        assert first._session.get_component("data_loader") is not second._session.get_component("data_loader")
+    finally:
+        service_models.install()

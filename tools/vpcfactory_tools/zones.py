@@ -42,12 +42,13 @@ def moto_zones(regions: list[str]) -> dict[str, list[dict[str, Any]]]:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     with mock_aws():
+        # One session for every Region: a session parses EC2's service model (megabytes of JSON)
+        # once for all its clients, where a session per Region parsed it once per Region.
+        session = boto3.session.Session()
         return {
             region: [
                 dict(zone)
-                for zone in boto3.session.Session(region_name=region)
-                .client("ec2")
-                .describe_availability_zones()["AvailabilityZones"]
+                for zone in session.client("ec2", region_name=region).describe_availability_zones()["AvailabilityZones"]
             ]
             for region in regions
         }

@@ -33,6 +33,7 @@ from vpcfactory_tools.emulator import (
     iam_enforcement,
     ipam,
     lambda_runtime,
+    service_models,
     sfn_api,
     transit_gateways,
 )
@@ -61,7 +62,9 @@ def install_patches() -> None:
     EC2 requests pass one hook chain on ``EC2Response.call_action``, outermost first: faults
     (count the call, inject a fault or throttle) -> consistency (NotFound for ids not visible
     yet) -> moto, whose backends carry the fidelity patches. Order matters: each hook wraps
-    what is there when it installs. DynamoDB item writes are serialized (conditional_writes)."""
+    what is there when it installs. DynamoDB item writes are serialized (conditional_writes). Every
+    botocore session reads the service models through one loader (service_models)."""
+    service_models.install()
     lambda_runtime.install()
     engine_time.install()
     engine_integrations.install()

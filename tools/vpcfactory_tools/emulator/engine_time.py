@@ -33,7 +33,9 @@ quadratically. After :func:`install` the lookup reads the resource's own tags di
 same answer (resource ids are fixed-format, so the scan's anchored-regex match is an exact
 match), in constant time. And moto's engine parses the state machine's definition with ANTLR
 at the start of every execution (0.1-0.3 s for the build ASL, about a fifth of a build on the
-emulator); after :func:`install` each definition is parsed once and its program reused. The
+emulator); after :func:`install` each definition is parsed once and its program reused -- by
+``CreateStateMachine`` too, which parses it to validate it (the stack's three definitions cost
+nearly half of deploying it, and every emulator a test suite starts deploys them again). The
 program is a tree of immutable components: an execution keeps its state in its own Environment
 (``env.heap``, ``env.stack``), so executions -- concurrent ones included -- can share it.
 """
@@ -57,6 +59,7 @@ from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_funct
 )
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 from .patching import Patcher, PatchSet
 from .settings import clock
@@ -73,6 +76,7 @@ PINNED_SOURCES: dict[str, str] = {
     # an execution's program: parsed once per definition
     "moto.stepfunctions.parser.backend.execution_worker:ExecutionWorker._get_evaluation_entrypoint": "2b25949ae855da80",
     "moto.stepfunctions.parser.asl.parse.asl_parser:AmazonStateLanguageParser.parse": "a59a7d18760fb22e",
+    "moto.stepfunctions.parser.models:StepFunctionsParserBackend._validate_definition": "a5921e3d3b46dcd3",
 }
 
 _lock = threading.Lock()
@@ -160,8 +164,11 @@ def _own_tags(self: Any) -> list[dict[str, str]]:
 
 
 @functools.lru_cache(maxsize=64)
-def _program(definition: str) -> Any:
-    program = AmazonStateLanguageParser.parse(definition)[0]
+def _program(definition: str, parse: Callable[[str], Any] | None = None) -> Any:
+    """The program of ``definition`` as ``parse`` reads it (by default the parser in effect). The
+    parser is part of the key: patches change what parses (distributed_map's accepts an integer
+    ToleratedFailurePercentage), and plain moto must not be handed what the patched parser read."""
+    program = (parse or AmazonStateLanguageParser.parse)(definition)[0]
     _assign_heap_keys(program)
     return program
 
@@ -205,17 +212,40 @@ _parse_lock = threading.Lock()
 def _cached_entrypoint(self: ExecutionWorker) -> Any:
     """``ExecutionWorker._get_evaluation_entrypoint``: the definition's program, parsed once."""
     with _parse_lock:
-        return _program(self._evaluation_details.state_machine_details.definition)
+        return _program(self._evaluation_details.state_machine_details.definition, AmazonStateLanguageParser.parse)
+
+
+def _cached_validation(original: Callable[[str], None]) -> Callable[[str], None]:
+    """``StepFunctionsParserBackend._validate_definition``: a definition that parses is valid, and
+    its program is the one its executions will run; one that does not is left to moto, which
+    raises ``InvalidDefinition`` with its own message."""
+
+    def _validate_definition(definition: str) -> None:
+        with _parse_lock:
+            try:
+                _program(definition, AmazonStateLanguageParser.parse)
+                return
+            except Exception:  # noqa: BLE001 - moto's own validation says what is wrong
+                pass
+        original(definition)
+
+    _validate_definition.__wrapped__ = original  # type: ignore[attr-defined]
+    return _validate_definition
 
 
 def _apply(patcher: Patcher) -> None:
-    """Make engine and SDK sleeps simulated sleeps, and tag lookups constant-time (idempotent)."""
+    """Make engine and SDK sleeps simulated sleeps; tag lookups constant-time; each definition parsed
+    once per process (idempotent)."""
     original = WaitFunction.__dict__["_wait_interval"]
     _scaled_wait_interval.__wrapped__ = original  # type: ignore[attr-defined]
     patcher.set(WaitFunction, "_wait_interval", _scaled_wait_interval)
     original_entrypoint = ExecutionWorker.__dict__["_get_evaluation_entrypoint"]
     _cached_entrypoint.__wrapped__ = original_entrypoint  # type: ignore[attr-defined]
     patcher.set(ExecutionWorker, "_get_evaluation_entrypoint", _cached_entrypoint)
+    original_validation = StepFunctionsParserBackend.__dict__["_validate_definition"].__func__
+    patcher.set(
+        StepFunctionsParserBackend, "_validate_definition", staticmethod(_cached_validation(original_validation))
+    )
     original_get_tags = TaggedEC2Resource.__dict__["get_tags"]
     _own_tags.__wrapped__ = original_get_tags  # type: ignore[attr-defined]
     patcher.set(TaggedEC2Resource, "get_tags", _own_tags)
