@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
 import subprocess
 import sys
 import tempfile
@@ -68,21 +67,16 @@ def test_a_fault_that_never_fires_is_reported_after_the_run():
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def serve_emulator(time_scale: str, env: dict[str, str] | None = None, args: Sequence[str] = ()) -> Iterator[dict]:
     """`vpcfactory emulator` on a free port, as a user starts it (with `args`, e.g. --fail-at); yields
-    its ready line."""
+    its ready line. `--port 0`: the emulator binds a free port itself and names it in that line (a port
+    picked here and passed on could be taken meanwhile by another test worker's emulator)."""
     # stderr goes to a file: a pipe nobody reads fills up (64 KiB) and blocks the server
     # mid-request (with --log-requests it logs every request there).
     with tempfile.TemporaryFile("w+") as stderr:
         proc = subprocess.Popen(
-            [*CLI, "emulator", "--port", str(_free_port()), "--time-scale", time_scale, *args],
+            [*CLI, "emulator", "--port", "0", "--time-scale", time_scale, *args],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=stderr,

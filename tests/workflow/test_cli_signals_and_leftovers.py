@@ -29,6 +29,23 @@ ENV = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "t
 LEFT = "left-1"
 
 
+@pytest.fixture(autouse=True)
+def _ctrl_c_reaches_the_cli():
+    """The CLIs here run as a terminal's foreground job would, where Ctrl-C (SIGINT) is delivered. A
+    suite started as a background job of a non-interactive shell (`make test &`, nohup, a CI step
+    run that way) has SIGINT ignored, and a child inherits an ignored signal: the CLI would never see
+    the Ctrl-C these tests send, and would build to the end. Ignored here, it is the default again
+    for the test's duration, so the processes it starts get SIGINT as a foreground job does."""
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 @pytest.fixture(scope="module")
 def served():
     # 1 simulated second = 50 ms: the NAT wait lasts seconds, long enough to interrupt a build in it
