@@ -61,11 +61,18 @@ iam-simulator: ## install the emulator's IAM policy evaluator (npm ci in tools/i
 run: $(STAMP) iam-simulator ## build examples/production.yaml on the embedded emulator (SPEC=... to change)
 	$(BIN)/vpcfactory apply $(SPEC)
 
-test: $(STAMP) iam-simulator ## the whole suite, slow sweeps included (what CI runs)
-	$(BIN)/python -m pytest
+# The suite runs on every core (pytest-xdist: one worker process per core, each with its own moto,
+# emulators and IAM evaluator). worksteal hands each worker a contiguous share of the suite and moves
+# tests only when a worker runs dry, so a module's tests mostly share one module-scoped emulator.
+# WORKERS=0 runs it in this one process; WORKERS=N on N workers.
+WORKERS ?= auto
+PARALLEL := -n $(WORKERS) --dist worksteal
 
-test-fast: $(STAMP) iam-simulator ## the suite without the slow sweeps
-	$(BIN)/python -m pytest -m "not slow"
+test: $(STAMP) iam-simulator ## the whole suite, slow sweeps included (what CI runs), on every core
+	$(BIN)/python -m pytest $(PARALLEL)
+
+test-fast: $(STAMP) iam-simulator ## the suite without the slow sweeps, on every core
+	$(BIN)/python -m pytest $(PARALLEL) -m "not slow"
 
 # tests/unit only: pure (no AWS, no emulator server), sockets off (tests/unit/conftest.py); about half a
 # minute of CPU. Without node_modules the IAM evaluator's tests skip, so no npm either.

@@ -26,6 +26,10 @@ os.environ.update(
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_DISABLED": "true",
         "SAM_CLI_TELEMETRY": "0",
+        # moto builds ~1000 AMI objects into every EC2 backend it creates (one per account and
+        # Region: each emulator, each rollout account), ~0.4 s each; nothing here reads an AMI.
+        # The CLI runs and served emulators the tests start inherit it.
+        "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
     }
 )
 
@@ -60,14 +64,39 @@ def everything_spec() -> dict:
     return unique(load_example("everything.yaml"))
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ARG001 - pytest's hook signature
-    """How much the emulator's IAM evaluation did in this run (issue 11 asks for the number)."""
+def _iam_totals() -> dict[str, int] | None:
+    """What this process's IAM evaluation did, or None if it never loaded."""
     import sys
 
     module = sys.modules.get("vpcfactory_tools.emulator.iam_enforcement")
-    if module is None:
+    return None if module is None else module.totals()
+
+
+# Under pytest-xdist (`make test` runs the suite on every core) each worker evaluates in its own
+# process: a worker hands its totals to the controller, which adds them up for the summary.
+_WORKER_IAM_TOTALS: list[dict[str, int]] = []
+
+
+def pytest_sessionfinish(session):
+    workeroutput = getattr(session.config, "workeroutput", None)
+    totals = _iam_totals()
+    if workeroutput is not None and totals is not None:
+        workeroutput["iamTotals"] = totals
+
+
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: optional, so `-p no:xdist` still loads this file
+def pytest_testnodedown(node, error):  # noqa: ARG001 - xdist's hook signature
+    totals = getattr(node, "workeroutput", {}).get("iamTotals")
+    if totals is not None:
+        _WORKER_IAM_TOTALS.append(totals)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ARG001 - pytest's hook signature
+    """How much the emulator's IAM evaluation did in this run (issue 11 asks for the number)."""
+    parts = [t for t in (_iam_totals(), *_WORKER_IAM_TOTALS) if t is not None]
+    if not parts:
         return
-    totals = module.totals()
+    totals = {key: sum(part.get(key, 0) for part in parts) for key in {k for part in parts for k in part}}
     terminalreporter.write_line(
         f"IAM evaluation: {totals.get('requests', 0)} requests evaluated "
         f"({totals.get('stepFunctionsRequests', 0)} of them Step Functions' own, as a state machine's role; "
