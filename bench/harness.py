@@ -136,7 +136,7 @@ def function_memory(stack: Any) -> dict[str, int]:
 
 def simulate_build(bench: Bench, spec: dict[str, Any]) -> dict[str, Any]:
     """Build ``spec`` under the latency model; time to ready (model seconds) and cost."""
-    from vpcfactory_tools.emulator import lambda_runtime, latency
+    from vpcfactory_tools.emulator import engine_time, lambda_runtime, latency
 
     config, scale = bench.config, bench.config.time_scale
     bench.fresh_account(scale, config.ec2_call_seconds)
@@ -149,6 +149,7 @@ def simulate_build(bench: Bench, spec: dict[str, Any]) -> dict[str, Any]:
         scale,
         pending,
         runs=lambda_runtime.invocations(execution),
+        event_cpu=engine_time.event_cpu(result.execution_arn),
     )
     calls = Counter(latency.call_counts(execution)) + Counter(analysis["addedCalls"])
     bound = lower_bound(pending["vpc_pending_seconds"], pending["nat_pending_seconds"], config.ec2_call_seconds)[
@@ -332,6 +333,8 @@ def simulate_fleet(bench: Bench) -> dict[str, Any]:
 def _run_fleet(bench: Bench, accounts: list[str]) -> dict[str, Any]:
     from moto.ec2.models import ec2_backends
 
+    from vpcfactory_tools.emulator import distributed_map, engine_time, lambda_runtime
+
     config, scale, region = bench.config, bench.config.time_scale, bench.emu.region
     spec = seed_spec()
     bench.fresh_account(scale, config.ec2_call_seconds)
@@ -368,6 +371,7 @@ def _run_fleet(bench: Bench, accounts: list[str]) -> dict[str, Any]:
 
     records = sorted(map_run_records(bench, rollout_id), key=lambda r: (_loads(r.get("Input")) or {})["item"]["line"])
     build_runs = _build_durations(bench, rollout_id)
+    child_cpu = distributed_map.children_cpu_seconds()
     children = []
     for record in records:
         if child_outcome(record) is None:
@@ -376,7 +380,14 @@ def _run_fleet(bench: Bench, accounts: list[str]) -> dict[str, Any]:
         build_seconds = build_runs.get(build_arn) if isinstance(build_arn, str) else None
         if child_outcome(record) == "built" and build_seconds is None:
             raise BenchError(f"the build {build_arn} a rollout child reports is not among the build executions")
-        children.append(FleetChild(_record_date(record["StartDate"]), _record_date(record["StopDate"]), build_seconds))
+        children.append(
+            FleetChild(
+                _record_date(record["StartDate"]),
+                _record_date(record["StopDate"]),
+                build_seconds,
+                child_cpu.get(record.get("ExecutionArn", "")),
+            )
+        )
     sfn = bench.emu.client("stepfunctions")
     definition = sfn.describe_state_machine(stateMachineArn=bench.emu.stack.rollout_arn)["definition"]
     timing = fleet_time(
@@ -386,6 +397,8 @@ def _run_fleet(bench: Bench, accounts: list[str]) -> dict[str, Any]:
         alone["simulatedSeconds"],
         config.fleet_concurrency,
         scale,
+        event_cpu=engine_time.event_cpu(result.execution_arn),
+        runs=lambda_runtime.invocations(rollout_id),
     )
     outcomes = Counter(child_outcome(r) or "notStarted" for r in records)
     child_total = sum(child_transitions(r) for r in records)
@@ -433,7 +446,7 @@ def _run_fleet(bench: Bench, accounts: list[str]) -> dict[str, Any]:
 def account_build(bench: Bench, spec: dict[str, Any], account: str) -> dict[str, Any]:
     """A build of ``spec`` into ``account`` through the role the factory assumes there, alone on the
     emulator: its time to ready in model time and its state transitions."""
-    from vpcfactory_tools.emulator import lambda_runtime, latency
+    from vpcfactory_tools.emulator import engine_time, lambda_runtime, latency
     from vpcfactory_tools.execution_results import execution_name
 
     name = execution_name(f"bench-account-{account}")
@@ -448,6 +461,7 @@ def account_build(bench: Bench, spec: dict[str, Any], account: str) -> dict[str,
         bench.config.time_scale,
         pending,
         runs=lambda_runtime.invocations(name),
+        event_cpu=engine_time.event_cpu(result.execution_arn),
     )
     return {
         "account": account,

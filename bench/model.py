@@ -27,7 +27,7 @@ import heapq
 import json
 import math
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,6 +79,7 @@ def lower_bound(vpc_pending: float, nat_pending: float, ec2_call_seconds: float)
 
 _JOINS = frozenset({"ParallelStateSucceeded", "ParallelStateFailed", "ParallelStateAborted", "ParallelStateExited"})
 _TASK_ENDS = frozenset({"TaskSucceeded", "TaskFailed", "TaskTimedOut"})
+_MAP_RUN_ENDS = frozenset({"MapRunSucceeded", "MapRunFailed", "MapRunAborted"})
 _SLACK = 0.001  # history timestamps are truncated to the millisecond
 TOLERANCE = 0.05  # model seconds a readiness poll may come "early" (clock granularity)
 
@@ -184,6 +185,8 @@ def _replay(
     time_scale: float,
     extra: dict[int, float],
     runs: Sequence[Any] = (),
+    event_cpu: Mapping[int, tuple[int, float]] | None = None,
+    at_wall: frozenset[int] = frozenset(),
 ) -> _Replay:
     """The forward pass: each event's model time from its predecessor's (joins: the slowest branch),
     plus ``extra`` model seconds at the given events (corrections).
@@ -191,7 +194,12 @@ def _replay(
     A task's compute is the CPU its handler used (``runs``: the emulator's records of each handler
     run, :func:`vpcfactory_tools.emulator.lambda_runtime.invocations`) when its run is known, so it
     is the same on a busy machine as on an idle one; else its real duration less its calls' scaled
-    latency. Calls made at once overlap (:func:`call_latency`)."""
+    latency. Calls made at once overlap (:func:`call_latency`). Every other step's compute -- the
+    engine's own, between two events -- is the CPU the thread recording the event spent since its
+    previous event (``event_cpu``: :func:`vpcfactory_tools.emulator.engine_time.event_cpu`), at
+    most the step's real duration; else its real duration less its simulated sleep. The steps
+    ending at the events in ``at_wall`` count their real duration whatever their CPU (a fleet's Map
+    Run: :func:`fleet_time` re-times its children)."""
     by_id = {e["id"]: e for e in events}
     wall = {e["id"]: e["timestamp"].timestamp() for e in events}
     children: dict[int, list[int]] = defaultdict(list)
@@ -208,7 +216,16 @@ def _replay(
     claimed: set[int] = set()
     run_pool = sorted(runs, key=lambda r: r.started_at)
     runs_claimed: set[int] = set()
-    keep = 1.0 - time_scale
+    engine_cpu = _engine_cpu(event_cpu or {})
+
+    def compute_of(eid: int, wall_compute: float) -> float:
+        """The engine's compute for the step ending at ``eid``: its thread's CPU since that thread's
+        previous event when recorded (bounded by the step's real duration, to the millisecond of
+        the history's timestamps: a thread's first event counts from the thread's start), else the
+        step's real duration less its simulated sleep."""
+        wall_compute = max(0.0, wall_compute)
+        cpu = None if eid in at_wall else engine_cpu.get(eid)
+        return wall_compute if cpu is None else min(cpu, wall_compute + _SLACK)
 
     first = events[0]["id"]
     model[first], ctx[first], state_of[first], entered_of[first] = 0.0, 0, None, first
@@ -226,7 +243,7 @@ def _replay(
             ctx[eid] = ctx[parallel]
             leaves = [m for m in members[parallel] if not any(ctx.get(c) == parallel for c in children[m])]
             slowest = max(leaves, key=lambda m: model[m]) if leaves else prev
-            overhead = max(0.0, wall[eid] - wall[prev])
+            overhead = compute_of(eid, wall[eid] - wall[prev])
             model[eid], came_from[eid], step[eid] = model[slowest] + overhead, slowest, (None, 0.0, overhead)
         else:
             ctx[eid] = prev if prev_kind == "ParallelStateStarted" else ctx.get(prev, 0)
@@ -265,11 +282,25 @@ def _replay(
                 continue
             elif prev_kind == "TaskFailed" and kind == "TaskScheduled":
                 sleep_kind, sleep = "retry", real / time_scale  # the engine's (scaled) retry interval
-            model[eid] = base + real + keep * sleep
-            came_from[eid], step[eid] = prev, (sleep_kind, sleep, real - time_scale * sleep)
+            compute = compute_of(eid, real - time_scale * sleep)
+            model[eid] = base + compute + sleep
+            came_from[eid], step[eid] = prev, (sleep_kind, sleep, compute)
         if ctx[eid]:
             members[ctx[eid]].append(eid)
     return _Replay(model, came_from, step, state_of, invocations, invocation_at, len(pool) - len(claimed))
+
+
+def _engine_cpu(marks: Mapping[int, tuple[int, float]]) -> dict[int, float]:
+    """Event id -> the CPU seconds its recording thread spent since that thread's previous event
+    (since the thread began, for its first): ``marks`` are (thread, thread CPU time) per
+    event, as :func:`vpcfactory_tools.emulator.engine_time.event_cpu` records them."""
+    last: dict[int, float] = {}
+    spent: dict[int, float] = {}
+    for eid in sorted(marks):
+        thread, cpu = marks[eid]
+        spent[eid] = max(0.0, cpu - last.get(thread, 0.0))
+        last[thread] = cpu
+    return spent
 
 
 def _handler_cpu(runs: Sequence[Any], claimed: set[int], inv: Invocation) -> float | None:
@@ -332,13 +363,17 @@ def analyse_execution(
     time_scale: float,
     pending: dict[str, float] | None = None,
     runs: Sequence[Any] = (),
+    event_cpu: Mapping[int, tuple[int, float]] | None = None,
+    at_wall: frozenset[int] = frozenset(),
 ) -> dict[str, Any]:
     """Replay an execution history in model time (see the module docstring).
 
     ``records`` are the execution's EC2 calls from the latency model (``latency.calls(execution)``);
     ``pending`` the emulator's ``vpc_pending_seconds``/``nat_pending_seconds``, to check (and
     correct) the poll that ended each wait loop; ``runs`` the execution's handler runs
-    (``lambda_runtime.invocations(execution)``), for the CPU each task used. Returns the model
+    (``lambda_runtime.invocations(execution)``), for the CPU each task used; ``event_cpu`` the
+    engine's CPU at each event (``engine_time.event_cpu(execution_arn)``), for the steps between
+    tasks (except the steps ending at ``at_wall``, at their real duration). Returns the model
     duration, the critical path's breakdown, the Lambda invocations and the state-transition counts.
     """
     events = sorted(events, key=lambda e: e["id"])
@@ -346,7 +381,7 @@ def analyse_execution(
     wall = {e["id"]: e["timestamp"].timestamp() for e in events}
     extra: dict[int, float] = {}
     corrections: dict[str, dict[str, Any]] = {}
-    replay = _replay(events, states, records, time_scale, extra, runs)
+    replay = _replay(events, states, records, time_scale, extra, runs, event_cpu, at_wall)
     for create_op, poll_state, poll_op, pending_field in READINESS_POLLS if pending else ():
         margin, final = _readiness(replay, create_op, poll_state, poll_op, (pending or {})[pending_field])
         if margin is None or final is None or margin >= -TOLERANCE:
@@ -363,7 +398,7 @@ def analyse_execution(
             "poll": final,
         }
     if extra:
-        replay = _replay(events, states, records, time_scale, extra, runs)
+        replay = _replay(events, states, records, time_scale, extra, runs, event_cpu, at_wall)
     margins = {}
     for create_op, poll_state, poll_op, pending_field in READINESS_POLLS if pending else ():
         margins[create_op] = _readiness(replay, create_op, poll_state, poll_op, (pending or {})[pending_field])[0]
@@ -615,6 +650,9 @@ class FleetChild:
     stop: float
     build_seconds: float | None = None
     """The real duration of the build execution it ran and waited for (None: it ran none)."""
+    cpu_seconds: float | None = None
+    """The CPU its own work took, the build it waited for left out (the emulator's
+    ``distributed_map.children_cpu_seconds``); None: unknown, its span less the build's counts."""
 
 
 def fleet_time(
@@ -624,18 +662,32 @@ def fleet_time(
     build_seconds: float,
     slots: int,
     time_scale: float,
+    event_cpu: Mapping[int, tuple[int, float]] | None = None,
+    runs: Sequence[Any] = (),
 ) -> dict[str, Any]:
     """A rollout's time to done in model time.
 
     The rollout's own history (Prepare Rollout, the Map Run, Summarize Rollout) is replayed as a
-    build's is (:func:`analyse_execution`). Its Map Run is then re-timed: each child takes its own
-    time -- its real duration less that of the build it waited for: the Choice, StartExecution and
-    seeing the build end -- plus ``build_seconds``, one account's build in model time, and the
-    children run in item order on ``slots`` slots (:func:`list_schedule`). The real span of the
-    children is replaced by that makespan; what the Map Run does before the first child and after
-    the last (reading the items, writing the results) stays as measured."""
-    parent = analyse_execution(events, states, (), time_scale)
-    own = [max(0.0, (c.stop - c.start) - (c.build_seconds or 0.0)) for c in children]
+    build's is (:func:`analyse_execution`: its tasks by their handlers' CPU, ``runs``, its engine's
+    steps by their threads' CPU, ``event_cpu``), except the step that ends the Map Run, which counts
+    its real duration. That step is then re-timed: the real span of the children is replaced by
+    their makespan -- each child takes its own time (the CPU of its own work: its Choice,
+    StartExecution, the polls that see the build end; where that is unknown, its real duration less
+    that of the build it waited for) plus ``build_seconds``, one account's build in model time, and
+    the children run in item order on ``slots`` slots (:func:`list_schedule`). What the Map Run does
+    before the first child and after the last (reading the items, writing the results) stays as
+    measured.
+
+    A child's own time is its CPU, not its span less the build's, because the span also holds
+    moto's real-time 0.5 s between ``.sync`` polls and, on a busy machine, the wait for a processor:
+    on AWS a nested ``.sync`` learns of the build's end from an EventBridge rule
+    (``StepFunctionsGetEventsForStepFunctionsExecutionRule``), not by polling."""
+    map_run_ends = frozenset(e["id"] for e in events if e["type"] in _MAP_RUN_ENDS)
+    parent = analyse_execution(events, states, (), time_scale, runs=runs, event_cpu=event_cpu, at_wall=map_run_ends)
+    own = [
+        c.cpu_seconds if c.cpu_seconds is not None else max(0.0, (c.stop - c.start) - (c.build_seconds or 0.0))
+        for c in children
+    ]
     durations = [
         o + (build_seconds if c.build_seconds is not None else 0.0) for o, c in zip(own, children, strict=True)
     ]

@@ -308,6 +308,27 @@ def test_the_result_writer_exports_each_child_by_status_with_a_manifest():
     assert "Output" not in failed[0]
 
 
+def test_each_started_child_records_the_cpu_its_worker_spent_on_it_for_the_benchmarks_model():
+    # Given a Map Run of three items whose second fails
+    with engine() as (sfn, s3):
+        described = run(
+            sfn,
+            s3,
+            distributed_map_machine(ResultWriter=WRITER, ToleratedFailurePercentage=50),
+            items(False, True, False),
+        )
+        files = results(s3)
+        cpu = distributed_map.children_cpu_seconds()
+
+    # Then every child the ResultWriter lists has its CPU, under its own ARN (not in its record)
+    assert described["status"] == "SUCCEEDED"
+    children = files["SUCCEEDED_0.json"] + files["FAILED_0.json"]
+    assert len(children) == 3
+    for record in children:
+        assert 0 < cpu[record["ExecutionArn"]] < 5.0
+        assert "CpuSeconds" not in record and "cpu_seconds" not in record
+
+
 def test_the_results_are_written_when_the_map_run_fails():
     with engine() as (sfn, s3):
         described = run(
@@ -454,3 +475,70 @@ def test_a_started_execution_is_described_with_aws_details_and_on_plain_moto_wit
         child["States"]["Build"] = _build(ResultPath="$.build", Next="Input details?")
         described = run(sfn, s3, distributed_map_machine(child), [{"machine": _build_machines(sfn)["ok"], "name": "c"}])
     assert json.loads(described["output"]) == [details]
+
+
+@pytest.mark.parametrize("counted", [True, False])
+def test_a_childs_cpu_counts_its_task_threads(monkeypatch: pytest.MonkeyPatch, counted: bool):
+    # Given a child whose Task (a build started and awaited) burns 60 ms of CPU in its service call:
+    # moto runs a Task's body on a thread of its own, not on the child's worker thread
+    from moto.stepfunctions.parser.asl.component.state.exec import execute_state
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
+        StateTaskServiceSfn,
+    )
+
+    original = StateTaskServiceSfn._eval_service_task
+
+    def busy(self: Any, *args: Any, **kwargs: Any) -> Any:
+        started = time.thread_time()
+        while time.thread_time() - started < 0.06:
+            pass
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(StateTaskServiceSfn, "_eval_service_task", busy)
+    with engine() as (sfn, s3):
+        if not counted:  # the emulator's counted Task thread taken out
+            monkeypatch.setattr(execute_state, "Thread", threading.Thread)
+        machines = _build_machines(sfn)
+        child = {"StartAt": "Build", "States": {"Build": _build(End=True)}}
+        described = run(
+            sfn, s3, distributed_map_machine(child, ResultWriter=WRITER), [{"machine": machines["ok"], "name": "c"}]
+        )
+        (record,) = results(s3)["SUCCEEDED_0.json"]
+        cpu = distributed_map.children_cpu_seconds()[record["ExecutionArn"]]
+
+    # Then the child's CPU holds its Task thread's 60 ms (without the counted thread it would not)
+    assert described["status"] == "SUCCEEDED"
+    assert (cpu >= 0.06) is counted
+
+
+def test_a_childs_cpu_leaves_out_the_sync_polls_that_found_its_build_still_running(monkeypatch: pytest.MonkeyPatch):
+    # Given a child whose build runs 3 s (a Wait), so moto's .sync:2 polls it every 0.5 s, each
+    # poll's reading of the answer burning 50 ms of CPU
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_sfn
+
+    polls: list[float] = []
+    original = state_task_service_sfn.select_from_typed_dict
+
+    def costly(*args: Any, **kwargs: Any) -> Any:
+        polls.append(time.monotonic())
+        started = time.thread_time()
+        while time.thread_time() - started < 0.05:
+            pass
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(state_task_service_sfn, "select_from_typed_dict", costly)
+    with engine() as (sfn, s3):
+        slow = {"StartAt": "Slow", "States": {"Slow": {"Type": "Wait", "Seconds": 3, "Next": "Built"}, "Built": {
+            "Type": "Pass", "Result": {"vpcId": "vpc-1"}, "End": True}}}  # fmt: skip
+        machine = sfn.create_state_machine(name="slow", definition=json.dumps(slow), roleArn=ROLE)["stateMachineArn"]
+        child = {"StartAt": "Build", "States": {"Build": _build(End=True)}}
+        described = run(
+            sfn, s3, distributed_map_machine(child, ResultWriter=WRITER), [{"machine": machine, "name": "s"}]
+        )
+        (record,) = results(s3)["SUCCEEDED_0.json"]
+        cpu = distributed_map.children_cpu_seconds()[record["ExecutionArn"]]
+
+    # Then of its polls (at least 4) only the one that saw the end counts: AWS is told, it does not poll
+    assert described["status"] == "SUCCEEDED"
+    assert len(polls) >= 4
+    assert 0.05 <= cpu < 0.05 * 2 + 0.05

@@ -167,3 +167,46 @@ def test_sessions_made_one_after_another_read_one_parsed_service_model_and_their
         assert first._session.get_component("data_loader") is not second._session.get_component("data_loader")
     finally:
         service_models.install()
+
+
+def test_each_history_event_carries_its_threads_cpu_and_an_answer_is_unchanged() -> None:
+    # Given a definition with a Parallel state (its branches run on threads of their own) and a Wait
+    definition = json.dumps(
+        {
+            "StartAt": "Both",
+            "States": {
+                "Both": {
+                    "Type": "Parallel",
+                    "Branches": [
+                        {"StartAt": "Left", "States": {"Left": {"Type": "Pass", "Result": 1, "End": True}}},
+                        {"StartAt": "Right", "States": {"Right": {"Type": "Wait", "Seconds": 1, "End": True}}},
+                    ],
+                    "End": True,
+                }
+            },
+        }
+    )
+    with (
+        configured(EmulatorSettings(time_scale=0.01)),
+        mock_aws(config={**MOCK_CONFIG, "stepfunctions": {"execute_state_machine": True}}),
+    ):
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        arn = sfn.create_state_machine(name="marks", definition=definition, roleArn=ROLE)["stateMachineArn"]
+        run = sfn.start_execution(stateMachineArn=arn, name="marks", input="{}")["executionArn"]
+        result = _wait_done(sfn, run)
+        history = sfn.get_execution_history(executionArn=run)["events"]
+        marks = engine_time.event_cpu(run)
+
+    # Then its answer is moto's, and every event it recorded has a mark: (thread, CPU seconds)
+    assert result["status"] == "SUCCEEDED" and json.loads(result["output"]) == [1, {}]
+    assert set(marks) == {e["id"] for e in history}
+    threads = {thread for thread, _ in marks.values()}
+    assert len(threads) >= 3  # the execution's thread and one per branch
+    for thread in threads:
+        cpu = [marks[e][1] for e in sorted(marks) if marks[e][0] == thread]
+        assert cpu == sorted(cpu) and all(c >= 0 for c in cpu)  # a thread's CPU only grows
+    # an execution of nobody's is nothing recorded, and a malformed ARN is refused
+    assert engine_time.event_cpu(run.replace(":marks", ":nobody")) == {}
+    with pytest.raises(ValueError, match="not an execution ARN"):
+        engine_time.event_cpu("arn:aws:states:us-east-1:123456789012:stateMachine:marks")
+

@@ -402,6 +402,108 @@ def test_a_child_that_started_no_build_keeps_its_own_time() -> None:
     assert result["childOwnSeconds"] == pytest.approx([0.1, 0.05], abs=1e-6)
 
 
+def test_a_childs_own_time_is_its_cpu_when_the_emulator_measured_it() -> None:
+    # Given a child that spanned 5 s real, 4.0 of them its build: the other second is moto's
+    # real-time 0.5 s between .sync polls and a busy machine's wait for a processor; its worker
+    # thread computed for 30 ms
+    h = History()
+    start = h.add("ExecutionStarted", 0, 0.0)
+    entered = h.add("MapStateEntered", start, 0.0, name="Roll Out")
+    ran = h.add("MapRunSucceeded", entered, 5.0)
+    h.add("ExecutionSucceeded", ran, 5.0)
+    children = [FleetChild(T0, T0 + 5.0, 4.0, cpu_seconds=0.03), FleetChild(T0, T0 + 5.0, 4.0)]
+
+    result = fleet_time(h.events, {}, children, 96.0, slots=2, time_scale=0.02)
+
+    # Then it counts its CPU; a child without a measure keeps its span less its build
+    assert result["childOwnSeconds"] == pytest.approx([0.03, 1.0], abs=1e-6)
+    assert result["childrenSeconds"] == pytest.approx(97.0, abs=1e-6)
+
+
+def test_a_fleets_engine_steps_count_by_cpu_and_its_map_run_by_its_children_rescheduled() -> None:
+    # Given the fleet above with the engine's CPU recorded: 1 ms per step of the rollout's thread
+    # (1), 5 ms for the Map state's bookkeeping while its children ran (10.1 s of wall clock)
+    h = History()
+    start = h.add("ExecutionStarted", 0, 0.0)
+    entered = h.add("MapStateEntered", start, 0.0, name="Roll Out")
+    run = h.add("MapRunStarted", entered, 0.1)
+    ran = h.add("MapRunSucceeded", run, 10.2)
+    exited = h.add("MapStateExited", ran, 10.5)
+    end = h.add("ExecutionSucceeded", exited, 10.8)
+    marks = {
+        start: (1, 0.0),
+        entered: (1, 0.001),
+        run: (1, 0.002),
+        ran: (1, 0.007),
+        exited: (1, 0.008),
+        end: (1, 0.009),
+    }
+    children = [FleetChild(T0 + t, T0 + t + 5.0, 4.8, cpu_seconds=0.01) for t in (0.15, 0.15, 5.15, 5.15)]
+
+    result = fleet_time(h.events, {}, children, 96.0, slots=2, time_scale=0.02, event_cpu=_engine_marks(h, marks))
+
+    # Then the steps around the Map Run count their CPU (1 ms each, not 0.1 + 0.3 + 0.3 s of wall),
+    # and the Map Run its real duration with the children's span (10 s) replaced by their makespan
+    assert result["outsideChildrenSeconds"] == pytest.approx(0.001 + 0.001 + (10.1 - 10.0) + 0.001 + 0.001, abs=1e-6)
+    assert result["childrenSeconds"] == pytest.approx(2 * 96.01, abs=1e-6)
+    assert result["modelSeconds"] == pytest.approx(0.104 + 192.02, abs=1e-6)
+
+
+def _engine_marks(h: History, cpu_by_event: dict[int, tuple[int, float]]) -> dict[int, tuple[int, float]]:
+    return {e["id"]: cpu_by_event[e["id"]] for e in h.events if e["id"] in cpu_by_event}
+
+
+def test_the_engines_steps_count_the_cpu_of_the_thread_that_recorded_them_not_their_wall_time() -> None:
+    # Given at time scale 0.1 a busy machine: the engine took 300 ms of wall clock from the start to
+    # a Wait, waited 10 simulated seconds (1 s real, + 200 ms for a processor), and 100 ms to end;
+    # its thread (1) computed 4 ms, nothing during the wait, then 2 ms
+    h = History()
+    start = h.add("ExecutionStarted", 0, 0.0)
+    waited = h.wait("Wait", start, 0.300, 1.500, 10)
+    end = h.add("ExecutionSucceeded", waited, 1.600)
+    marks = {start: (1, 0.010), waited - 1: (1, 0.014), waited: (1, 0.014), end: (1, 0.016)}
+
+    on_wall = analyse_execution(h.events, STATES, [], time_scale=0.1)
+    on_cpu = analyse_execution(h.events, STATES, [], time_scale=0.1, event_cpu=_engine_marks(h, marks))
+
+    # Then the wall clock counts every wait for a processor as compute; the CPU does not
+    assert on_wall["modelSeconds"] == pytest.approx(0.3 + 10 + 0.2 + 0.1, abs=1e-6)
+    assert on_cpu["modelSeconds"] == pytest.approx(0.004 + 10 + 0.0 + 0.002, abs=1e-6)
+    assert on_cpu["criticalPath"]["waitSeconds"] == pytest.approx(10)
+    assert on_cpu["criticalPath"]["computeSeconds"] == pytest.approx(0.006, abs=1e-6)
+
+
+def test_an_engine_step_counts_at_most_its_wall_time_and_a_new_threads_first_event_its_cpu_so_far() -> None:
+    # Given a Parallel state whose branches run on threads of their own (2 and 3): branch 2's first
+    # event comes 1 ms after the start with 0.5 ms of its thread's CPU; branch 3's thread shows 50 ms
+    # of CPU at its first event, 5 ms of wall after the start (CPU from before the step: bounded)
+    h = History()
+    start = h.add("ExecutionStarted", 0, 0.0)
+    entered = h.add("ParallelStateEntered", start, 0.0, name="Both")
+    started = h.add("ParallelStateStarted", entered, 0.0)
+    one = h.add("PassStateEntered", started, 0.001, name="One")
+    two = h.add("PassStateEntered", started, 0.005, name="Two")
+    joined = h.add("ParallelStateSucceeded", two, 0.010)
+    exited = h.add("ParallelStateExited", joined, 0.010, name="Both")
+    end = h.add("ExecutionSucceeded", exited, 0.010)
+    marks = {
+        start: (1, 0.001),
+        entered: (1, 0.001),
+        started: (1, 0.001),
+        one: (2, 0.0005),
+        two: (3, 0.050),
+        joined: (1, 0.0012),
+        exited: (1, 0.0012),
+        end: (1, 0.0012),
+    }
+
+    result = analyse_execution(h.events, STATES, [], time_scale=0.1, event_cpu=_engine_marks(h, marks))
+
+    # Then branch 3's step counts its 5 ms of wall (+ the history's millisecond), not 50 ms of CPU,
+    # and the join the parent thread's 0.2 ms since it started the branches
+    assert result["modelSeconds"] == pytest.approx(0.006 + 0.0002, abs=1e-6)
+
+
 def _fleet(**figures: Any) -> dict[str, Any]:
     return {"accounts": 100, "maxConcurrency": 20, "waves": 5, **figures}
 

@@ -90,9 +90,11 @@ from __future__ import annotations
 import datetime
 import json
 import threading
+import time
 import uuid
 import weakref
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any, cast
 
 from moto.stepfunctions.parser.api import HistoryEventType, MapRunFailedEventDetails
@@ -105,6 +107,8 @@ from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name
     StatesErrorNameType,
 )
 from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import EvalTimeoutError
+from moto.stepfunctions.parser.asl.component.program import program as program_module
+from moto.stepfunctions.parser.asl.component.state.exec import execute_state
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.distributed_iteration_component import (
     DistributedIterationComponent,
 )
@@ -162,6 +166,11 @@ PINNED_SOURCES: dict[str, str] = {
     f"{_MAP}.iteration.distributed_iteration_component:DistributedIterationComponent._eval_body": "5f5e01607eb064fb",
     f"{_WORKERS}.distributed_item_processor_worker:DistributedItemProcessorWorker._eval_pool": "8797235af229965f",
     f"{_WORKERS}.inline_item_processor_worker:InlineItemProcessorWorker._eval_input": "c8a62d1f4864ec80",
+    # a child's CPU: its program runs on a thread of its own, and each Task's body on another
+    "moto.stepfunctions.parser.asl.component.program.program:Program.eval": "6d701880064a8970",
+    "moto.stepfunctions.parser.asl.component.state.exec.execute_state:ExecutionState._evaluate_with_timeout": (
+        "c56deda08a42e98d"
+    ),
 }
 
 THRESHOLD_CAUSE = "The specified tolerated failure threshold was exceeded"
@@ -242,6 +251,9 @@ class _Child:
     error: str | None = None
     cause: str | None = None
     stop: datetime.datetime | None = None
+    cpu_seconds: float | None = None
+    """The CPU its worker thread spent on it, start to end (None: never started). Not part of its
+    record: the benchmarks' model counts a child's own work by it (:func:`children_cpu_seconds`)."""
 
     def record(self) -> dict[str, Any]:
         """The child's entry in a ResultWriter file (keys in AWS's order)."""
@@ -329,6 +341,96 @@ _runs: weakref.WeakKeyDictionary[MapRunRecord, _MapRun] = weakref.WeakKeyDiction
 _runs_lock = threading.Lock()
 
 
+# -- a child's CPU ---------------------------------------------------------------------------------
+# moto runs a program on a thread of its own (``Program.eval``, to time it out) and each Task
+# state's body on another (``ExecutionState._evaluate_with_timeout``), so a child's states, its
+# StartExecution and its ``.sync`` polls run on threads its worker did not make itself. Those
+# threads are counted to the child whose worker (or whose counted thread) started them.
+_counting = threading.local()
+
+
+class _CountedThread(threading.Thread):
+    """``execute_state.Thread``: a thread started while a Map Run child runs counts its CPU to it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._child_cpu: _ChildCpu | None = getattr(_counting, "child", None)
+        if self._child_cpu is not None:
+            self._child_cpu.threads.append(self)
+
+    def run(self) -> None:
+        account = self._child_cpu
+        if account is None:
+            super().run()
+            return
+        _counting.child = account
+        started = time.thread_time()
+        try:
+            super().run()
+        finally:
+            account.add(time.thread_time() - started)
+            _counting.child = None
+
+
+def _not_the_childs(seconds: float) -> None:
+    """Take ``seconds`` of this thread's CPU off the child it counts for: moto learns that a
+    ``.sync`` execution ended by asking DescribeExecution every 0.5 s of real time, as many times as
+    the execution runs long in real time (more on a busy machine); AWS is told by a managed
+    EventBridge rule (a ``startExecution.sync`` state machine needs ``events:PutRule`` on
+    ``rule/StepFunctionsGetEventsForStepFunctionsExecutionRule``: Step Functions developer guide,
+    "IAM policies for AWS Step Functions"). The poll that sees the end stays counted."""
+    account = getattr(_counting, "child", None)
+    if account is not None:
+        account.add(-seconds)
+
+
+class _ThreadingWithCountedThreads(ModuleType):
+    """Stands in for ``threading`` inside moto's program module: its ``Thread`` is counted."""
+
+    Thread = _CountedThread
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(threading, name)
+
+
+@dataclass
+class _ChildCpu:
+    """The CPU of one child's threads: its worker's own, plus each thread started on its behalf."""
+
+    threads: list[threading.Thread] = field(default_factory=list)
+    seconds: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, seconds: float) -> None:
+        with self.lock:
+            self.seconds += seconds
+
+    def total(self, own: float) -> float:
+        """``own`` plus its threads' CPU, once they have ended: each ends right after it reports
+        its Task's end (``_evaluate_with_timeout``), so this waits microseconds, at most 1 s."""
+        for thread in list(self.threads):
+            thread.join(timeout=1.0)
+        with self.lock:
+            return own + self.seconds
+
+
+def children_cpu_seconds() -> dict[str, float]:
+    """Child execution ARN -> the CPU seconds spent running it (its states, the calls it made, the
+    ``.sync`` poll that saw the execution it started end -- not the polls before, see
+    :func:`_not_the_childs` -- on its worker thread and the threads started for it), for every
+    started child of the Map Runs still recorded. A thread's CPU time does not
+    grow while it waits for a processor, so on a busy machine it stays what an idle one measures,
+    where the child's wall-clock span does not. The execution a child starts runs on threads of its
+    own and is not counted here."""
+    with _runs_lock:
+        runs = list(_runs.values())
+    found: dict[str, float] = {}
+    for run in runs:
+        with run.lock:
+            found.update({c.arn: c.cpu_seconds for c in run.children.values() if c.cpu_seconds is not None})
+    return found
+
+
 def _run_of(record: MapRunRecord) -> _MapRun | None:
     with _runs_lock:
         return _runs.get(record)
@@ -391,6 +493,8 @@ def _make_eval_job(original: Any) -> Any:
             return original(self, env, job)
         record = self._map_run_record
         child = run.child(job.job_index)
+        cpu_started, cpu = time.thread_time(), _ChildCpu()
+        counting, _counting.child = getattr(_counting, "child", None), cpu
         context = env.states.context_object.context_object_data
         job_output = None
         selected = started = False
@@ -456,6 +560,9 @@ def _make_eval_job(original: Any) -> Any:
             elif not selected:  # its ItemSelector failed: the child fails
                 child.status = "FAILED"
                 record.item_counter.failed.count()
+            _counting.child = counting
+            if started:
+                child.cpu_seconds = cpu.total(time.thread_time() - cpu_started)
             run.finish(child)
 
     _eval_job.__wrapped__ = original  # type: ignore[attr-defined]
@@ -540,6 +647,7 @@ def _make_resolver_builder(original: Any) -> Any:
         resolver = original(self, *args, **kwargs)
 
         def resolve() -> Any:
+            cpu_started = time.thread_time()
             try:
                 description = resolver()
             except FailureEventException as failure:
@@ -550,6 +658,8 @@ def _make_resolver_builder(original: Any) -> Any:
                 raise
             if isinstance(description, dict):
                 _aws_details(description)
+            if not description:  # still running: moto polls again in 0.5 s, AWS is told (see below)
+                _not_the_childs(time.thread_time() - cpu_started)
             return description
 
         return resolve
@@ -585,6 +695,10 @@ def _apply(patcher: Patcher) -> None:
     patcher.set(writer, "_handle_put_object", staticmethod(_handle_put_object))
     for name in ("_build_sync_resolver", "_build_sync2_resolver"):
         patcher.set(StateTaskServiceSfn, name, _make_resolver_builder(StateTaskServiceSfn.__dict__[name]))
+    if execute_state.Thread is not threading.Thread or program_module.threading is not threading:
+        raise RuntimeError("moto no longer makes its program and Task threads with threading.Thread")
+    patcher.set(execute_state, "Thread", _CountedThread)
+    patcher.set(program_module, "threading", _ThreadingWithCountedThreads("threading"))
 
 
 _patches = PatchSet(_apply)

@@ -38,11 +38,18 @@ emulator); after :func:`install` each definition is parsed once and its program 
 nearly half of deploying it, and every emulator a test suite starts deploys them again). The
 program is a tree of immutable components: an execution keeps its state in its own Environment
 (``env.heap``, ``env.stack``), so executions -- concurrent ones included -- can share it.
+
+What the engine itself computes between two history events is measured too, for the benchmarks'
+model (``bench/model.py``): after :func:`install` each event an execution records carries the
+recording thread and that thread's CPU time then (:func:`event_cpu`). The history's timestamps are
+wall-clock milliseconds: on a busy machine they grow with the wait for a CPU, the thread's CPU
+time does not. Nothing an execution answers changes.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -57,9 +64,10 @@ from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
     WaitFunction,
 )
+from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
-from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+from moto.stepfunctions.parser.models import StepFunctionsParserBackend, stepfunctions_parser_backends
 
 from .patching import Patcher, PatchSet
 from .settings import clock
@@ -77,6 +85,8 @@ PINNED_SOURCES: dict[str, str] = {
     "moto.stepfunctions.parser.backend.execution_worker:ExecutionWorker._get_evaluation_entrypoint": "2b25949ae855da80",
     "moto.stepfunctions.parser.asl.parse.asl_parser:AmazonStateLanguageParser.parse": "a59a7d18760fb22e",
     "moto.stepfunctions.parser.models:StepFunctionsParserBackend._validate_definition": "a5921e3d3b46dcd3",
+    # each history event's thread CPU: recorded after moto's own bookkeeping (sfn_api pins its source)
+    "moto.stepfunctions.parser.asl.eval.event.event_manager:EventManager.add_event": "cb430fa2e3fed3e8",
 }
 
 _lock = threading.Lock()
@@ -233,6 +243,55 @@ def _cached_validation(original: Callable[[str], None]) -> Callable[[str], None]
     return _validate_definition
 
 
+# -- the engine's CPU between history events --------------------------------------------------------
+_MARKS = "_vpcfactory_cpu_marks"
+# Each thread's own number, for the marks: a thread ident is reused once its thread has ended, and a
+# Parallel branch or Map iteration runs on a thread of its own that ends with it.
+_thread_numbers = itertools.count(1)
+_this_thread = threading.local()
+
+
+def _thread_number() -> int:
+    number = getattr(_this_thread, "number", None)
+    if number is None:
+        number = _this_thread.number = next(_thread_numbers)
+    return number
+
+
+def _marking_add_event(original: Callable[..., int]) -> Callable[..., int]:
+    """``EventManager.add_event``: the event as moto records it, then (thread, thread CPU) for it."""
+
+    def add_event(self: EventManager, *args: Any, **kwargs: Any) -> int:
+        event_id = original(self, *args, **kwargs)
+        marks = self.__dict__.get(_MARKS)
+        if marks is None:
+            marks = self.__dict__.setdefault(_MARKS, {})
+        marks[event_id] = (_thread_number(), time.thread_time())
+        return event_id
+
+    add_event.__wrapped__ = original  # type: ignore[attr-defined]
+    return add_event
+
+
+def event_cpu(execution_arn: str) -> dict[int, tuple[int, float]]:
+    """The events ``execution_arn`` recorded since :func:`install`: event id -> (the recording
+    thread, by a number of its own, and its CPU seconds then). A thread's CPU between two of its events is what it
+    computed between them, however long it waited for a processor; empty if the execution is not
+    this process's or recorded nothing."""
+    parts = execution_arn.split(":")
+    if len(parts) < 8 or parts[5] != "execution":
+        raise ValueError(f"not an execution ARN: {execution_arn!r}")
+    region, account = parts[3], parts[4]
+    try:
+        execution = stepfunctions_parser_backends[account][region].describe_execution(execution_arn)
+    except Exception:  # noqa: BLE001 - ExecutionDoesNotExist, or no such backend: nothing recorded
+        return {}
+    worker = getattr(execution, "exec_worker", None)  # the parser backend's executions have one
+    env = getattr(worker, "env", None)
+    manager = getattr(env, "event_manager", None)
+    return dict(manager.__dict__.get(_MARKS, {})) if manager is not None else {}
+
+
 def _apply(patcher: Patcher) -> None:
     """Make engine and SDK sleeps simulated sleeps; tag lookups constant-time; each definition parsed
     once per process (idempotent)."""
@@ -246,6 +305,7 @@ def _apply(patcher: Patcher) -> None:
     patcher.set(
         StepFunctionsParserBackend, "_validate_definition", staticmethod(_cached_validation(original_validation))
     )
+    patcher.set(EventManager, "add_event", _marking_add_event(EventManager.__dict__["add_event"]))
     original_get_tags = TaggedEC2Resource.__dict__["get_tags"]
     _own_tags.__wrapped__ = original_get_tags  # type: ignore[attr-defined]
     patcher.set(TaggedEC2Resource, "get_tags", _own_tags)
