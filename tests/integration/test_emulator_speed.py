@@ -210,3 +210,23 @@ def test_each_history_event_carries_its_threads_cpu_and_an_answer_is_unchanged()
     with pytest.raises(ValueError, match="not an execution ARN"):
         engine_time.event_cpu("arn:aws:states:us-east-1:123456789012:stateMachine:marks")
 
+
+def test_the_emulator_leaves_out_motos_ami_catalogue_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    import inspect
+
+    from moto.ec2.models import ec2_backends
+
+    from vpcfactory_tools.emulator import embedded
+
+    # Given no choice made (the suite's own setting removed): the emulator leaves it out
+    monkeypatch.delenv("MOTO_EC2_LOAD_DEFAULT_AMIS", raising=False)
+    embedded.without_ami_catalogue()
+    with mock_aws(config=MOCK_CONFIG):
+        assert ec2_backends["111122223333"]["eu-west-3"].describe_images() == []
+    # and a user's explicit choice stands
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "true")
+    embedded.without_ami_catalogue()
+    with mock_aws(config=MOCK_CONFIG):
+        assert len(ec2_backends["111122224444"]["eu-west-3"].describe_images()) > 100
+    # before any patch, so before any backend the emulator makes
+    assert inspect.getsource(embedded.install_patches).split('"""')[2].split()[0] == "without_ami_catalogue()"
