@@ -465,18 +465,19 @@ def test_a_childs_cpu_counts_its_task_threads(monkeypatch: pytest.MonkeyPatch, c
         StateTaskServiceSfn,
     )
 
-    original = StateTaskServiceSfn._eval_service_task
-
     def busy(self: Any, *args: Any, **kwargs: Any) -> Any:
         started = time.thread_time()
         while time.thread_time() - started < 0.06:
             pass
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(StateTaskServiceSfn, "_eval_service_task", busy)
-    with engine() as (sfn, s3):
+    # (patched inside the engine, undone before it closes: the emulator's own patches wrap the same
+    # attributes, installed on entry and, for a first test in the process, removed on exit)
+    with engine() as (sfn, s3), monkeypatch.context() as patch:
+        original = StateTaskServiceSfn._eval_service_task
+        patch.setattr(StateTaskServiceSfn, "_eval_service_task", busy)
         if not counted:  # the emulator's counted Task thread taken out
-            monkeypatch.setattr(execute_state, "Thread", threading.Thread)
+            patch.setattr(execute_state, "Thread", threading.Thread)
         machines = _build_machines(sfn)
         child = {"StartAt": "Build", "States": {"Build": _build(End=True)}}
         described = run(
@@ -507,8 +508,8 @@ def test_a_childs_cpu_leaves_out_the_sync_polls_that_found_its_build_still_runni
             pass
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(state_task_service_sfn, "select_from_typed_dict", costly)
-    with engine() as (sfn, s3):
+    with engine() as (sfn, s3), monkeypatch.context() as patch:
+        patch.setattr(state_task_service_sfn, "select_from_typed_dict", costly)
         slow = {"StartAt": "Slow", "States": {"Slow": {"Type": "Wait", "Seconds": 3, "Next": "Built"}, "Built": {
             "Type": "Pass", "Result": {"vpcId": "vpc-1"}, "End": True}}}  # fmt: skip
         machine = sfn.create_state_machine(name="slow", definition=json.dumps(slow), roleArn=ROLE)["stateMachineArn"]
