@@ -151,6 +151,14 @@ def render(results: dict[str, Any]) -> str:
                     f"{lean['boto3MedianMs']:g} ms: {lean.get('ratio', 0):g}x",
                 ]
             )
+            if lean.get("cpuRatio") is not None:
+                rows.append(
+                    [
+                        "same, CPU time beyond a bare interpreter (ms)",
+                        lean["cpuMedianMs"],
+                        f"boto3 alone {lean['boto3CpuMedianMs']:g} ms: {lean['cpuRatio']:g}x (the target's figure)",
+                    ]
+                )
         if package:
             rows.append(
                 [

@@ -129,13 +129,21 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         )
     imports, lean = cold.get("imports"), cold.get("lambdaLayout")
     if lean and lean.get("ratio") is not None:
+        # CPU time when measured: a busy machine stretches an import's wall time, not its CPU time
+        ratio = lean["cpuRatio"] if lean.get("cpuRatio") is not None else lean["ratio"]
         add(
-            f"slowest handler import <= {TARGET_IMPORT_RATIO:.2f} x `import boto3` (Lambda-like layout)",
-            lean["ratio"],
+            f"slowest handler import <= {TARGET_IMPORT_RATIO:.2f} x `import boto3` (Lambda-like layout, CPU time)",
+            ratio,
             TARGET_IMPORT_RATIO,
-            lean["ratio"] <= TARGET_IMPORT_RATIO,
-            f"{lean['handler']}: {lean['medianMs']:g} ms, `import boto3` alone {lean['boto3MedianMs']:g} ms, "
-            f"package {'with' if lean.get('packageBytecode') else 'without'} bytecode"
+            ratio <= TARGET_IMPORT_RATIO,
+            (
+                f"{lean['handler']}: {lean['cpuMedianMs']:g} ms of CPU, `import boto3` alone "
+                f"{lean['boto3CpuMedianMs']:g} ms (beyond a bare interpreter); in wall time {lean['medianMs']:g} vs "
+                f"{lean['boto3MedianMs']:g} ms ({lean['ratio']:g}x); "
+                if lean.get("cpuRatio") is not None
+                else f"{lean['handler']}: {lean['medianMs']:g} ms, `import boto3` alone {lean['boto3MedianMs']:g} ms, "
+            )
+            + f"package {'with' if lean.get('packageBytecode') else 'without'} bytecode"
             + (
                 f"; in the dev venv the slowest takes {imports['maxMedianMs']:g} ms, heaviest packages: "
                 + ", ".join(f"{k} {v:g} ms" for k, v in imports["heaviestPackagesMs"].items())

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from bench.measures import parse_importtime
+from bench.common import BenchError
+from bench.measures import interpreter_cpu_ms, parse_importtime
 from bench.model import (
     CRITICAL_PATH_CALLS,
     ROLLOUT_CHILD_PATHS,
@@ -290,6 +291,22 @@ def test_import_time_is_the_cumulative_time_of_the_top_level_import() -> None:
 
     assert total_ms == pytest.approx(549.737, abs=1e-5)
     assert direct == {"aws_xray_sdk": 260.8, "boto3": 238.8, "aws_lambda_powertools": 16.8}
+
+
+def test_an_interpreters_cpu_time_counts_its_work_and_not_its_waiting() -> None:
+    import os
+
+    env = dict(os.environ)
+    # Given an interpreter that sleeps 0.3 s and one that computes for 0.15 s of CPU
+    slept, _ = interpreter_cpu_ms("import time; time.sleep(0.3)", env, ("-S",))
+    work = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.15: pass"
+    busy, _ = interpreter_cpu_ms(work, env)
+
+    # Then the sleep costs no more than starting the interpreter; the work counts
+    assert slept < 150
+    assert busy >= 150
+    with pytest.raises(BenchError, match="ZeroDivisionError"):
+        interpreter_cpu_ms("1 / 0", env)
 
 
 # -- the fleet ---------------------------------------------------------------------------------------
@@ -578,3 +595,9 @@ def test_the_import_target_is_the_slowest_handler_against_import_boto3_in_the_la
     assert (met["measured"], met["limit"], met["met"]) == (1.071, 1.15, True)
     assert "audit_network: 150 ms, `import boto3` alone 140 ms, package with bytecode" in met["note"]
     assert missed["met"] is False and "without bytecode" in missed["note"]
+    # measured in CPU time too, the target takes it: a busy machine stretches wall time, not CPU time
+    cpu = {"cpuMedianMs": 110.0, "boto3CpuMedianMs": 100.0, "cpuRatio": 1.1, "ratio": 1.3, "packageBytecode": True}
+    [on_cpu] = evaluate_targets({"coldStart": {"lambdaLayout": {**layout, **cpu}}})
+    assert (on_cpu["measured"], on_cpu["met"]) == (1.1, True)
+    assert "audit_network: 110 ms of CPU, `import boto3` alone 100 ms" in on_cpu["note"]
+    assert "in wall time 150 vs 140 ms (1.3x)" in on_cpu["note"]
