@@ -380,6 +380,8 @@ def _run_fleet(bench: Bench, accounts: list[str]) -> dict[str, Any]:
         build_seconds = build_runs.get(build_arn) if isinstance(build_arn, str) else None
         if child_outcome(record) == "built" and build_seconds is None:
             raise BenchError(f"the build {build_arn} a rollout child reports is not among the build executions")
+        if record.get("ExecutionArn") not in child_cpu:
+            raise BenchError(f"the emulator recorded no CPU for the rollout child {record.get('ExecutionArn')}")
         children.append(
             FleetChild(
                 _record_date(record["StartDate"]),

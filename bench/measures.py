@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zipfile
 from collections import defaultdict
@@ -167,12 +168,18 @@ def interpreter_cpu_ms(code: str, env: dict[str, str], flags: Sequence[str] = ()
     the kernel's record of that child: ``os.wait4``) and what it wrote to stderr. CPU time, unlike
     wall time, does not grow while the interpreter waits for a processor on a busy machine."""
     with tempfile.TemporaryFile("w+") as stderr:
-        proc = subprocess.Popen([sys.executable, *flags, "-c", code], env=env, cwd=ROOT, stderr=stderr, text=True)
+        argv = [sys.executable, *flags, "-c", code]
+        proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr, text=True)
+        deadline = threading.Timer(120, proc.kill)  # a hung import fails the bench, not hangs it
+        deadline.start()
         try:
-            _, status, usage = os.wait4(proc.pid, 0)
+            _, status, usage = os.wait4(proc.pid, 0)  # reaps it: the kernel's usage of this child
         except BaseException:
             proc.kill()
+            proc.wait()
             raise
+        finally:
+            deadline.cancel()
         proc.returncode = os.waitstatus_to_exitcode(status)
         stderr.seek(0)
         err = stderr.read()
@@ -203,7 +210,9 @@ def measure_imports(
     work = [(m, k) for k in range(runs) for m in [*modules, "boto3"]]
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         timed = list(pool.map(lambda item: (item[0], import_time(item[0], env, flags)), work))
-        bare = median(pool.map(lambda _: interpreter_cpu_ms("pass", env, flags)[0], range(runs)))
+        # the same flags as the imports (-X importtime included), so only the import differs
+        bare_flags = [*flags, "-X", "importtime"]
+        bare = median(pool.map(lambda _: interpreter_cpu_ms("pass", env, bare_flags)[0], range(runs)))
     by_module: dict[str, list[float]] = defaultdict(list)
     cpu_of: dict[str, list[float]] = defaultdict(list)
     heaviest: dict[str, dict[str, float]] = {}

@@ -679,13 +679,13 @@ def fleet_time(
     measured.
 
     A child's own time is its CPU, not its span less the build's, because the span also holds
-    moto's real-time 0.5 s between ``.sync`` polls and, on a busy machine, the wait for a processor:
-    on AWS a nested ``.sync`` learns of the build's end from an EventBridge rule
-    (``StepFunctionsGetEventsForStepFunctionsExecutionRule``), not by polling."""
+    moto's real-time 0.5 s between ``.sync`` polls and, on a busy machine, the wait for a processor.
+    How soon AWS sees the build end is not documented (its ``.sync`` policy grants a managed
+    EventBridge rule, ``StepFunctionsGetEventsForStepFunctionsExecutionRule``) and not modelled."""
     map_run_ends = frozenset(e["id"] for e in events if e["type"] in _MAP_RUN_ENDS)
     parent = analyse_execution(events, states, (), time_scale, runs=runs, event_cpu=event_cpu, at_wall=map_run_ends)
     own = [
-        c.cpu_seconds if c.cpu_seconds is not None else max(0.0, (c.stop - c.start) - (c.build_seconds or 0.0))
+        max(0.0, c.cpu_seconds if c.cpu_seconds is not None else (c.stop - c.start) - (c.build_seconds or 0.0))
         for c in children
     ]
     durations = [

@@ -520,7 +520,8 @@ def test_a_childs_cpu_leaves_out_the_sync_polls_that_found_its_build_still_runni
         (record,) = results(s3)["SUCCEEDED_0.json"]
         cpu = distributed_map.children_cpu_seconds()[record["ExecutionArn"]]
 
-    # Then of its polls (at least 4) only the one that saw the end counts: AWS is told, it does not poll
+    # Then of its polls (at least 3: 2 x 50 ms would already pass the bound) only the one that saw
+    # the end counts: moto's real-time polling is the emulator's, not the child's work
     assert described["status"] == "SUCCEEDED"
-    assert len(polls) >= 4
+    assert len(polls) >= 3
     assert 0.05 <= cpu < 0.05 * 2 + 0.05

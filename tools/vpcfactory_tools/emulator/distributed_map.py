@@ -252,7 +252,8 @@ class _Child:
     cause: str | None = None
     stop: datetime.datetime | None = None
     cpu_seconds: float | None = None
-    """The CPU its worker thread spent on it, start to end (None: never started). Not part of its
+    """The CPU spent on it, start to end, on its worker thread and the threads moto started for it
+    (its program's, its Tasks'; None: never started). Not part of its
     record: the benchmarks' model counts a child's own work by it (:func:`children_cpu_seconds`)."""
 
     def record(self) -> dict[str, Any]:
@@ -375,10 +376,12 @@ class _CountedThread(threading.Thread):
 def _not_the_childs(seconds: float) -> None:
     """Take ``seconds`` of this thread's CPU off the child it counts for: moto learns that a
     ``.sync`` execution ended by asking DescribeExecution every 0.5 s of real time, as many times as
-    the execution runs long in real time (more on a busy machine); AWS is told by a managed
-    EventBridge rule (a ``startExecution.sync`` state machine needs ``events:PutRule`` on
-    ``rule/StepFunctionsGetEventsForStepFunctionsExecutionRule``: Step Functions developer guide,
-    "IAM policies for AWS Step Functions"). The poll that sees the end stays counted."""
+    the execution runs long in real time (more on a busy machine). AWS does not document how it
+    learns it: the ``.sync`` policy (Step Functions developer guide, "IAM policies for AWS Step
+    Functions") grants it a managed EventBridge rule,
+    ``rule/StepFunctionsGetEventsForStepFunctionsExecutionRule``, which indicates it is notified,
+    and ``states:DescribeExecution`` too. The poll that sees the end stays counted: the model
+    counts one look at the ended execution, not moto's real-time polling."""
     account = getattr(_counting, "child", None)
     if account is not None:
         account.add(-seconds)
@@ -407,11 +410,14 @@ class _ChildCpu:
 
     def total(self, own: float) -> float:
         """``own`` plus its threads' CPU, once they have ended: each ends right after it reports
-        its Task's end (``_evaluate_with_timeout``), so this waits microseconds, at most 1 s."""
+        its Task's end (``_evaluate_with_timeout``), so this waits microseconds, at most 1 s each."""
         for thread in list(self.threads):
-            thread.join(timeout=1.0)
+            if thread.ident is not None:  # a thread made but never started has nothing to count
+                thread.join(timeout=1.0)
         with self.lock:
-            return own + self.seconds
+            # never below zero: a Task thread that outlives the wait (a timed-out Task still polling)
+            # has had its polls taken off but not its CPU added
+            return max(0.0, own + self.seconds)
 
 
 def children_cpu_seconds() -> dict[str, float]:
@@ -658,7 +664,7 @@ def _make_resolver_builder(original: Any) -> Any:
                 raise
             if isinstance(description, dict):
                 _aws_details(description)
-            if not description:  # still running: moto polls again in 0.5 s, AWS is told (see below)
+            if not description:  # still running: moto polls again in 0.5 s (_not_the_childs)
                 _not_the_childs(time.thread_time() - cpu_started)
             return description
 
@@ -669,6 +675,9 @@ def _make_resolver_builder(original: Any) -> Any:
 
 
 def _apply(patcher: Patcher) -> None:
+    # checked before anything is patched: a refusal must not leave the set half-installed
+    if execute_state.Thread is not threading.Thread or program_module.threading is not threading:
+        raise RuntimeError("moto no longer makes its program and Task threads with threading.Thread")
     parse = AmazonStateLanguageParser.__dict__["parse"].__func__
     patcher.set(AmazonStateLanguageParser, "parse", staticmethod(_make_parse(parse)))
     patcher.set(
@@ -695,8 +704,6 @@ def _apply(patcher: Patcher) -> None:
     patcher.set(writer, "_handle_put_object", staticmethod(_handle_put_object))
     for name in ("_build_sync_resolver", "_build_sync2_resolver"):
         patcher.set(StateTaskServiceSfn, name, _make_resolver_builder(StateTaskServiceSfn.__dict__[name]))
-    if execute_state.Thread is not threading.Thread or program_module.threading is not threading:
-        raise RuntimeError("moto no longer makes its program and Task threads with threading.Thread")
     patcher.set(execute_state, "Thread", _CountedThread)
     patcher.set(program_module, "threading", _ThreadingWithCountedThreads("threading"))
 
