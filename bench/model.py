@@ -675,8 +675,8 @@ def fleet_time(
     StartExecution, the polls that see the build end; where that is unknown, its real duration less
     that of the build it waited for) plus ``build_seconds``, one account's build in model time, and
     the children run in item order on ``slots`` slots (:func:`list_schedule`). What the Map Run does
-    before the first child and after the last (reading the items, writing the results) stays as
-    measured.
+    before the first child (reading the items) stays as measured; writing the results follows the
+    Map Run's end event and counts by CPU.
 
     A child's own time is its CPU, not its span less the build's, because the span also holds
     moto's real-time 0.5 s between ``.sync`` polls and, on a busy machine, the wait for a processor.
