@@ -296,3 +296,29 @@ def test_a_rollback_that_cannot_finish_fails_with_the_original_error_the_rollbac
     assert "UnauthorizedOperation" in report["teardownError"]["Cause"]
     assert [(left["type"], left["logicalId"]) for left in report["leftovers"]] == [("vpc", "vpc")]
     assert tagged_with_execution(emu.client("ec2"), execution_name(result)) == [report["leftovers"][0]["id"]]
+
+
+def test_a_run_answers_what_polling_describe_execution_answers_after_asking_it_once(emu, seed_spec, monkeypatch):
+    from vpcfactory_tools.execution_results import wait_for_execution
+
+    sfn = emu.client("stepfunctions")
+    asked: list[str] = []
+    describe = sfn.describe_execution
+
+    def counted(**kwargs):
+        asked.append(kwargs["executionArn"])
+        return describe(**kwargs)
+
+    monkeypatch.setattr(sfn, "describe_execution", counted)
+
+    # When a build runs to its end
+    result = emu.build(seed_spec)
+
+    # Then the run waited in the process and asked DescribeExecution once, for the same answer
+    assert result.status == "SUCCEEDED"
+    assert asked == [result.execution_arn]
+    assert wait_for_execution(sfn, result.execution_arn) == result
+    # an execution the engine does not know is left to DescribeExecution
+    missing = result.execution_arn.rsplit(":", 1)[0] + ":no-such-execution"
+    with pytest.raises(sfn.exceptions.ExecutionDoesNotExist):
+        emu.wait(missing, timeout=1)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from typing import Any, cast
 
 import boto3
@@ -32,7 +33,9 @@ from vpcfactory_tools.emulator import (
     fidelity,
     iam_enforcement,
     ipam,
+    json_paths,
     lambda_runtime,
+    request_dispatch,
     service_models,
     sfn_api,
     transit_gateways,
@@ -71,11 +74,15 @@ def install_patches() -> None:
     (count the call, inject a fault or throttle) -> consistency (NotFound for ids not visible
     yet) -> moto, whose backends carry the fidelity patches. Order matters: each hook wraps
     what is there when it installs. DynamoDB item writes are serialized (conditional_writes). Every
-    botocore session reads the service models through one loader (service_models)."""
+    botocore session reads the service models through one loader (service_models); the engine parses
+    each JSONPath once (json_paths); moto finds each request's method without listing its class
+    (request_dispatch)."""
     without_ami_catalogue()
     service_models.install()
+    request_dispatch.install()
     lambda_runtime.install()
     engine_time.install()
+    json_paths.install()
     engine_integrations.install()
     distributed_map.install()
     sfn_api.install()
@@ -88,6 +95,30 @@ def install_patches() -> None:
     faults.install()
     iam_enforcement.install()
     engine_iam.install()  # last: it wraps what the other engine patches left (distributed_map too)
+
+
+END_CHECK_SECONDS = 0.02  # as often as wait_for_execution polls
+
+
+def _await_end(execution_arn: str, deadline: float) -> None:
+    """Return once the engine's execution has ended (or at ``deadline``), reading its status in
+    this process instead of asking DescribeExecution every 20 ms: each of those calls costs
+    ~1.5 ms of CPU (botocore, moto's serializer), ~100 of them per build. The engine sets the
+    status last, after the output, error and cause (sfn_api._reflect_execution_status), so the one
+    DescribeExecution that follows reads the same answer the polling would have. An execution
+    this cannot find (not the engine's) is left to the polling."""
+    from moto.stepfunctions.parser.api import ExecutionStatus
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    parts = execution_arn.split(":")
+    try:
+        execution = stepfunctions_parser_backends[parts[4]][parts[3]].describe_execution(execution_arn)
+    except Exception:  # noqa: BLE001 - ExecutionDoesNotExist, no such backend: leave it to the polling
+        return
+    if not hasattr(execution, "exec_status"):
+        return  # plain moto's execution, not the engine's
+    while execution.exec_status == ExecutionStatus.RUNNING and time.monotonic() < deadline:
+        time.sleep(END_CHECK_SECONDS)
 
 
 class EmbeddedEmulator:
@@ -183,7 +214,16 @@ class EmbeddedEmulator:
 
     def run(self, state_machine_arn: str, payload: Any, *, name: str, timeout: float = 600.0) -> ExecutionResult:
         arn = self.start_execution(state_machine_arn, payload, name)
-        return wait_for_execution(self.client("stepfunctions"), arn, timeout=timeout)
+        return self.wait(arn, timeout=timeout)
+
+    def wait(self, execution_arn: str, *, timeout: float = 600.0) -> ExecutionResult:
+        """The execution's result once it has ended (what wait_for_execution answers, without
+        asking DescribeExecution every 20 ms meanwhile: see _await_end)."""
+        deadline = time.monotonic() + timeout
+        _await_end(execution_arn, deadline)
+        return wait_for_execution(
+            self.client("stepfunctions"), execution_arn, timeout=max(0.0, deadline - time.monotonic())
+        )
 
     def build(self, spec: dict[str, Any], *, name: str | None = None, timeout: float = 600.0) -> ExecutionResult:
         assert self.stack is not None, "start() the emulator first"

@@ -18,7 +18,6 @@ from vpcfactory_tools.emulator.embedded import (
     EmbeddedEmulator,
     ExecutionResult,
     execution_name,
-    wait_for_execution,
 )
 from vpcfactory_tools.emulator.faults import CallRef, Fault
 from vpcfactory_tools.emulator.lambda_runtime import EXIT_ERROR
@@ -327,8 +326,7 @@ def concurrency_cases(
     emu.reconfigure(settings(emu, faults=targeted))
     started = time.monotonic()
     arns = [emu.start_execution(emu.stack.build_arn, spec, name) for spec, name in zip(specs, names, strict=True)]
-    sfn = emu.client("stepfunctions")
-    results = [wait_for_execution(sfn, arn, timeout=timeout) for arn in arns]
+    results = [emu.wait(arn, timeout=timeout) for arn in arns]
     build_seconds = time.monotonic() - started
     emu.reconfigure(settings(emu))
 
@@ -350,7 +348,7 @@ def concurrency_cases(
         if c.status == "SUCCEEDED"
     ]
     for arn in destroys:
-        destroyed = wait_for_execution(sfn, arn, timeout=timeout)
+        destroyed = emu.wait(arn, timeout=timeout)
         if destroyed.status != "SUCCEEDED":
             owner = next(c for c in cases if c.vpc_id == (destroyed.input or {}).get("vpcId"))
             owner.problems.append(f"destroy failed: {destroyed.error}: {destroyed.cause}")
