@@ -353,6 +353,46 @@ def test_duplicates_inside_one_batch_are_sent_once():
         ev.close()
 
 
+def test_a_policy_set_is_the_same_cache_key_and_the_same_policy_set_digest_as_its_plain_policies():
+    # The role's policies, parsed once (iam_enforcement), and the same documents as a plain tuple
+    documents = (TAGGED_CREATE, policy(allow("ec2:Describe*")))
+    shared = iam_evaluator.PolicySet(documents)
+    context = {"aws:TagKeys": ["a", "b"], "aws:RequestTag/a": "1"}
+    as_set = req("ec2:CreateVpc", VPC_ANY, shared, context)
+    as_tuple = req("ec2:CreateVpc", VPC_ANY, documents, context)
+
+    assert iam_evaluator.cache_key(as_set) == iam_evaluator.cache_key(as_tuple)
+    assert as_set.payload() == as_tuple.payload()  # what node is sent
+    assert shared.digest == iam_evaluator._digest(iam_evaluator.canonical_json(list(documents)))
+    # every part of the request is in the key; the policies cannot pass for part of the request
+    others = [
+        req("ec2:CreateSubnet", VPC_ANY, shared, context),
+        req("ec2:CreateVpc", SUBNET, shared, context),
+        req("ec2:CreateVpc", VPC_ANY, shared, {**context, "aws:RequestTag/a": "2"}),
+        req("ec2:CreateVpc", VPC_ANY, iam_evaluator.PolicySet(documents[:1]), context),
+        req("ec2:CreateVpc", VPC_ANY, (), context),
+        AuthzRequest("ec2:CreateVpc", VPC_ANY, "210987654321", SESSION, shared, context),
+    ]
+    keys = {iam_evaluator.cache_key(r) for r in [as_set, *others]}
+    assert len(keys) == 1 + len(others)
+    assert all(key.count("\x00") == 1 for key in keys)
+
+
+@needs_simulator
+def test_a_policy_set_gets_the_decision_its_plain_policies_get():
+    documents = (TAGGED_CREATE,)
+    plain, shared = IamEvaluator(), IamEvaluator()
+    try:
+        for context in ({"aws:TagKeys": ["a", "b"]}, {}, {"aws:RequestTag/vpcfactory:execution": "x"}):
+            expected = plain.evaluate_one(req("ec2:CreateVpc", VPC_ANY, documents, context))
+            got = shared.evaluate_one(req("ec2:CreateVpc", VPC_ANY, iam_evaluator.PolicySet(documents), context))
+            assert got == expected
+        assert shared.counters["sent_to_node"] == 3
+    finally:
+        plain.close()
+        shared.close()
+
+
 def distinct_requests(count: int, offset: int = 0) -> list[AuthzRequest]:
     big = policy(
         *(

@@ -388,16 +388,27 @@ def _check(identity: Identity, caller: Caller, wanted: list[Authorization], made
     return denied
 
 
+@functools.lru_cache(maxsize=256)
+def _parsed_policies(policies: tuple[str, ...]) -> Any:
+    """The documents of a role's policies (JSON texts), parsed once per distinct set of texts: the
+    role's requests share them (and what iam_evaluator derives from them), and nothing changes them.
+    A role whose policies change has other texts, so it is parsed anew."""
+    from .iam_evaluator import PolicySet
+
+    return PolicySet(json.loads(p) for p in policies)
+
+
 def _evaluate(identity: Identity, caller: Caller, wanted: list[Authorization]) -> Denied | None:
     from .iam_evaluator import AuthzRequest, evaluate
 
+    policies = _parsed_policies(identity.policies)
     requests = [
         AuthzRequest(
             action=a.action,
             resource=a.resource,
             resource_account=caller.account,
             principal=identity.principal,
-            identity_policies=tuple(json.loads(p) for p in identity.policies),
+            identity_policies=policies,
             context=dict(a.context),
         )
         for a in wanted

@@ -30,12 +30,14 @@ literal string, as on AWS: a policy ``Resource`` of ``...:vpc/vpc-0abc`` does no
 
 One node process per Python process, started on first use, restarted if it died, closed at exit.
 Decisions are cached (LRU, keyed on the canonical JSON of the request: builds repeat the same
-requests a lot). Identity-policy sets are sent to node once and then referred to by a digest.
+requests a lot). Identity-policy sets are sent to node once and then referred to by a digest; a
+:class:`PolicySet` carries its canonical JSON and digest, so they are computed once per set.
 """
 
 from __future__ import annotations
 
 import atexit
+import functools
 import hashlib
 import json
 import os
@@ -127,6 +129,38 @@ class AuthzDecision:
         )
 
 
+class PolicySet(tuple):
+    """Identity policies that nobody changes (documents parsed from the role's JSON), with their
+    canonical JSON and digest computed once: a role's policies are the same for every request it
+    makes, and writing them out again for each request's cache key was most of the Python side
+    of an evaluation. A plain tuple of policies works as well, only without that saving."""
+
+    @functools.cached_property
+    def canonical(self) -> str:
+        return canonical_json(list(self))
+
+    @functools.cached_property
+    def digest(self) -> str:
+        return _digest(self.canonical)
+
+
+def _policies_json(policies: Sequence[Any]) -> str:
+    return policies.canonical if isinstance(policies, PolicySet) else canonical_json(list(policies))
+
+
+def _digest(policies_json: str) -> str:
+    return hashlib.sha256(policies_json.encode()).hexdigest()[:32]
+
+
+def cache_key(request: AuthzRequest) -> str:
+    """The request's canonical JSON (its policies apart: they are the same text for every request
+    of a role). Two requests have one key exactly when simulate.mjs is sent the same request: the
+    policies' JSON follows a NUL, which no canonical JSON holds (control characters are escaped)."""
+    payload = request.payload()
+    del payload["identityPolicies"]
+    return canonical_json(payload) + "\x00" + _policies_json(request.identity_policies)
+
+
 def _context_value(value: Any) -> Any:
     if isinstance(value, str):
         return value
@@ -195,7 +229,7 @@ class IamEvaluator:
 
     def evaluate(self, requests: Sequence[AuthzRequest]) -> list[AuthzDecision]:
         """One decision per request, in order. Raises :class:`IamEvaluatorError` if node cannot run."""
-        keys = [canonical_json(r.payload()) for r in requests]
+        keys = [cache_key(r) for r in requests]
         decisions: list[AuthzDecision | None] = [None] * len(requests)
         missing: dict[str, list[int]] = {}
         with self._cache_lock:
@@ -259,7 +293,8 @@ class IamEvaluator:
             payload = request.payload()
             if self._share_policies and payload["identityPolicies"]:
                 policies = payload.pop("identityPolicies")
-                digest = hashlib.sha256(canonical_json(policies).encode()).hexdigest()[:32]
+                shared = request.identity_policies
+                digest = shared.digest if isinstance(shared, PolicySet) else _digest(canonical_json(policies))
                 if digest not in self._defined_sets:
                     messages.append({"definePolicySet": digest, "identityPolicies": policies})
                     self._defined_sets.add(digest)
