@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -178,3 +181,157 @@ def test_the_example_stack_that_uses_the_factory_passes_every_cfn_lint_rule():
     assert example.template == load_sam_template(ROOT / "examples" / "custom-resource-stack.yaml")
     matches = _lint(example.template)
     assert not matches, "\n".join(f"{m.rule.id} {m.message} at {m.path}" for m in matches)
+
+
+# -- the translation cached on disk: every CLI run and served emulator is a new process ----------
+
+
+@pytest.fixture
+def disk_cache(tmp_path, monkeypatch):
+    """An empty disk cache of our own, and an empty per-process cache (restored after)."""
+    from vpcfactory_tools.emulator import translate as translate_module
+
+    monkeypatch.setenv(translate_module.CACHE_DIR_VARIABLE, str(tmp_path / "cache"))
+    monkeypatch.setattr(translate_module, "_CACHE", {})
+    return translate_module
+
+
+def _counting_translations(module, monkeypatch) -> list[Path]:
+    made: list[Path] = []
+    real = module.translate
+
+    def counted(*args, **kwargs):
+        made.append(kwargs["base_dir"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, "translate", counted)
+    return made
+
+
+def test_a_translation_read_back_from_the_disk_equals_a_fresh_one(disk_cache, monkeypatch):
+    # Given a translation made in one process and kept on disk
+    first = translated(ROOT / "template.yaml")
+    assert len(list(disk_cache.cache_dir().glob("*.json"))) == 1
+
+    # When another process (an empty per-process cache) asks for it, translating nothing
+    monkeypatch.setattr(disk_cache, "_CACHE", {})
+    made = _counting_translations(disk_cache, monkeypatch)
+    again = translated(ROOT / "template.yaml")
+
+    # Then it is read from the disk and is exactly what the translator makes
+    assert made == []
+    fresh = translate(load_sam_template(ROOT / "template.yaml"), base_dir=ROOT)
+    assert again == fresh == first
+    assert again.definition_files == fresh.definition_files  # Paths, as a fresh translation has them
+    assert again.code_uris == fresh.code_uris
+
+
+def test_the_disk_cache_is_missed_when_the_template_region_parameters_or_translator_change(
+    disk_cache, monkeypatch, tmp_path
+):
+    template = tmp_path / "template.yaml"
+    template.write_text((ROOT / "template.yaml").read_text())
+    stat = template.stat()
+    made = _counting_translations(disk_cache, monkeypatch)
+    translated(template)
+
+    # The template changed (same size and modification time: the cache goes by its bytes)
+    text = template.read_text()
+    assert text.count("poll it this often.") == 1
+    template.write_text(text.replace("poll it this often.", "poll it that often."))
+    os.utime(template, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert template.stat().st_size == stat.st_size
+    monkeypatch.setattr(disk_cache, "_CACHE", {})
+    changed = translated(template)
+    assert len(made) == 2
+    assert "poll it that often." in json.dumps(changed.template["Parameters"])
+
+    # Another Region, other parameter values
+    translated(template, region="eu-west-1")
+    translated(template, parameter_values={"LogLevel": "DEBUG"})
+    assert len(made) == 4
+
+    # With nothing changed, nothing is translated again
+    monkeypatch.setattr(disk_cache, "_CACHE", {})
+    translated(template, region="eu-west-1")
+    assert len(made) == 4
+
+    # Another translator (or cfn-lint, botocore, translate.py): the same inputs again
+    monkeypatch.setattr(disk_cache, "_CACHE", {})
+    monkeypatch.setattr(disk_cache, "translator_versions", lambda: {"aws-sam-translator": "0.0.0"})
+    translated(template, region="eu-west-1")
+    assert len(made) == 5
+
+
+def test_the_cache_key_names_every_version_the_translation_depends_on():
+    from vpcfactory_tools.emulator import translate as translate_module
+
+    versions = translate_module.translator_versions()
+    assert set(versions) == {"aws-sam-translator", "cfn-lint", "botocore", "translate.py"}
+    import samtranslator
+
+    assert versions["aws-sam-translator"] == samtranslator.__version__
+
+
+def test_an_unreadable_cache_file_is_translated_again_and_rewritten(disk_cache, monkeypatch):
+    translated(ROOT / "template.yaml")
+    (cached,) = disk_cache.cache_dir().glob("*.json")
+    cached.write_text('{"template": {"Resources": ')  # cut short
+
+    monkeypatch.setattr(disk_cache, "_CACHE", {})
+    made = _counting_translations(disk_cache, monkeypatch)
+    again = translated(ROOT / "template.yaml")
+
+    assert len(made) == 1
+    assert again == translate(load_sam_template(ROOT / "template.yaml"), base_dir=ROOT)
+    assert json.loads(cached.read_text())["template"] == again.template
+    assert [p.name for p in disk_cache.cache_dir().iterdir()] == [cached.name]  # no temporary file left
+
+
+def test_an_empty_cache_directory_setting_keeps_nothing_on_disk(disk_cache, monkeypatch, tmp_path):
+    monkeypatch.setenv(disk_cache.CACHE_DIR_VARIABLE, "")
+    assert disk_cache.cache_dir() is None
+    translated(ROOT / "template.yaml")
+    assert not (tmp_path / "cache").exists()
+
+
+def test_processes_writing_and_reading_one_cache_file_at_once_never_read_part_of_it(disk_cache, tmp_path):
+    # Given a translation, and several processes (pytest-xdist workers, CLI runs) that write it
+    # and read it back at the same time
+    translation = translated(ROOT / "template.yaml")
+    key = "k" * 64
+    script = (
+        "import sys, json\n"
+        "from pathlib import Path\n"
+        "from vpcfactory_tools.emulator import translate as t\n"
+        "stored = json.loads(Path(sys.argv[2]).read_text())\n"
+        "expected = t.Translation(stored['template'], {k: Path(v) for k, v in stored['definition_files'].items()},"
+        " {k: Path(v) for k, v in stored['code_uris'].items()})\n"
+        "for _ in range(40):\n"
+        "    if sys.argv[1] == 'write':\n"
+        "        t._write_cached(sys.argv[3], expected)\n"
+        "    found = t._read_cached(sys.argv[3])\n"
+        "    assert found is None or found == expected, 'read part of a cache file'\n"
+    )
+    source = tmp_path / "expected.json"
+    source.write_text(
+        json.dumps(
+            {
+                "template": translation.template,
+                "definition_files": {k: str(v) for k, v in translation.definition_files.items()},
+                "code_uris": {k: str(v) for k, v in translation.code_uris.items()},
+            }
+        )
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, role, str(source), key], env=env, stderr=subprocess.PIPE)
+        for role in ("write", "write", "read", "read")
+    ]
+
+    # Then every reader found the whole file or none, and the file left is whole
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err.decode()
+    assert disk_cache._read_cached(key) == translation
+    assert not list(disk_cache.cache_dir().glob("*.tmp"))

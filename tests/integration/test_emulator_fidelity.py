@@ -7,7 +7,9 @@ codes. Timed states use a tiny time scale (1 simulated second = 1 real milliseco
 
 from __future__ import annotations
 
+import copy
 import json
+import re
 import threading
 import time
 import urllib.request
@@ -928,6 +930,68 @@ def test_describe_vpc_endpoint_services_names_s3_with_the_cn_prefix_in_the_china
     ]
     # other partitions keep com.amazonaws.<region>.<svc>
     assert _gateway_services(REGION) == ["com.amazonaws.us-east-1.dynamodb", "com.amazonaws.us-east-1.s3"]
+
+
+def _default_services(region: str) -> list[dict[str, Any]]:
+    from moto.ec2.models.vpcs import VPCBackend
+
+    return VPCBackend._collect_default_endpoint_services(ACCOUNT, region)
+
+
+def _without_ids(services: list[dict[str, Any]]) -> Any:
+    """The services with their ServiceIds (vpce-svc-..., also in some DNS names) blanked."""
+    return json.loads(re.sub(r"vpce-svc-[0-9a-f]+", "vpce-svc-*", json.dumps(services)))
+
+
+def test_the_default_endpoint_services_kept_on_disk_are_what_moto_computes(
+    ec2: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.ec2.models import vpcs
+
+    from vpcfactory_tools.emulator import disk_cache, fidelity_services
+
+    # Given a process that computes eu-west-3's default endpoint services (and keeps them on disk)
+    monkeypatch.setenv(disk_cache.CACHE_DIR_VARIABLE, str(tmp_path))
+    monkeypatch.setattr(vpcs, "DEFAULT_VPC_ENDPOINT_SERVICES", {})
+    computed = copy.deepcopy(_default_services("eu-west-3"))
+    assert len(list((tmp_path / fidelity_services.ENDPOINT_SERVICES_KIND).glob("*.json"))) == 1
+
+    # When another process asks (moto's own cache empty), it reads them back, ids and all
+    monkeypatch.setattr(vpcs, "DEFAULT_VPC_ENDPOINT_SERVICES", {})
+    read_back = _default_services("eu-west-3")
+    assert read_back == computed
+    assert vpcs.DEFAULT_VPC_ENDPOINT_SERVICES["eu-west-3"] is read_back  # moto answers from them
+
+    # Then they are what moto computes afresh, but for the ServiceIds moto draws at random each time
+    monkeypatch.setenv(disk_cache.CACHE_DIR_VARIABLE, "")
+    monkeypatch.setattr(vpcs, "DEFAULT_VPC_ENDPOINT_SERVICES", {})
+    fresh = _default_services("eu-west-3")
+    assert _without_ids(fresh) == _without_ids(read_back)
+    assert [s["ServiceId"] for s in fresh] != [s["ServiceId"] for s in read_back]
+
+
+def test_default_endpoint_services_are_kept_per_region_and_an_unreadable_entry_is_computed_again(
+    ec2: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.ec2.models import vpcs
+
+    from vpcfactory_tools.emulator import disk_cache, fidelity_services
+
+    monkeypatch.setenv(disk_cache.CACHE_DIR_VARIABLE, str(tmp_path))
+    monkeypatch.setattr(vpcs, "DEFAULT_VPC_ENDPOINT_SERVICES", {})
+    _default_services("eu-west-3")
+    _default_services("cn-north-1")
+    entries = list((tmp_path / fidelity_services.ENDPOINT_SERVICES_KIND).glob("*.json"))
+    assert len(entries) == 2
+    for entry in entries:
+        entry.write_text("[{")  # cut short
+
+    monkeypatch.setattr(vpcs, "DEFAULT_VPC_ENDPOINT_SERVICES", {})
+    # the China Regions' renaming still applies to what is read back or computed again
+    assert _gateway_services("cn-north-1") == ["cn.com.amazonaws.cn-north-1.s3", "com.amazonaws.cn-north-1.dynamodb"]
+    again = _default_services("eu-west-3")
+    assert {s["ServiceName"] for s in again} >= {"com.amazonaws.eu-west-3.s3", "com.amazonaws.eu-west-3.ec2"}
+    assert all(isinstance(json.loads(entry.read_text()), list) for entry in entries)
 
 
 def test_a_vpc_endpoint_to_a_service_name_ec2_does_not_list_is_invalid_service_name(ec2: Any) -> None:

@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from cfnlint.decode.cfn_yaml import loads
 
 from vpcfactory_tools.emulator.intrinsics import IntrinsicError, Resolver, pseudo_parameters
 from vpcfactory_tools.emulator.translate import PROJECT_ROOT, TEMPLATE, Translation, translated
@@ -93,6 +92,8 @@ class Stack:
 
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
     """The SAM template as written (intrinsics as Ref/Fn::* keys)."""
+    from cfnlint.decode.cfn_yaml import loads  # ~0.4 s of imports: not in every emulator start
+
     return loads(path.read_text())
 
 

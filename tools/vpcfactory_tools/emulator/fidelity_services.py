@@ -20,6 +20,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import moto
 from moto.ec2.exceptions import InvalidServiceName
 
 # sha256[:16] of the moto code these patches wrap or read (see fidelity.PINNED_SOURCES).
@@ -141,7 +142,7 @@ def patch_partition_service_names(original: Callable[..., Any]) -> Callable[...,
     """
 
     def collect_default_endpoint_services(account_id: str, region: str) -> list[dict[str, Any]]:
-        services = original(account_id, region)
+        services = _stored_default_services(original, account_id, region)
         if not region.startswith("cn-"):
             return services
         renamed = {f"com.amazonaws.{region}.{svc}" for svc in CN_PREFIXED_SERVICES}
@@ -153,6 +154,38 @@ def patch_partition_service_names(original: Callable[..., Any]) -> Callable[...,
         ]
 
     return collect_default_endpoint_services
+
+
+ENDPOINT_SERVICES_KIND = "vpc-endpoint-services"
+
+
+def _stored_default_services(original: Callable[..., Any], account_id: str, region: str) -> list[dict[str, Any]]:
+    """moto's default endpoint services of ``region``, kept on disk between processes (disk_cache).
+
+    moto computes them once per process and Region (its ``DEFAULT_VPC_ENDPOINT_SERVICES``, for any
+    account) by importing and instantiating the backends of eleven services (CloudFormation,
+    SageMaker, IoT...): ~0.5 s of CPU, paid by every CLI run and served emulator at the first
+    build's DescribeVpcEndpointServices. They are the same in every process but for the
+    ``ServiceId`` moto draws at random for each; an entry read back is put in moto's own cache,
+    which moto then answers from as if it had computed it (the ids those of the process that
+    stored it). The entry is named by the Region, its zones and moto's version."""
+    from moto.ec2.models.availability_zones_and_regions import RegionsAndZonesBackend
+    from moto.ec2.models.vpcs import DEFAULT_VPC_ENDPOINT_SERVICES, ENDPOINT_SERVICE_COLLECTION_LOCK
+
+    from . import disk_cache
+
+    if region in DEFAULT_VPC_ENDPOINT_SERVICES:  # computed (or being computed) in this process
+        return original(account_id, region)
+    zones = sorted(z.name for zs in RegionsAndZonesBackend.zones.values() for z in zs if z.name.startswith(region))
+    name = disk_cache.key({"region": region, "zones": zones, "moto": moto.__version__})
+    stored = disk_cache.read(ENDPOINT_SERVICES_KIND, name)
+    if isinstance(stored, list) and all(isinstance(service, dict) for service in stored):
+        with ENDPOINT_SERVICE_COLLECTION_LOCK:
+            DEFAULT_VPC_ENDPOINT_SERVICES.setdefault(region, stored)
+        return original(account_id, region)
+    services = original(account_id, region)
+    disk_cache.write(ENDPOINT_SERVICES_KIND, name, services)
+    return services
 
 
 def listed_service_names(backend: Any) -> set[str]:

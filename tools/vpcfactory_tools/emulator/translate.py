@@ -15,21 +15,28 @@ no credentials. The placeholders are `s3://vpcfactory-local/<path relative to th
 the translated template still says which local file each function's code and each state
 machine's definition is; `Translation.definition_files` has the same, by logical id.
 
-A translation costs about a second the first time in a process (importing samtranslator) and
-tens of milliseconds after; it is cached per process by template file (path, size, mtime),
-region and parameter values.
+A translation costs about a second the first time in a process (importing cfn-lint's YAML loader
+and samtranslator) and tens of milliseconds after; it is cached per process by template file
+(path, size, mtime), region and parameter values, and on disk (:func:`cache_dir`) by everything
+it is made from: the template's bytes and path, region, parameter values, and the versions of
+samtranslator, cfn-lint (the YAML loader), botocore (the partition of a Region) and of this
+module's own source. Every CLI run and served emulator is a new process: the disk cache spares
+each of them that second.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
+import hashlib
 import json
 import threading
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from cfnlint.decode.cfn_yaml import loads
+from vpcfactory_tools.emulator import disk_cache
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 TEMPLATE = PROJECT_ROOT / "template.yaml"
@@ -49,7 +56,13 @@ class Translation:
 
 def load_sam_template(path: Path = TEMPLATE) -> dict[str, Any]:
     """The SAM template as plain dicts (intrinsics in their long form: Ref, Fn::Sub ...)."""
-    return json.loads(json.dumps(loads(path.read_text())))
+    return _load_text(path.read_text())
+
+
+def _load_text(text: str) -> dict[str, Any]:
+    from cfnlint.decode.cfn_yaml import loads  # ~0.4 s of imports (sympy): only when translating
+
+    return json.loads(json.dumps(loads(text)))
 
 
 def _local(uri: Any) -> bool:
@@ -144,8 +157,66 @@ def translated(
     with _CACHE_LOCK:
         cached = _CACHE.get(key)
         if cached is None:
-            cached = translate(
-                load_sam_template(path), region=region, parameter_values=parameter_values, base_dir=path.parent
-            )
+            text = path.read_bytes()
+            disk_key = _disk_key(path, text, region, parameter_values)
+            cached = _read_cached(disk_key)
+            if cached is None:
+                cached = translate(
+                    _load_text(text.decode()), region=region, parameter_values=parameter_values, base_dir=path.parent
+                )
+                _write_cached(disk_key, cached)
             _CACHE[key] = cached
     return Translation(copy.deepcopy(cached.template), dict(cached.definition_files), dict(cached.code_uris))
+
+
+# -- the cache on disk (disk_cache) ---------------------------------------------------------------
+
+CACHE_DIR_VARIABLE = disk_cache.CACHE_DIR_VARIABLE
+KIND = "sam-translations"
+_SOURCES = ("aws-sam-translator", "cfn-lint", "botocore")
+
+
+def cache_dir() -> Path | None:
+    """The directory of cached translations, or None when nothing is kept on disk."""
+    return disk_cache.directory(KIND)
+
+
+@functools.cache
+def translator_versions() -> dict[str, str]:
+    """What a translation depends on besides its inputs: the packages that make it and this module."""
+    versions = {name: metadata.version(name) for name in _SOURCES}
+    versions["translate.py"] = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    return versions
+
+
+def _disk_key(path: Path, text: bytes, region: str, parameter_values: dict[str, Any] | None) -> str:
+    return disk_cache.key(
+        {
+            "path": str(path),
+            "template": hashlib.sha256(text).hexdigest(),
+            "region": region,
+            "parameters": parameter_values or {},
+            "versions": translator_versions(),
+        }
+    )
+
+
+def _read_cached(key: str) -> Translation | None:
+    stored: Any = disk_cache.read(KIND, key)
+    try:
+        return Translation(
+            stored["template"],
+            {k: Path(v) for k, v in stored["definition_files"].items()},
+            {k: Path(v) for k, v in stored["code_uris"].items()},
+        )
+    except (KeyError, TypeError, AttributeError):
+        return None  # not cached yet, or not a translation: translate again (and rewrite it)
+
+
+def _write_cached(key: str, translation: Translation) -> None:
+    stored = {
+        "template": translation.template,
+        "definition_files": {k: str(v) for k, v in translation.definition_files.items()},
+        "code_uris": {k: str(v) for k, v in translation.code_uris.items()},
+    }
+    disk_cache.write(KIND, key, stored)
