@@ -198,3 +198,77 @@ def test_a_rollback_that_could_not_finish_is_told_as_what_is_left_and_why_withou
         "1 resource left (1 vpc); the teardown stopped at ResourceInUse: subnet-1 in use"
     )
     assert progress.short_cause(json.dumps(report), 20) == "3 resources left (2…"
+
+
+class PagedHistory:
+    """GetExecutionHistory as Step Functions pages it: oldest or newest first (reverseOrder),
+    maxResults per page, a nextToken naming where the next page starts; the history grows
+    between calls, as a running execution's does."""
+
+    def __init__(self, events: list[dict[str, Any]]) -> None:
+        self.events = events
+        self.calls: list[dict[str, Any]] = []
+
+    def get_execution_history(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(kwargs)
+        ordered = list(reversed(self.events)) if kwargs.get("reverseOrder") else list(self.events)
+        if "nextToken" in kwargs:
+            start = int(kwargs["nextToken"])
+            ordered = [e for e in ordered if (e["id"] <= start if kwargs.get("reverseOrder") else e["id"] >= start)]
+        size = kwargs.get("maxResults") or 100
+        page, rest = ordered[:size], ordered[size:]
+        return {"events": page, **({"nextToken": str(rest[0]["id"])} if rest else {})}
+
+
+def test_following_reads_only_the_events_after_those_it_has_seen_oldest_first(monkeypatch) -> None:
+    monkeypatch.setattr(progress, "FOLLOW_PAGE", 3)  # several pages per poll
+    monkeypatch.setattr(progress, "FOLLOW_MORE", 4)
+    history = History()
+    for n in range(5):
+        history.task(f"Step {n}")
+    assert len(history.events) == 20
+    sfn = PagedHistory(history.events)
+
+    for seen in range(len(history.events) + 1):
+        assert progress.events_after(sfn, "arn", seen) == history.events[seen:], seen
+    # a poll past the start reads newest first and stops at the first event it has seen
+    sfn.calls.clear()
+    assert progress.events_after(sfn, "arn", 19) == history.events[19:]
+    assert sfn.calls == [{"executionArn": "arn", "maxResults": 3, "reverseOrder": True}]
+
+
+def test_following_a_growing_history_shows_what_reading_it_whole_shows(monkeypatch) -> None:
+    # Given an execution whose history grows between the polls
+    history = History()
+    history.add("ExecutionStarted")
+    history.task("Validate Spec")
+    history.task("Create VPC", "Ec2Throttled")
+    history.add("ChoiceStateEntered", name="VPC Available?", input="{}")
+    history.add("ChoiceStateExited", name="VPC Available?", output="{}")
+    history.add("ExecutionSucceeded", seconds=1, output="{}")
+    everything = list(history.events)
+    grown: list[dict[str, Any]] = []
+    sfn = PagedHistory(grown)
+
+    def describe_execution(**_: Any) -> dict[str, Any]:
+        grown.extend(everything[len(grown) : len(grown) + 2])  # two more events per poll
+        return {"status": "SUCCEEDED" if len(grown) == len(everything) else "RUNNING"}
+
+    sfn.describe_execution = describe_execution  # type: ignore[attr-defined]
+    sfn.describe_state_machine_for_execution = lambda **_: {"definition": json.dumps(DEFINITION)}  # type: ignore[attr-defined]
+    monkeypatch.setattr(progress.time, "sleep", lambda _: None)
+    monkeypatch.setattr(progress, "FOLLOW_PAGE", 1)
+    monkeypatch.setattr(progress, "FOLLOW_MORE", 1)
+
+    # When it is followed, and when the whole history is read at once
+    followed: list[str] = []
+    progress.follow(sfn, "arn", followed.append)
+    whole: list[str] = []
+    view = PlainView(whole.append)
+    narrator = Narrator(definition=DEFINITION)
+    for update in narrator.feed(everything):
+        view.show(update, narrator)
+
+    # Then the operator is told the same
+    assert followed == whole
+    assert followed

@@ -48,8 +48,15 @@ class FakeStepFunctions:
         self.described.append(executionArn)
         return self.children[executionArn]
 
-    def get_execution_history(self, **_: Any) -> dict[str, Any]:
-        return {"events": self.stage["events"]}
+    def get_execution_history(
+        self, maxResults: int = 100, reverseOrder: bool = False, nextToken: str | None = None, **_: Any
+    ) -> dict[str, Any]:
+        """Paged as Step Functions pages it: oldest or newest first, a token naming the next event."""
+        ordered = list(reversed(self.stage["events"])) if reverseOrder else list(self.stage["events"])
+        if nextToken is not None:
+            ordered = [e for e in ordered if (e["id"] <= int(nextToken) if reverseOrder else e["id"] >= int(nextToken))]
+        page, rest = ordered[:maxResults], ordered[maxResults:]
+        return {"events": page, **({"nextToken": str(rest[0]["id"])} if rest else {})}
 
     def describe_state_machine_for_execution(self, **_: Any) -> dict[str, Any]:
         return {"definition": json.dumps({"StartAt": "Roll Out", "States": {}})}

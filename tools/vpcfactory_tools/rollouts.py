@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from vpcfactory_tools.execution_results import TERMINAL, cause_message, short_cause
-from vpcfactory_tools.progress import Narrator, definition_of, history
+from vpcfactory_tools.progress import Narrator, definition_of, events_after
 
 AUDIT_FAILURES = {"NetworkDrifted": "drifted", "NetworkMissing": "missing"}  # the child's Fail states
 COUNTED = ("pending", "running", "succeeded", "failed", "timedOut", "aborted")
@@ -107,8 +107,8 @@ def follow_rollout(
     deadline = time.monotonic() + timeout
     while True:
         finished = sfn.describe_execution(executionArn=execution_arn)["status"] in TERMINAL
-        events = history(sfn, execution_arn)
-        for event in events[seen:]:
+        events = events_after(sfn, execution_arn, seen)  # what is new since the last poll
+        for event in events:
             details = event.get("mapRunStartedEventDetails")
             if details and details.get("mapRunArn") and progress.map_run_arn is None:
                 progress.map_run_arn = details["mapRunArn"]
@@ -116,7 +116,7 @@ def follow_rollout(
                 map_states.add(event["stateEnteredEventDetails"]["name"])
         # In order, except that the map run's news comes before the Map state's end (its last
         # counts belong before the line saying it ended).
-        updates = narrator.feed(events[seen:])
+        updates = narrator.feed(events)
         ended = next(
             (i for i, u in enumerate(updates) if u.kind == "ended" or (u.state in map_states and u.kind in ENDS)),
             len(updates),
@@ -131,7 +131,7 @@ def follow_rollout(
                 last_counts = line
         for update in updates[ended:]:
             emit(update.line())
-        seen = len(events)
+        seen = events[-1]["id"] if events else seen
         if finished or narrator.status:
             return progress
         if time.monotonic() > deadline:
