@@ -323,3 +323,31 @@ def test_the_served_emulator_logs_requests_only_when_asked_and_stops_cleanly_on_
 
     assert proc.returncode == 0, err[-3000:]
     assert ('"POST / HTTP/1.1" 200' in err) is log_requests
+
+
+@pytest.mark.parametrize("waits", ["wait_for_stop", "stop.wait"])
+def test_the_served_emulator_stops_on_a_signal_the_kernel_delivers_to_another_thread(waits):
+    # Given a process whose main thread waits for the stop as `vpcfactory emulator` does, and a
+    # SIGTERM the kernel hands to another of its threads (any thread may receive a process's signal;
+    # Python runs the handler in the main thread only when that thread wakes up)
+    script = f"""
+import signal, sys, threading, time
+from vpcfactory_tools.cli import wait_for_stop
+stop = threading.Event()
+signal.signal(signal.SIGTERM, lambda *_: stop.set())
+def elsewhere():
+    time.sleep(0.3)
+    signal.pthread_kill(threading.get_ident(), signal.SIGTERM)
+threading.Thread(target=elsewhere, daemon=True).start()
+{"wait_for_stop(stop)" if waits == "wait_for_stop" else "stop.wait()"}
+print("stopped")
+"""
+    proc = subprocess.Popen([*CLI[:1], "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        out, _ = proc.communicate(timeout=3)  # start-up ~0.5 s, the signal at 0.3 s, a check every 0.2 s
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+
+    # Then the emulator's wait stops within its check interval; a bare Event.wait() never would
+    assert (out.strip() == "stopped") is (waits == "wait_for_stop")

@@ -1054,6 +1054,20 @@ class _StopStarting(BaseException):
     (A BaseException, so no `except Exception` on the way swallows it.)"""
 
 
+STOP_CHECK_SECONDS = 0.2
+
+
+def wait_for_stop(stop: threading.Event) -> None:
+    """Block the main thread until ``stop`` is set by a signal handler, waking every
+    :data:`STOP_CHECK_SECONDS`. Python runs signal handlers in the main thread, but the kernel may
+    deliver a process's SIGTERM to any of its threads (the server's, the IAM evaluator's pumps):
+    then nothing wakes a main thread blocked in ``stop.wait()`` with no timeout, the handler never
+    runs, and the emulator ignores the signal for good (seen under load: a served emulator still
+    running minutes after its SIGTERM)."""
+    while not stop.wait(STOP_CHECK_SECONDS):
+        pass
+
+
 def cmd_emulator(args: argparse.Namespace, out: TextIO) -> int:
     """Serve until SIGTERM or SIGINT (Ctrl-C), which stop it cleanly (exit 0) at any time, start-up
     included; a second one exits at once. A port in use is a usage error (exit 2), said in one line."""
@@ -1098,7 +1112,7 @@ def cmd_emulator(args: argparse.Namespace, out: TextIO) -> int:
         starting = False
         out.write(json.dumps(ready) + "\n")
         out.flush()
-        stop.wait()
+        wait_for_stop(stop)
     except _StopStarting:
         print("vpcfactory emulator: stopped while starting", file=sys.stderr, flush=True)
     finally:
