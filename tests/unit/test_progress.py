@@ -208,21 +208,28 @@ class PagedHistory:
     def __init__(self, events: list[dict[str, Any]]) -> None:
         self.events = events
         self.calls: list[dict[str, Any]] = []
+        self.issued: dict[str, dict[str, Any]] = {}  # token -> the other arguments of its call
 
     def get_execution_history(self, **kwargs: Any) -> dict[str, Any]:
         self.calls.append(kwargs)
+        others = {k: v for k, v in kwargs.items() if k != "nextToken"}
+        if "nextToken" in kwargs and self.issued.get(kwargs["nextToken"]) != others:
+            # botocore's model: "Keep all other arguments unchanged" when passing the token
+            raise ValueError("InvalidToken: a token used with other arguments than its call's")
         ordered = list(reversed(self.events)) if kwargs.get("reverseOrder") else list(self.events)
         if "nextToken" in kwargs:
             start = int(kwargs["nextToken"])
             ordered = [e for e in ordered if (e["id"] <= start if kwargs.get("reverseOrder") else e["id"] >= start)]
         size = kwargs.get("maxResults") or 100
         page, rest = ordered[:size], ordered[size:]
-        return {"events": page, **({"nextToken": str(rest[0]["id"])} if rest else {})}
+        if not rest:
+            return {"events": page}
+        self.issued[str(rest[0]["id"])] = others
+        return {"events": page, "nextToken": str(rest[0]["id"])}
 
 
 def test_following_reads_only_the_events_after_those_it_has_seen_oldest_first(monkeypatch) -> None:
     monkeypatch.setattr(progress, "FOLLOW_PAGE", 3)  # several pages per poll
-    monkeypatch.setattr(progress, "FOLLOW_MORE", 4)
     history = History()
     for n in range(5):
         history.task(f"Step {n}")
@@ -231,10 +238,39 @@ def test_following_reads_only_the_events_after_those_it_has_seen_oldest_first(mo
 
     for seen in range(len(history.events) + 1):
         assert progress.events_after(sfn, "arn", seen) == history.events[seen:], seen
-    # a poll past the start reads newest first and stops at the first event it has seen
+    # a poll past the start reads newest first and stops at the page that reaches an event it has seen
     sfn.calls.clear()
     assert progress.events_after(sfn, "arn", 19) == history.events[19:]
     assert sfn.calls == [{"executionArn": "arn", "maxResults": 3, "reverseOrder": True}]
+    # and every page of a poll asks with the same arguments but the token (the fake refuses others)
+    sfn.calls.clear()
+    assert progress.events_after(sfn, "arn", 5) == history.events[5:]
+    assert len(sfn.calls) == 6 and {c["maxResults"] for c in sfn.calls} == {3}  # 20..18, ..., 5..3
+
+
+def test_following_keeps_each_new_event_once_in_id_order_whatever_order_the_pages_bring() -> None:
+    # Given pages in which an event comes twice (a position-based token while events were added)
+    # and two events of one millisecond out of id order (reverse order is by timestamp)
+    history = History()
+    for n in range(3):
+        history.task(f"Step {n}")
+    e = history.events
+
+    class Repeating:
+        def __init__(self) -> None:
+            self.pages = [
+                {"events": [e[11], e[9], e[10]], "nextToken": "t1"},
+                {"events": [e[9], e[8], e[7]], "nextToken": "t2"},
+                {"events": [e[6], e[5]], "nextToken": "t3"},
+            ]
+
+        def get_execution_history(self, **_: Any) -> dict[str, Any]:
+            return self.pages.pop(0)
+
+    # Then what was not seen comes out once each, oldest first, and no page past the seen one is read
+    sfn = Repeating()
+    assert progress.events_after(sfn, "arn", 6) == e[6:]
+    assert len(sfn.pages) == 0
 
 
 def test_following_a_growing_history_shows_what_reading_it_whole_shows(monkeypatch) -> None:
@@ -258,7 +294,6 @@ def test_following_a_growing_history_shows_what_reading_it_whole_shows(monkeypat
     sfn.describe_state_machine_for_execution = lambda **_: {"definition": json.dumps(DEFINITION)}  # type: ignore[attr-defined]
     monkeypatch.setattr(progress.time, "sleep", lambda _: None)
     monkeypatch.setattr(progress, "FOLLOW_PAGE", 1)
-    monkeypatch.setattr(progress, "FOLLOW_MORE", 1)
 
     # When it is followed, and when the whole history is read at once
     followed: list[str] = []

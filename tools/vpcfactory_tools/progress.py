@@ -356,14 +356,14 @@ def history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
         kwargs["nextToken"] = page["nextToken"]
 
 
-FOLLOW_PAGE = 10  # the first page of a poll: most polls (every 50 ms) find a few new events
-FOLLOW_MORE = 100  # the pages after it, when the first was all new
+FOLLOW_PAGE = 100  # every page of a poll: AWS's nextToken wants "all other arguments unchanged"
 
 
 def events_after(sfn: Any, execution_arn: str, seen: int) -> list[dict[str, Any]]:
     """The events after event ``seen`` (ids count from 1, one by one), oldest first: read newest
-    first (``reverseOrder``, a first page of :data:`FOLLOW_PAGE`, then pages of :data:`FOLLOW_MORE`)
-    down to the first one already seen.
+    first (``reverseOrder``, pages of :data:`FOLLOW_PAGE`, each read whole) until a page reaches an
+    event already seen; kept are the events with a higher id, each once, in id order (reverse order
+    is by timestamp, to the millisecond: ids decide ties and repeats).
     A poll of a long history then costs what is new in it, not the whole history again
     (re-reading it every 50 ms cost a followed build ~0.8 s of CPU in the emulator). The first
     read (nothing seen) is :func:`history` itself. AWS: GetExecutionHistory takes ``reverseOrder``,
@@ -371,18 +371,14 @@ def events_after(sfn: Any, execution_arn: str, seen: int) -> list[dict[str, Any]
     one (Step Functions API Reference, GetExecutionHistory and HistoryEvent)."""
     if seen == 0:
         return history(sfn, execution_arn)
-    found: list[dict[str, Any]] = []
+    found: dict[int, dict[str, Any]] = {}
     kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": FOLLOW_PAGE, "reverseOrder": True}
     while True:
         page = sfn.get_execution_history(**kwargs)
-        for event in page["events"]:
-            if event["id"] <= seen:
-                return found[::-1]
-            found.append(event)
-        if not page.get("nextToken"):
-            return found[::-1]
+        found.update((event["id"], event) for event in page["events"] if event["id"] > seen)
+        if not page.get("nextToken") or any(event["id"] <= seen for event in page["events"]):
+            return [found[event_id] for event_id in sorted(found)]
         kwargs["nextToken"] = page["nextToken"]
-        kwargs["maxResults"] = FOLLOW_MORE
 
 
 def definition_of(sfn: Any, execution_arn: str) -> dict[str, Any] | None:
