@@ -68,3 +68,39 @@ def test_nothing_is_kept_when_turned_off_or_when_the_directory_cannot_be_written
     monkeypatch.setenv(disk_cache.CACHE_DIR_VARIABLE, str(blocked))
     disk_cache.write("kind", "e", 1)  # no error: only not kept
     assert disk_cache.read("kind", "e") is None
+
+
+def test_no_home_at_all_keeps_nothing(monkeypatch) -> None:
+    # A container's arbitrary uid: no HOME, no passwd entry (Path.home() raises RuntimeError)
+    monkeypatch.delenv(disk_cache.CACHE_DIR_VARIABLE, raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    assert disk_cache.directory("kind") is None
+    disk_cache.write("kind", "name", {"a": 1})  # nothing kept, nothing raised
+    assert disk_cache.read("kind", "name") is None
+
+
+def test_a_value_that_is_not_json_is_not_kept_and_leaves_no_temporary_file(cache: Path) -> None:
+    disk_cache.write("kind", "name", {"a": object()})
+
+    assert disk_cache.read("kind", "name") is None
+    assert list((cache / "kind").iterdir()) == []
+
+
+def test_a_temporary_file_a_killed_writer_left_is_removed_after_an_hour(cache: Path) -> None:
+    folder = cache / "kind"
+    folder.mkdir()
+    old, fresh = folder / ".gone.abc.tmp", folder / ".writing.def.tmp"
+    for leftover in (old, fresh):
+        leftover.write_text("{")
+    two_hours_ago = old.stat().st_mtime - 7200
+    os.utime(old, (two_hours_ago, two_hours_ago))
+
+    disk_cache.write("kind", "name", [1])
+
+    assert not old.exists() and fresh.exists()  # another process may be writing the fresh one
+    assert disk_cache.read("kind", "name") == [1]

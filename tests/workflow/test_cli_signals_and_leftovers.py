@@ -344,7 +344,9 @@ print("stopped")
 """
     proc = subprocess.Popen([*CLI[:1], "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
-        out, _ = proc.communicate(timeout=3)  # start-up ~0.5 s, the signal at 0.3 s, a check every 0.2 s
+        # start-up ~0.3 s, the signal at 0.3 s, a check every 0.2 s: ample room on a loaded machine;
+        # the bare wait is given 3 s to show it never returns
+        out, _ = proc.communicate(timeout=10 if waits == "wait_for_stop" else 3)
     except subprocess.TimeoutExpired:
         proc.kill()
         out, _ = proc.communicate()

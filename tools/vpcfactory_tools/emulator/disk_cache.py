@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,10 @@ def directory(kind: str) -> Path | None:
     chosen = os.environ.get(CACHE_DIR_VARIABLE)
     if chosen is not None:
         return Path(chosen) / kind if chosen else None
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    try:
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    except RuntimeError:  # no HOME and no passwd entry (a container's arbitrary uid): keep nothing
+        return None
     return Path(base) / "vpcfactory" / kind
 
 
@@ -66,13 +70,20 @@ def write(kind: str, name: str, value: Any) -> None:
         os.replace(temporary, folder / f"{name}.json")
         temporary = None
         _prune(folder)
-    except OSError:  # a read-only home, a full disk: the value is still right, only not kept
+    except (OSError, TypeError, ValueError):  # a read-only home, a full disk, not JSON: only not kept
         if temporary is not None:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
 
 
+STALE_TEMPORARY_SECONDS = 3600  # a writer killed mid-write leaves its temporary file: gone after an hour
+
+
 def _prune(folder: Path) -> None:
+    for leftover in folder.glob(".*.tmp"):
+        with contextlib.suppress(OSError):
+            if time.time() - leftover.stat().st_mtime > STALE_TEMPORARY_SECONDS:
+                leftover.unlink()
     entries = []
     for entry in folder.glob("*.json"):
         with contextlib.suppress(OSError):  # another process pruned it first

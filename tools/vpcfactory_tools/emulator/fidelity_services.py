@@ -16,8 +16,10 @@ the AWS services a VPC endpoint can reach. Installed (and pinned) by :mod:`.fide
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import moto
@@ -157,6 +159,7 @@ def patch_partition_service_names(original: Callable[..., Any]) -> Callable[...,
 
 
 ENDPOINT_SERVICES_KIND = "vpc-endpoint-services"
+_OWN_SOURCE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 
 
 def _stored_default_services(original: Callable[..., Any], account_id: str, region: str) -> list[dict[str, Any]]:
@@ -177,7 +180,9 @@ def _stored_default_services(original: Callable[..., Any], account_id: str, regi
     if region in DEFAULT_VPC_ENDPOINT_SERVICES:  # computed (or being computed) in this process
         return original(account_id, region)
     zones = sorted(z.name for zs in RegionsAndZonesBackend.zones.values() for z in zs if z.name.startswith(region))
-    name = disk_cache.key({"region": region, "zones": zones, "moto": moto.__version__})
+    # moto's version and the source of this module (which patches how moto lists them): a change of
+    # either is a new entry
+    name = disk_cache.key({"region": region, "zones": zones, "moto": moto.__version__, "patches": _OWN_SOURCE})
     stored = disk_cache.read(ENDPOINT_SERVICES_KIND, name)
     if isinstance(stored, list) and all(isinstance(service, dict) for service in stored):
         with ENDPOINT_SERVICE_COLLECTION_LOCK:
