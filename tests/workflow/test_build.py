@@ -322,3 +322,13 @@ def test_a_run_answers_what_polling_describe_execution_answers_after_asking_it_o
     missing = result.execution_arn.rsplit(":", 1)[0] + ":no-such-execution"
     with pytest.raises(sfn.exceptions.ExecutionDoesNotExist):
         emu.wait(missing, timeout=1)
+
+
+def test_a_run_that_outlasts_its_timeout_says_so_with_the_whole_timeout(emu, seed_spec):
+    from vpcfactory_tools.execution_results import execution_name as new_name
+
+    arn = emu.start_execution(emu.stack.build_arn, seed_spec, new_name("build-timeout"))
+
+    with pytest.raises(TimeoutError, match=r"still RUNNING after 0\.05s"):
+        emu.wait(arn, timeout=0.05)
+    assert emu.wait(arn).status == "SUCCEEDED"  # and it goes on to its end

@@ -219,10 +219,14 @@ class EmbeddedEmulator:
     def wait(self, execution_arn: str, *, timeout: float = 600.0) -> ExecutionResult:
         """The execution's result once it has ended (what wait_for_execution answers, without
         asking DescribeExecution every 20 ms meanwhile: see _await_end)."""
-        _await_end(execution_arn, time.monotonic() + timeout)
-        # the whole timeout again, not what is left: the execution has ended (or the wait gave up),
-        # so this is one DescribeExecution, and a time-out still says `after <timeout>s`
-        return wait_for_execution(self.client("stepfunctions"), execution_arn, timeout=timeout)
+        deadline = time.monotonic() + timeout
+        _await_end(execution_arn, deadline)
+        try:
+            return wait_for_execution(
+                self.client("stepfunctions"), execution_arn, timeout=max(0.0, deadline - time.monotonic())
+            )
+        except TimeoutError:  # said as wait_for_execution says it, with the whole timeout
+            raise TimeoutError(f"{execution_arn} still RUNNING after {timeout}s") from None
 
     def build(self, spec: dict[str, Any], *, name: str | None = None, timeout: float = 600.0) -> ExecutionResult:
         assert self.stack is not None, "start() the emulator first"
