@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -163,12 +164,15 @@ def parse_importtime(stderr: str, module: str) -> tuple[float, dict[str, float]]
     return total_us / 1000, {k: round(v / 1000, 1) for k, v in top}
 
 
-def interpreter_cpu_ms(code: str, env: dict[str, str], flags: Sequence[str] = ()) -> tuple[float, str]:
-    """One fresh interpreter running ``code``: the CPU milliseconds it used (user + system, from
-    the kernel's record of that child: ``os.wait4``) and what it wrote to stderr. CPU time, unlike
-    wall time, does not grow while the interpreter waits for a processor on a busy machine."""
+def interpreter_cpu_ms(
+    code: str, env: dict[str, str], flags: Sequence[str] = (), python: str | None = None
+) -> tuple[float, str]:
+    """One fresh interpreter (``python``, else this one) running ``code``: the CPU milliseconds it
+    used (user + system, from the kernel's record of that child: ``os.wait4``) and what it wrote to
+    stderr. CPU time, unlike wall time, does not grow while the interpreter waits for a processor on
+    a busy machine."""
     with tempfile.TemporaryFile("w+") as stderr:
-        argv = [sys.executable, *flags, "-c", code]
+        argv = [python or sys.executable, *flags, "-c", code]
         proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr, text=True)
         deadline = threading.Timer(120, proc.kill)  # a hung import fails the bench, not hangs it
         deadline.start()
@@ -188,10 +192,12 @@ def interpreter_cpu_ms(code: str, env: dict[str, str], flags: Sequence[str] = ()
     return (usage.ru_utime + usage.ru_stime) * 1000.0, err
 
 
-def import_time(module: str, env: dict[str, str], flags: Sequence[str] = ()) -> tuple[float, dict[str, float], float]:
+def import_time(
+    module: str, env: dict[str, str], flags: Sequence[str] = (), python: str | None = None
+) -> tuple[float, dict[str, float], float]:
     """One fresh interpreter: ``python -X importtime -c "import MODULE"``: the import's wall
     milliseconds and its heaviest packages (``-X importtime``), and the interpreter's CPU ms."""
-    cpu, err = interpreter_cpu_ms(f"import {module}", env, [*flags, "-X", "importtime"])
+    cpu, err = interpreter_cpu_ms(f"import {module}", env, [*flags, "-X", "importtime"], python)
     return (*parse_importtime(err, module), cpu)
 
 
@@ -201,18 +207,20 @@ def measure_imports(
     jobs: int = 1,
     env: dict[str, str] | None = None,
     flags: Sequence[str] = (),
+    python: str | None = None,
 ) -> dict[str, Any]:
     """Median of ``runs`` fresh-interpreter import times of each module, and of ``import boto3``
     (the floor every boto3 function pays): wall ms as ``-X importtime`` reports them, and CPU ms
     (the interpreter's user + system time less a bare interpreter's, ``python -c pass``, median of
-    as many runs). The slowest module is the slowest by CPU."""
+    as many runs). The slowest module is the slowest by CPU. ``python``: the interpreter (this one
+    when None)."""
     env = env or lambda_environment()
     work = [(m, k) for k in range(runs) for m in [*modules, "boto3"]]
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        timed = list(pool.map(lambda item: (item[0], import_time(item[0], env, flags)), work))
+        timed = list(pool.map(lambda item: (item[0], import_time(item[0], env, flags, python)), work))
         # the same flags as the imports (-X importtime included), so only the import differs
         bare_flags = [*flags, "-X", "importtime"]
-        bare = median(pool.map(lambda _: interpreter_cpu_ms("pass", env, bare_flags)[0], range(runs)))
+        bare = median(pool.map(lambda _: interpreter_cpu_ms("pass", env, bare_flags, python)[0], range(runs)))
     by_module: dict[str, list[float]] = defaultdict(list)
     cpu_of: dict[str, list[float]] = defaultdict(list)
     heaviest: dict[str, dict[str, float]] = {}
@@ -286,21 +294,12 @@ def package_size(build_dir: Path, scratch: Path) -> dict[str, Any]:
 LAMBDA_PROVIDED = ("boto3", "aws-lambda-powertools", "aws-xray-sdk")
 
 
-def lambda_layout(target: Path) -> Path:
-    """A directory holding (links to) only the packages the Lambda runtime and the Powertools
-    layer provide: /opt/python, roughly. The dev venv holds ~150 more distributions (sam-cli,
-    moto, awscrt, ...); some change what boto3 imports (awscrt), all slow metadata scans.
-
-    With their bytecode, as Lambda has them: a package directory brings its __pycache__ along; a
-    single-file module (typing_extensions.py, which Powertools' Logger imports; six.py) keeps its
-    .pyc in the __pycache__ beside it, which is linked too. Without that link every run compiled
-    typing_extensions (~25 ms, the largest item of a handler's import after boto3 before issue 16),
-    which Lambda does not: the Powertools layer's canary fails a layer that recompiles any of its
-    sources (powertools-lambda-python, layer_v3/layer/canary/bytecode_monitor.py)."""
+def _provided_packages() -> dict[str, Path]:
+    """Each top-level module or package of what Lambda provides (LAMBDA_PROVIDED and everything
+    they require), by name -> where this venv has it."""
     from importlib import metadata
-    from importlib.util import cache_from_source
 
-    target.mkdir(parents=True, exist_ok=True)
+    found: dict[str, Path] = {}
     seen: set[str] = set()
     todo = list(LAMBDA_PROVIDED)
     while todo:
@@ -317,13 +316,69 @@ def lambda_layout(target: Path) -> Path:
             if top.endswith((".dist-info", ".egg-info", ".pth")) or top in ("..", "__pycache__", "bin"):
                 continue
             source = Path(str(dist.locate_file(top)))
-            if source.exists() and not (target / top).exists():
+            if source.exists():
+                found.setdefault(top, source)
+    return found
+
+
+def lambda_layout(target: Path, python: str | None = None) -> Path:
+    """A directory holding only the packages the Lambda runtime and the Powertools layer provide:
+    /opt/python, roughly. The dev venv holds ~150 more distributions (sam-cli, moto, awscrt, ...);
+    some change what boto3 imports (awscrt), all slow metadata scans.
+
+    With their bytecode, as Lambda has them (the runtime's boto3 and the layer's packages come
+    compiled: the Powertools layer's canary fails a layer that recompiles any of its sources,
+    powertools-lambda-python, layer_v3/layer/canary/bytecode_monitor.py).
+
+    For this interpreter (``python`` None): links to the venv's packages, which carry this
+    interpreter's bytecode; a single-file module (typing_extensions.py, which Powertools' Logger
+    imports; six.py) keeps its .pyc in the __pycache__ beside it, which is linked too. Without that
+    link every run compiled typing_extensions (~25 ms, the largest item of a handler's import after
+    boto3 before issue 16), which Lambda does not.
+
+    For another interpreter (``python``: the functions' runtime, python3.13, when this host has
+    one): the same packages as hard links (a copy across file systems) without the venv's bytecode,
+    which that interpreter ignores; compile_imports then gives them its own."""
+    target.mkdir(parents=True, exist_ok=True)
+    packages = _provided_packages()
+    if python is None:
+        from importlib.util import cache_from_source
+
+        for top, source in packages.items():
+            if not (target / top).exists():
                 (target / top).symlink_to(source)
             cached = Path(cache_from_source(str(source))) if top.endswith(".py") else None
             if cached and cached.exists() and not (target / "__pycache__" / cached.name).exists():
                 (target / "__pycache__").mkdir(exist_ok=True)
                 (target / "__pycache__" / cached.name).symlink_to(cached)
+        return target
+    for top, source in packages.items():
+        if source.is_dir():
+            shutil.copytree(source, target / top, copy_function=_link_or_copy, ignore=_BYTECODE, dirs_exist_ok=True)
+        elif not (target / top).exists():
+            _link_or_copy(str(source), str(target / top))
     return target
+
+
+_BYTECODE = shutil.ignore_patterns("__pycache__", "*.pyc")
+
+
+def compile_imports(python: str, env: dict[str, str], modules: Sequence[str]) -> None:
+    """``python`` imports each of ``modules`` once with bytecode on, in ``env``: every module they
+    import gets that interpreter's .pyc where it lives (the layout's packages; the package under
+    test has the build's already), as the runtime's and the layer's packages have theirs."""
+    writing = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    code = "; ".join(f"import {m}" for m in modules)
+    done = subprocess.run([python, "-S", "-c", code], env=writing, capture_output=True, text=True, timeout=300)
+    if done.returncode:
+        raise BenchError(f"{python} -S -c {code!r} failed: {done.stderr.strip()[-500:]}")
+
+
+def _link_or_copy(source: str, destination: str) -> None:
+    try:
+        os.link(source, destination)
+    except OSError:  # another file system, or links not allowed
+        shutil.copy2(source, destination)
 
 
 def measure_cold_start(config: BenchConfig) -> dict[str, Any]:
@@ -334,10 +389,12 @@ def measure_cold_start(config: BenchConfig) -> dict[str, Any]:
     The layout is what a function sees: the package as ``make build`` ships it as /var/task (``sam
     build``, then the runtime's bytecode, vpcfactory_tools.bytecode), the runtime's and the layer's
     packages with their bytecode (lambda_layout), ``python -S``, no bytecode written (/var/task is
-    read-only). The package's bytecode is for the runtime (python3.13), which this interpreter
-    ignores, so when the build ships bytecode the layout gets the same package compiled the same
-    way for this interpreter; when this host has no python3.13 the build ships sources only, and
-    the layout compiles them at every import, as Lambda would (``package.bytecode`` says which)."""
+    read-only), and the runtime's interpreter (python3.13) when this host has one, as Lambda runs
+    it: that is the figure. The same layout is also measured with the bench's own interpreter (the
+    package compiled the same way for it, since it ignores 3.13's .pyc) and reported beside it
+    (``lambdaLayout.hostInterpreter``). When this host has no python3.13 the build ships sources
+    only, and the layout, on this interpreter, compiles them at every import, as Lambda would
+    (``package.bytecode`` says which)."""
     from vpcfactory_tools import bytecode
 
     modules = list(config.handlers or handler_modules())
@@ -356,29 +413,45 @@ def measure_cold_start(config: BenchConfig) -> dict[str, Any]:
             "bytecode": shipped,
         }
         task = scratch / "build" / out["package"]["function"]
-        if shipped["python"] and shipped["cacheTag"] != sys.implementation.cache_tag:
-            bytecode.compile_tree([task], sys.executable)
-        env = {
-            **lambda_environment(),
-            "PYTHONPATH": f"{task}{os.pathsep}{lambda_layout(scratch / 'opt')}",
-            "PYTHONDONTWRITEBYTECODE": "1",  # /var/task is read-only: Lambda keeps no bytecode it compiles
-        }
         slowest = out["imports"]["slowest"]
-        log(f"import time in a Lambda-like layout: {slowest}")
-        lean = measure_imports([slowest], config.import_runs, config.import_jobs, env=env, flags=("-S",))
+        other = shipped["python"] and shipped["cacheTag"] != sys.implementation.cache_tag
+        runtime = shipped["python"] if other else None  # the runtime's interpreter, when not this one
+
+        def layout_figure(python: str | None) -> dict[str, Any]:
+            opt = lambda_layout(scratch / f"opt-{'runtime' if python else 'host'}", python)
+            env = {
+                **lambda_environment(),
+                "PYTHONPATH": f"{task}{os.pathsep}{opt}",
+                "PYTHONDONTWRITEBYTECODE": "1",  # /var/task is read-only: Lambda keeps no bytecode it compiles
+            }
+            if python:
+                compile_imports(python, env, [slowest, "boto3"])
+            elif other:
+                bytecode.compile_tree([task], sys.executable)  # beside the runtime's .pyc: each reads its own
+            runs, jobs = config.import_runs, config.import_jobs
+            lean = measure_imports([slowest], runs, jobs, env=env, flags=("-S",), python=python)
+            return {
+                "interpreter": bytecode.interpreter_tag(python) if python else sys.implementation.cache_tag,
+                "medianMs": lean["maxMedianMs"],
+                "runsMs": lean["handlers"][slowest]["runsMs"],
+                "boto3MedianMs": lean["boto3MedianMs"],
+                "ratio": round(lean["maxMedianMs"] / lean["boto3MedianMs"], 3),
+                "cpuMedianMs": lean["maxCpuMedianMs"],
+                "boto3CpuMedianMs": lean["boto3CpuMedianMs"],
+                "cpuRatio": (
+                    round(lean["maxCpuMedianMs"] / lean["boto3CpuMedianMs"], 3) if lean["boto3CpuMedianMs"] else None
+                ),
+                "heaviestPackagesMs": lean["heaviestPackagesMs"],
+            }
+
+        log(f"import time in a Lambda-like layout: {slowest}" + (f", on {runtime} and on this one" if runtime else ""))
+        host = layout_figure(None)
+        figure = layout_figure(runtime) if runtime else host
         out["lambdaLayout"] = {
             "handler": slowest,
-            "medianMs": lean["maxMedianMs"],
-            "runsMs": lean["handlers"][slowest]["runsMs"],
-            "boto3MedianMs": lean["boto3MedianMs"],
-            "ratio": round(lean["maxMedianMs"] / lean["boto3MedianMs"], 3),
-            "cpuMedianMs": lean["maxCpuMedianMs"],
-            "boto3CpuMedianMs": lean["boto3CpuMedianMs"],
-            "cpuRatio": (
-                round(lean["maxCpuMedianMs"] / lean["boto3CpuMedianMs"], 3) if lean["boto3CpuMedianMs"] else None
-            ),
+            **figure,
             "packageBytecode": bool(shipped["python"]),
-            "heaviestPackagesMs": lean["heaviestPackagesMs"],
+            **({"hostInterpreter": host} if runtime else {}),
         }
     return out
 

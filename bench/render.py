@@ -143,9 +143,10 @@ def render(results: dict[str, Any]) -> str:
         lean = cold.get("lambdaLayout")
         if lean:
             bytecode = "with" if lean.get("packageBytecode") else "without"
+            on = f" on {lean['interpreter']}" if lean.get("interpreter") else ""
             rows.append(
                 [
-                    "same handler, Lambda-like layout (ms)",
+                    f"same handler, Lambda-like layout{on} (ms)",
                     lean["medianMs"],
                     f"only runtime + layer packages, python -S, package {bytecode} bytecode; boto3 alone "
                     f"{lean['boto3MedianMs']:g} ms: {lean.get('ratio', 0):g}x",
@@ -157,6 +158,16 @@ def render(results: dict[str, Any]) -> str:
                         "same, CPU time beyond a bare interpreter (ms)",
                         lean["cpuMedianMs"],
                         f"boto3 alone {lean['boto3CpuMedianMs']:g} ms: {lean['cpuRatio']:g}x (the target's figure)",
+                    ]
+                )
+            host = lean.get("hostInterpreter")
+            if host and host.get("cpuRatio") is not None:
+                rows.append(
+                    [
+                        f"same layout on the bench's {host['interpreter']}, CPU time (ms)",
+                        host["cpuMedianMs"],
+                        f"boto3 alone {host['boto3CpuMedianMs']:g} ms: {host['cpuRatio']:g}x (not the runtime's "
+                        "interpreter: for comparison)",
                     ]
                 )
         if package:

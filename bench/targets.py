@@ -144,6 +144,12 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                 else f"{lean['handler']}: {lean['medianMs']:g} ms, `import boto3` alone {lean['boto3MedianMs']:g} ms, "
             )
             + f"package {'with' if lean.get('packageBytecode') else 'without'} bytecode"
+            + (f", on {lean['interpreter']}" if lean.get("interpreter") else "")
+            + (
+                f" (on the bench's {lean['hostInterpreter']['interpreter']}: {lean['hostInterpreter']['cpuRatio']:g}x)"
+                if (lean.get("hostInterpreter") or {}).get("cpuRatio") is not None
+                else ""
+            )
             + (
                 f"; in the dev venv the slowest takes {imports['maxMedianMs']:g} ms, heaviest packages: "
                 + ", ".join(f"{k} {v:g} ms" for k, v in imports["heaviestPackagesMs"].items())

@@ -601,3 +601,23 @@ def test_the_import_target_is_the_slowest_handler_against_import_boto3_in_the_la
     assert (on_cpu["measured"], on_cpu["met"]) == (1.1, True)
     assert "audit_network: 110 ms of CPU, `import boto3` alone 100 ms" in on_cpu["note"]
     assert "in wall time 150 vs 140 ms (1.3x)" in on_cpu["note"]
+
+
+def test_the_import_target_names_the_runtimes_interpreter_and_states_the_benchs_own_beside_it() -> None:
+    # Measured on python3.13 (the functions' runtime) when the host has it; the bench's own
+    # interpreter's figure is stated beside it, never taken for the target.
+    layout = {
+        "handler": "vpcfactory.handlers.validate_spec",
+        "medianMs": 155.0,
+        "boto3MedianMs": 146.0,
+        "ratio": 1.062,
+        "cpuMedianMs": 182.3,
+        "boto3CpuMedianMs": 171.0,
+        "cpuRatio": 1.066,
+        "packageBytecode": True,
+        "interpreter": "cpython-313",
+        "hostInterpreter": {"interpreter": "cpython-311", "cpuRatio": 1.165},
+    }
+    [target] = evaluate_targets({"coldStart": {"lambdaLayout": layout}})
+    assert (target["measured"], target["met"]) == (1.066, True)
+    assert "package with bytecode, on cpython-313 (on the bench's cpython-311: 1.165x)" in target["note"]

@@ -175,3 +175,46 @@ def test_the_lambda_like_layout_keeps_the_bytecode_of_single_file_modules(tmp_pa
         timeout=120,
     )
     assert json.loads(done.stdout) == []
+
+
+# Imports MODULE with every compilation of a source recorded; prints the compiled files' paths.
+IMPORT_TRACKED = """
+import importlib.machinery, json, sys
+compiled = []
+source_to_code = importlib.machinery.SourceFileLoader.source_to_code
+def track(loader, data, path, *, _optimize=-1):
+    compiled.append(str(path))
+    return source_to_code(loader, data, path, _optimize=_optimize)
+importlib.machinery.SourceFileLoader.source_to_code = track
+__import__(sys.argv[1])
+print(json.dumps(compiled))
+"""
+
+
+@pytest.mark.skipif(RUNTIME is None, reason="no python3.13 on this host: the bench measures on this interpreter")
+def test_the_layout_for_the_runtime_imports_boto3_with_its_own_bytecode_and_leaves_the_venv_alone(tmp_path):
+    # The bench's figure runs on the functions' runtime (python3.13), which ignores the venv's
+    # cpython-311 bytecode: the layout is a linked copy without it, and compile_imports gives the
+    # modules a handler imports the runtime's .pyc, written in the copy, never in the venv.
+    import boto3
+
+    from bench.measures import compile_imports
+
+    venv_boto3 = Path(boto3.__file__).parent / "__pycache__"
+    before = sorted(p.name for p in venv_boto3.glob("*"))
+    opt = lambda_layout(tmp_path / "opt", python=str(RUNTIME))
+    assert not (opt / "boto3").is_symlink() and not list(opt.rglob("*.pyc"))
+    env = {**os.environ, "PYTHONPATH": str(opt), "PYTHONDONTWRITEBYTECODE": "1"}
+
+    def compiled() -> list[str]:
+        done = subprocess.run(
+            [str(RUNTIME), "-S", "-c", IMPORT_TRACKED, "boto3"], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        return [p for p in json.loads(done.stdout) if p.startswith(str(opt))]
+
+    assert len(compiled()) > 20  # no bytecode yet: botocore's modules compiled at every import
+    compile_imports(str(RUNTIME), env, ["boto3"])
+    assert compiled() == []
+    assert list(opt.glob("botocore/__pycache__/*.cpython-313.pyc"))
+    assert sorted(p.name for p in venv_boto3.glob("*")) == before

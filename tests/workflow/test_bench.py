@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,12 @@ def test_a_quick_bench_run_writes_every_figure_and_prints_every_table(tmp_path: 
     assert imports["boto3MedianMs"] > 0
     assert written["coldStart"]["lambdaLayout"]["medianMs"] > 0
     assert written["coldStart"]["lambdaLayout"]["ratio"] > 0  # issue 16's figure: slowest handler / import boto3
+    # on the functions' runtime (python3.13) when this host has one, the bench's own interpreter beside it
+    lean = written["coldStart"]["lambdaLayout"]
+    if written["coldStart"]["package"]["bytecode"]["python"]:
+        assert lean["interpreter"] == "cpython-313" and lean["hostInterpreter"]["cpuRatio"] > 0
+    else:
+        assert lean["interpreter"] == sys.implementation.cache_tag and "hostInterpreter" not in lean
     assert 0 < written["coldStart"]["package"]["zippedBytes"] < written["coldStart"]["package"]["unzippedBytes"]
     # 5. growth
     assert [g["availabilityZones"] for g in written["growth"]["byAvailabilityZones"]] == [1, 2]
