@@ -382,9 +382,9 @@ def _link_or_copy(source: str, destination: str) -> None:
 
 
 def measure_cold_start(config: BenchConfig) -> dict[str, Any]:
-    """Import times in the dev venv (every handler) and in a Lambda-like layout (the slowest one;
-    its ratio to ``import boto3`` in the same layout is issue 16's figure); the deployment package's
-    size.
+    """Import times in the dev venv (every handler) and in a Lambda-like layout (the three slowest
+    there; the slowest of them in the layout, against ``import boto3`` in the same layout, is issue
+    16's figure); the deployment package's size.
 
     The layout is what a function sees: the package as ``make build`` ships it as /var/task (``sam
     build``, then the runtime's bytecode, vpcfactory_tools.bytecode), the runtime's and the layer's
@@ -413,7 +413,10 @@ def measure_cold_start(config: BenchConfig) -> dict[str, Any]:
             "bytecode": shipped,
         }
         task = scratch / "build" / out["package"]["function"]
-        slowest = out["imports"]["slowest"]
+        # The slowest in the dev venv need not be the slowest in the layout (another interpreter, fewer
+        # packages): the three slowest there are timed in it, and the slowest of those is the figure.
+        handlers = out["imports"]["handlers"]
+        candidates = sorted(handlers, key=lambda m: -handlers[m]["cpuMedianMs"])[:3]
         other = shipped["python"] and shipped["cacheTag"] != sys.implementation.cache_tag
         runtime = shipped["python"] if other else None  # the runtime's interpreter, when not this one
 
@@ -425,12 +428,14 @@ def measure_cold_start(config: BenchConfig) -> dict[str, Any]:
                 "PYTHONDONTWRITEBYTECODE": "1",  # /var/task is read-only: Lambda keeps no bytecode it compiles
             }
             if python:
-                compile_imports(python, env, [slowest, "boto3"])
+                compile_imports(python, env, [*candidates, "boto3"])
             elif other:
                 bytecode.compile_tree([task], sys.executable)  # beside the runtime's .pyc: each reads its own
             runs, jobs = config.import_runs, config.import_jobs
-            lean = measure_imports([slowest], runs, jobs, env=env, flags=("-S",), python=python)
+            lean = measure_imports(candidates, runs, jobs, env=env, flags=("-S",), python=python)
+            slowest = lean["slowest"]
             return {
+                "handler": slowest,
                 "interpreter": bytecode.interpreter_tag(python) if python else sys.implementation.cache_tag,
                 "medianMs": lean["maxMedianMs"],
                 "runsMs": lean["handlers"][slowest]["runsMs"],
@@ -444,11 +449,11 @@ def measure_cold_start(config: BenchConfig) -> dict[str, Any]:
                 "heaviestPackagesMs": lean["heaviestPackagesMs"],
             }
 
-        log(f"import time in a Lambda-like layout: {slowest}" + (f", on {runtime} and on this one" if runtime else ""))
+        on = f", on {runtime} and on this interpreter" if runtime else ""
+        log(f"import time in a Lambda-like layout: {', '.join(candidates)}{on}")
         host = layout_figure(None)
         figure = layout_figure(runtime) if runtime else host
         out["lambdaLayout"] = {
-            "handler": slowest,
             **figure,
             "packageBytecode": bool(shipped["python"]),
             **({"hostInterpreter": host} if runtime else {}),
