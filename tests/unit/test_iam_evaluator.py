@@ -252,6 +252,32 @@ def test_a_resource_arn_of_no_resource_type_of_the_action_is_an_error_not_a_deci
 
 
 @needs_simulator
+def test_each_resource_keeps_its_own_resource_type_when_the_node_side_answers_from_its_memo(evaluator):
+    # simulate.mjs memoizes iam-simulate's resource-type lookup by (service, action, resource): asked
+    # again for an ARN under other policies and context, the type is the same; another ARN of the same
+    # action gets its own type, and one that is no type of the action stays an error.
+    vpc = f"arn:aws:ec2:{REGION}:{ACCOUNT}:vpc/vpc-0memo"
+    subnet = f"arn:aws:ec2:{REGION}:{ACCOUNT}:subnet/subnet-0memo"
+    tagged = {"aws:RequestTag/vpcfactory:execution": "x", "aws:TagKeys": ["vpcfactory:execution"]}
+    asked = [
+        (vpc, (policy(allow("ec2:CreateTags")),), {}),
+        (subnet, (policy(allow("ec2:CreateTags")),), {}),
+        (vpc, (policy(allow("ec2:CreateTags", f"arn:aws:ec2:{REGION}:{ACCOUNT}:subnet/*")),), tagged),
+        (subnet, (policy(allow("ec2:CreateTags", f"arn:aws:ec2:{REGION}:{ACCOUNT}:subnet/*")),), tagged),
+    ]
+    answers = [evaluator.evaluate_one(req("ec2:CreateTags", *a)) for a in asked]
+    assert [(d.resource_type, d.decision) for d in answers] == [
+        ("vpc", "Allowed"),
+        ("subnet", "Allowed"),
+        ("vpc", "ImplicitlyDenied"),
+        ("subnet", "Allowed"),
+    ]
+    for sid in ("First", "Second"):  # another policy each time, so node is asked: the second from its memo
+        decision = evaluator.evaluate_one(req("ec2:DeleteSubnet", vpc, (policy(allow("*", Sid=sid)),), {}))
+        assert (decision.decision, decision.errors) == ("Error", ("no.resource.types",))
+
+
+@needs_simulator
 def test_an_action_without_resource_types_is_evaluated_on_star_only(evaluator):
     doc = policy(allow("ec2:Describe*"))
     assert decide(evaluator, "ec2:DescribeVpcs", "*", (doc,), {}) == "Allowed"

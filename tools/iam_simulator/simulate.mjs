@@ -33,9 +33,40 @@
 // Never exits on a bad line: the answer carries "decision": "Error" and "errors".
 
 import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { createValidatedPolicy, validateIdentityPolicy } from '@cloud-copilot/iam-policy'
-import { getDenialReasons, getGrantReasons, runSimulation } from '@cloud-copilot/iam-simulate'
+
+// The packages' CommonJS builds (each ships both): a CommonJS module's exports can be wrapped, which
+// the memo below needs; the ES module build's bindings cannot.
+const require = createRequire(import.meta.url)
+const { createValidatedPolicy, validateIdentityPolicy } = require('@cloud-copilot/iam-policy')
+const { getDenialReasons, getGrantReasons, runSimulation } = require('@cloud-copilot/iam-simulate')
+
+// Every request asks iam-simulate which of the action's resource types its resource ARN is
+// (getResourceTypesForAction): the ARN is matched against each type's pattern by intersecting
+// automata, about half of this process's CPU. The answer depends on (service, action, resource)
+// only (iam-data is static, and both callers copy the list they get), and a build asks it again
+// for the same ARN: a bounded memo answers those. The engine and the context-key check call it
+// through the module's exports object (`(0, resourceTypes_js_1.getResourceTypesForAction)(...)`),
+// so replacing the export is seen by both.
+const resourceTypesModule = require(
+  join(dirname(require.resolve('@cloud-copilot/iam-simulate')), 'simulation_engine', 'resourceTypes.js')
+)
+const MEMO_LIMIT = 20000
+const resourceTypesMemo = new Map()
+const resourceTypesOf = resourceTypesModule.getResourceTypesForAction
+if (typeof resourceTypesOf !== 'function') throw new Error('iam-simulate changed: no getResourceTypesForAction to memoize')
+resourceTypesModule.getResourceTypesForAction = (service, action, resource) => {
+  const key = `${service}\u0000${action}\u0000${resource}`
+  let answer = resourceTypesMemo.get(key)
+  if (answer === undefined) {
+    if (resourceTypesMemo.size >= MEMO_LIMIT) resourceTypesMemo.clear()
+    answer = resourceTypesOf(service, action, resource)
+    resourceTypesMemo.set(key, answer)
+  }
+  return answer
+}
 
 const LITERAL_STAR = '\u2731' // HEAVY ASTERISK: one UTF-16 unit, matched by a policy "*" or "?"
 const policySets = new Map()
