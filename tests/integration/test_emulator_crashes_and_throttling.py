@@ -81,7 +81,9 @@ def test_the_crash_is_not_an_exception_a_handler_can_catch_by_accident(ec2: Any)
 
 
 def test_a_call_made_outside_any_handler_is_never_killed(ec2: Any) -> None:
-    with configured(EmulatorSettings(time_scale=0.001, crash_after=[CallRef("CreateVpc")])):
+    # (iam off: the function's role has no policy, and IAM is not what this test is about; patches stay
+    # for the process, so an emulator made before in it would have IAM enforced here)
+    with configured(EmulatorSettings(time_scale=0.001, crash_after=[CallRef("CreateVpc")], iam=False)):
         vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
 
     assert own_vpcs(ec2) == [vpc]
@@ -128,7 +130,9 @@ def _invoke(handler: str, payload: dict[str, Any]) -> dict[str, Any]:
 
 def test_the_lambda_runtime_reports_a_killed_handler_as_runtime_exit_error(ec2: Any) -> None:
     # Given a function whose handler creates a VPC, and a crash right after that call
-    with configured(EmulatorSettings(time_scale=0.001, crash_after=[CallRef("CreateVpc")])):
+    # (iam off: the function's role has no policy, and IAM is not what this test is about; patches stay
+    # for the process, so an emulator made before in it would have IAM enforced here)
+    with configured(EmulatorSettings(time_scale=0.001, crash_after=[CallRef("CreateVpc")], iam=False)):
         # When it is invoked through Lambda
         response = _invoke(f"{__name__}.create_vpc_handler", {"execution": "run-1"})
 

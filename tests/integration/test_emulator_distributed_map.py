@@ -21,6 +21,7 @@ from moto import mock_aws
 
 from vpcfactory_tools.emulator import distributed_map, engine_integrations, engine_time, lambda_runtime
 from vpcfactory_tools.emulator.patching import source_fingerprints
+from vpcfactory_tools.emulator.settings import EmulatorSettings, configured
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/states"
@@ -508,7 +509,8 @@ def test_a_childs_cpu_leaves_out_the_sync_polls_that_found_its_build_still_runni
             pass
         return original(*args, **kwargs)
 
-    with engine() as (sfn, s3), monkeypatch.context() as patch:
+    # (real time: the Wait's 3 s are 3 s of the clock whatever an earlier test of this process set)
+    with engine() as (sfn, s3), monkeypatch.context() as patch, configured(EmulatorSettings(time_scale=1.0)):
         patch.setattr(state_task_service_sfn, "select_from_typed_dict", costly)
         slow = {"StartAt": "Slow", "States": {"Slow": {"Type": "Wait", "Seconds": 3, "Next": "Built"}, "Built": {
             "Type": "Pass", "Result": {"vpcId": "vpc-1"}, "End": True}}}  # fmt: skip

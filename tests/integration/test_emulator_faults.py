@@ -204,15 +204,25 @@ def test_faults_are_injected_in_moto_server_mode_too() -> None:
 
 
 def test_install_is_idempotent_and_uninstall_gives_the_dispatch_back() -> None:
+    # What faults wraps is moto's dispatch, or the consistency hook when an emulator was made in
+    # this process before (install_patches puts it under faults, and patches stay for the process).
     from moto.core.responses import BaseResponse
     from moto.ec2.responses import EC2Response
 
-    hooked = EC2Response.call_action
-    faults.install()
-    assert EC2Response.call_action is hooked
+    from vpcfactory_tools.emulator import consistency
 
     faults.uninstall()
+    under = EC2Response.call_action
     try:
-        assert EC2Response.call_action is BaseResponse.call_action
+        if not consistency.installed():
+            assert under is BaseResponse.call_action
+        faults.install()
+        hooked = EC2Response.call_action
+        assert hooked is not under
+        faults.install()
+        assert EC2Response.call_action is hooked
+
+        faults.uninstall()
+        assert EC2Response.call_action is under
     finally:
         faults.install()

@@ -139,6 +139,7 @@ class EmbeddedEmulator:
         self._saved_env: dict[str, str | None] = {}
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
+        self._settings_before: EmulatorSettings | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> EmbeddedEmulator:
@@ -154,7 +155,9 @@ class EmbeddedEmulator:
             self._saved_env[key] = os.environ.pop(key)
         iam_enforcement.require_evaluator(self.settings.iam)
         install_patches()
-        configure(self.settings)
+        # The settings are process-wide (the engine's clock, faults, IAM): the ones in force before
+        # come back when this emulator stops, so a time scale or a fault does not outlive it.
+        self._settings_before = configure(self.settings)
         faults.reset()
         self._mock = mock_aws(config=cast(Any, ENGINE_CONFIG))  # moto's DefaultConfig (a TypedDict)
         self._mock.start()
@@ -170,6 +173,9 @@ class EmbeddedEmulator:
             self._mock.stop()
             self._mock = None
         factory_aws.reset_clients()
+        if self._settings_before is not None:
+            configure(self._settings_before)
+            self._settings_before = None
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
