@@ -38,6 +38,7 @@ from vpcfactory_tools.emulator import (
     request_dispatch,
     service_models,
     sfn_api,
+    state_copies,
     transit_gateways,
 )
 from vpcfactory_tools.emulator.deploy import Stack, deploy
@@ -75,14 +76,15 @@ def install_patches() -> None:
     yet) -> moto, whose backends carry the fidelity patches. Order matters: each hook wraps
     what is there when it installs. DynamoDB item writes are serialized (conditional_writes). Every
     botocore session reads the service models through one loader (service_models); the engine parses
-    each JSONPath once (json_paths); moto finds each request's method without listing its class
-    (request_dispatch)."""
+    each JSONPath once (json_paths) and copies state data as JSON (state_copies); moto finds each
+    request's method without listing its class (request_dispatch)."""
     without_ami_catalogue()
     service_models.install()
     request_dispatch.install()
     lambda_runtime.install()
     engine_time.install()
     json_paths.install()
+    state_copies.install()
     engine_integrations.install()
     distributed_map.install()
     sfn_api.install()
