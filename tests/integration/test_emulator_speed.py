@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -101,7 +102,10 @@ def test_executions_of_one_definition_share_its_parse_and_keep_their_own_state()
             assert sum(e["type"] == "ParallelStateStarted" for e in history) == 3  # 1 try + 2 retries
 
 
-def test_creating_a_state_machine_parses_its_definition_once_for_the_create_and_its_executions() -> None:
+def test_creating_a_state_machine_parses_its_definition_once_for_the_create_and_its_executions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("VPCFACTORY_CACHE_DIR", "")  # in this process only: nothing known from earlier ones
     # Given a definition no test has parsed yet (its own state name), and one that is not ASL
     definition = json.dumps({"StartAt": "Once-Only", "States": {"Once-Only": {"Type": "Pass", "End": True}}})
     invalid = json.dumps({"StartAt": "Nowhere", "States": {"Nowhere": {"Type": "Teleport", "End": True}}})
@@ -228,3 +232,33 @@ def test_the_emulator_leaves_out_motos_ami_catalogue_unless_asked(monkeypatch: p
         assert len(ec2_backends["111122224444"]["eu-west-3"].describe_images()) > 100
     # before any patch, so before any backend the emulator makes: the first name it uses
     assert embedded.install_patches.__code__.co_names[0] == "without_ami_catalogue"
+
+
+def test_a_definition_found_valid_by_an_earlier_process_is_parsed_only_when_it_runs(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Given a cache directory shared by processes, and a definition one process created a machine of
+    monkeypatch.setenv("VPCFACTORY_CACHE_DIR", str(tmp_path))
+    definition = json.dumps({"StartAt": "Kept", "States": {"Kept": {"Type": "Pass", "End": True}}})
+    invalid = json.dumps({"StartAt": "Nowhere", "States": {"Nowhere": {"Type": "Teleport", "End": True}}})
+    with mock_aws(config={**MOCK_CONFIG, "stepfunctions": {"execute_state_machine": True}}):
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        sfn.create_state_machine(name="first", definition=definition, roleArn=ROLE)
+        assert list((tmp_path / engine_time.VALID_DEFINITIONS_KIND).glob("*.json"))
+        engine_time._program.cache_clear()  # as in a new process
+        before = engine_time._program.cache_info()
+
+        # When a later process creates it again, and runs it
+        arn = sfn.create_state_machine(name="again", definition=definition, roleArn=ROLE)["stateMachineArn"]
+        created = engine_time._program.cache_info()
+        result = _wait_done(sfn, sfn.start_execution(stateMachineArn=arn, name="run")["executionArn"])
+
+        # Then the create did not parse it, the execution did, once
+        assert created.misses == before.misses
+        assert engine_time._program.cache_info().misses == before.misses + 1
+        assert result["status"] == "SUCCEEDED"
+        # and an invalid definition is never kept: refused with moto's message each time
+        for name in ("bad-1", "bad-2"):
+            with pytest.raises(ClientError, match=r"ASLParserException .*Teleport"):
+                sfn.create_state_machine(name=name, definition=invalid, roleArn=ROLE)
+        assert len(list((tmp_path / engine_time.VALID_DEFINITIONS_KIND).glob("*.json"))) == 1
