@@ -13,6 +13,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
 from tests.integration.conftest import MOCK_CONFIG, REGION
 from vpcfactory_tools.emulator import engine_time, service_models
@@ -245,6 +246,10 @@ def test_a_definition_found_valid_by_an_earlier_process_is_parsed_only_when_it_r
         sfn = boto3.client("stepfunctions", region_name=REGION)
         sfn.create_state_machine(name="first", definition=definition, roleArn=ROLE)
         assert list((tmp_path / engine_time.VALID_DEFINITIONS_KIND).glob("*.json"))
+        # (known valid to the parser that found it so, not to another: plain moto refuses what
+        # distributed_map's parser accepts)
+        assert engine_time._known_valid(definition, AmazonStateLanguageParser.parse)[0]
+        assert not engine_time._known_valid(definition, lambda text: text)[0]
         engine_time._program.cache_clear()  # as in a new process
         before = engine_time._program.cache_info()
 

@@ -242,8 +242,11 @@ def _parser_identity() -> str:
     return digest.hexdigest()
 
 
-def _known_valid(definition: str) -> tuple[bool, str]:
-    name = disk_cache.key({"definition": definition, "parser": _parser_identity()})
+def _known_valid(definition: str, parse: Callable[[str], Any]) -> tuple[bool, str]:
+    """Whether ``parse`` (the parser in effect: plain moto's, or distributed_map's) found
+    ``definition`` valid in an earlier process; and the entry's name."""
+    parser = f"{parse.__module__}.{parse.__qualname__}:{_parser_identity()}"
+    name = disk_cache.key({"definition": definition, "parser": parser})
     return disk_cache.read(VALID_DEFINITIONS_KIND, name) is True, name
 
 
@@ -258,12 +261,13 @@ def _cached_validation(original: Callable[[str], None]) -> Callable[[str], None]
     valid ones are kept: a definition that does not parse is refused, with moto's message, each time."""
 
     def _validate_definition(definition: str) -> None:
-        valid, name = _known_valid(definition)
+        parse = AmazonStateLanguageParser.parse
+        valid, name = _known_valid(definition, parse)
         if valid:
             return
         with _parse_lock:
             try:
-                _program(definition, AmazonStateLanguageParser.parse)
+                _program(definition, parse)
             except Exception:  # noqa: BLE001 - moto's own validation says what is wrong
                 pass
             else:
