@@ -56,6 +56,21 @@ def test_only_the_newest_entries_of_a_kind_are_kept(cache: Path, monkeypatch: py
     assert sorted(p.name for p in (cache / "kind").iterdir()) == ["e3.json", "e4.json", "e5.json"]
 
 
+def test_an_entry_read_is_kept_over_newer_ones_written_once(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # what every run reads (the stack's definitions) outlives what one test wrote once; a kind can
+    # keep more than the default
+    monkeypatch.setattr(disk_cache, "KEEP", 3)
+    for n in range(3):
+        disk_cache.write("kind", f"e{n}", n)
+        os.utime(cache / "kind" / f"e{n}.json", ns=(n * 10**9, n * 10**9))
+    assert disk_cache.read("kind", "e0") == 0  # used now
+    disk_cache.write("kind", "e3", 3)
+    assert sorted(p.name for p in (cache / "kind").iterdir()) == ["e0.json", "e2.json", "e3.json"]
+    for n in range(4, 8):
+        disk_cache.write("kind", f"e{n}", n, keep=10)
+    assert len(list((cache / "kind").iterdir())) == 7
+
+
 def test_nothing_is_kept_when_turned_off_or_when_the_directory_cannot_be_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

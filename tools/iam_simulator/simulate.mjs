@@ -46,8 +46,9 @@ const { getDenialReasons, getGrantReasons, runSimulation } = require('@cloud-cop
 // Every request asks iam-simulate which of the action's resource types its resource ARN is
 // (getResourceTypesForAction): the ARN is matched against each type's pattern by intersecting
 // automata, about half of this process's CPU. The answer depends on (service, action, resource)
-// only (iam-data is static, and both callers copy the list they get), and a build asks it again
-// for the same ARN: a bounded memo answers those. The engine and the context-key check call it
+// only (iam-data is static, and neither caller changes the list or its items), and a build asks
+// it again for the same ARN: a bounded memo answers those. A lookup that fails is not kept (as
+// iam-data keeps no failed read): the next request asks again. The engine and the context-key check call it
 // through the module's exports object (`(0, resourceTypes_js_1.getResourceTypesForAction)(...)`),
 // so replacing the export is seen by both.
 const resourceTypesModule = require(
@@ -64,6 +65,7 @@ resourceTypesModule.getResourceTypesForAction = (service, action, resource) => {
     if (resourceTypesMemo.size >= MEMO_LIMIT) resourceTypesMemo.clear()
     answer = resourceTypesOf(service, action, resource)
     resourceTypesMemo.set(key, answer)
+    answer.catch(() => resourceTypesMemo.delete(key))
   }
   return answer
 }

@@ -46,18 +46,25 @@ def key(inputs: Any) -> str:
 
 
 def read(kind: str, name: str) -> Any | None:
-    """The stored JSON value, or None (not stored, or unreadable: compute it again)."""
+    """The stored JSON value, or None (not stored, or unreadable: compute it again). A value read is
+    marked used (its time set to now): pruning keeps the entries used last, not the ones written
+    last, so what every run reads (the stack's definitions) outlives what one test wrote once."""
     folder = directory(kind)
     if folder is None:
         return None
+    path = folder / f"{name}.json"
     try:
-        return json.loads((folder / f"{name}.json").read_text())
+        value = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
+    with contextlib.suppress(OSError):  # a read-only directory: still a hit
+        os.utime(path)
+    return value
 
 
-def write(kind: str, name: str, value: Any) -> None:
-    """Store ``value`` (JSON) whole, then keep the :data:`KEEP` newest entries of the kind."""
+def write(kind: str, name: str, value: Any, keep: int | None = None) -> None:
+    """Store ``value`` (JSON) whole, then keep the ``keep`` (default :data:`KEEP`) entries of the kind
+    used last."""
     folder = directory(kind)
     if folder is None:
         return
@@ -69,7 +76,7 @@ def write(kind: str, name: str, value: Any) -> None:
             json.dump(value, out)
         os.replace(temporary, folder / f"{name}.json")
         temporary = None
-        _prune(folder)
+        _prune(folder, KEEP if keep is None else keep)
     except (OSError, TypeError, ValueError):  # a read-only home, a full disk, not JSON: only not kept
         if temporary is not None:
             with contextlib.suppress(OSError):
@@ -79,7 +86,7 @@ def write(kind: str, name: str, value: Any) -> None:
 STALE_TEMPORARY_SECONDS = 3600  # a writer killed mid-write leaves its temporary file: gone after an hour
 
 
-def _prune(folder: Path) -> None:
+def _prune(folder: Path, keep: int) -> None:
     for leftover in folder.glob(".*.tmp"):
         with contextlib.suppress(OSError):
             if time.time() - leftover.stat().st_mtime > STALE_TEMPORARY_SECONDS:
@@ -88,6 +95,6 @@ def _prune(folder: Path) -> None:
     for entry in folder.glob("*.json"):
         with contextlib.suppress(OSError):  # another process pruned it first
             entries.append((entry.stat().st_mtime_ns, entry))
-    for _, stale in sorted(entries, reverse=True)[KEEP:]:
+    for _, stale in sorted(entries, reverse=True)[keep:]:
         with contextlib.suppress(OSError):
             stale.unlink()

@@ -164,9 +164,13 @@ class EmbeddedEmulator:
         self._mock = mock_aws(config=cast(Any, ENGINE_CONFIG))  # moto's DefaultConfig (a TypedDict)
         self._mock.start()
         factory_aws.reset_clients()
-        self.stack = deploy(
-            stack_name=self.stack_name, region=self.region, parameter_overrides=self.parameter_overrides
-        )
+        try:
+            self.stack = deploy(
+                stack_name=self.stack_name, region=self.region, parameter_overrides=self.parameter_overrides
+            )
+        except BaseException:  # a start that fails leaves nothing of itself: mock, settings, environment
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:

@@ -35,7 +35,9 @@ match), in constant time. And moto's engine parses the state machine's definitio
 at the start of every execution (0.1-0.3 s for the build ASL, about a fifth of a build on the
 emulator); after :func:`install` each definition is parsed once and its program reused -- by
 ``CreateStateMachine`` too, which parses it to validate it (the stack's three definitions cost
-nearly half of deploying it, and every emulator a test suite starts deploys them again). The
+nearly half of deploying it, and every emulator a test suite starts deploys them again); a
+definition an earlier process found valid is not parsed to create its machine at all, only when
+an execution first runs it (kept on disk, :func:`_cached_validation`). The
 program is a tree of immutable components: an execution keeps its state in its own Environment
 (``env.heap``, ``env.stack``), so executions -- concurrent ones included -- can share it.
 
@@ -54,6 +56,7 @@ import itertools
 import threading
 import time
 from collections.abc import Callable, Iterator
+from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -230,13 +233,15 @@ def _cached_entrypoint(self: ExecutionWorker) -> Any:
 
 
 VALID_DEFINITIONS_KIND = "valid-definitions"
+VALID_DEFINITIONS_KEPT = 512  # a few bytes each; a test suite creates a few hundred machines of its own
 
 
 @functools.cache
 def _parser_identity() -> str:
-    """What decides whether a definition parses: moto's version and the emulator's own sources (its
-    patches change what parses: distributed_map's accepts an integer ToleratedFailurePercentage)."""
-    digest = hashlib.sha256(moto.__version__.encode())
+    """What decides whether a definition parses: moto's and the ANTLR runtime's versions and the
+    emulator's own sources (its patches change what parses: distributed_map's accepts an integer
+    ToleratedFailurePercentage)."""
+    digest = hashlib.sha256(f"moto {moto.__version__} antlr4 {metadata.version('antlr4-python3-runtime')}".encode())
     for source in sorted(Path(__file__).parent.glob("*.py")):
         digest.update(source.name.encode() + b"\0" + source.read_bytes())
     return digest.hexdigest()
@@ -271,7 +276,7 @@ def _cached_validation(original: Callable[[str], None]) -> Callable[[str], None]
             except Exception:  # noqa: BLE001 - moto's own validation says what is wrong
                 pass
             else:
-                disk_cache.write(VALID_DEFINITIONS_KIND, name, True)
+                disk_cache.write(VALID_DEFINITIONS_KIND, name, True, keep=VALID_DEFINITIONS_KEPT)
                 return
         original(definition)
 
