@@ -67,8 +67,9 @@ run: $(STAMP) iam-simulator ## build examples/production.yaml on the embedded em
 # 2 cores). worksteal hands each worker a contiguous share of the suite and moves tests only when a
 # worker runs dry, so a module's tests mostly share one module-scoped emulator.
 # WORKERS=0 runs it in this one process; WORKERS=N on N workers.
-WORKERS ?= $(shell $(PYTHON) -c 'import os; print((os.cpu_count() or 1) + 1)')
-PARALLEL := -n $(WORKERS) --dist worksteal
+# (the cores this process may use, as xdist's own count; computed only by the targets that use it)
+WORKERS ?= $(shell $(PYTHON) -c 'import os; print(len(os.sched_getaffinity(0)) + 1 if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1) + 1)')
+PARALLEL = -n $(WORKERS) --dist worksteal
 
 test: $(STAMP) iam-simulator ## the whole suite, slow sweeps included (what CI runs), on every core
 	$(BIN)/python -m pytest $(PARALLEL)
