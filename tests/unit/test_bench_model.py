@@ -405,12 +405,18 @@ def test_a_fleets_time_is_its_rollout_with_the_children_rescheduled_in_model_tim
     assert result["lambdaInvocations"] == 2
 
 
-def test_a_child_that_started_no_build_keeps_its_own_time() -> None:
+def roll_out_only(seconds: float) -> History:
+    """A rollout whose history is its Map run alone: entered at 0, done after ``seconds``."""
     h = History()
     start = h.add("ExecutionStarted", 0, 0.0)
     entered = h.add("MapStateEntered", start, 0.0, name="Roll Out")
-    ran = h.add("MapRunSucceeded", entered, 1.0)
-    h.add("ExecutionSucceeded", ran, 1.0)
+    ran = h.add("MapRunSucceeded", entered, seconds)
+    h.add("ExecutionSucceeded", ran, seconds)
+    return h
+
+
+def test_a_child_that_started_no_build_keeps_its_own_time() -> None:
+    h = roll_out_only(1.0)
     children = [FleetChild(T0, T0 + 1.0, 0.9), FleetChild(T0, T0 + 0.05)]  # a build; a refused item
 
     result = fleet_time(h.events, {}, children, 96.0, slots=2, time_scale=0.02)
@@ -423,11 +429,7 @@ def test_a_childs_own_time_is_its_cpu_when_the_emulator_measured_it() -> None:
     # Given a child that spanned 5 s real, 4.0 of them its build: the other second is moto's
     # real-time 0.5 s between .sync polls and a busy machine's wait for a processor; its worker
     # thread computed for 30 ms
-    h = History()
-    start = h.add("ExecutionStarted", 0, 0.0)
-    entered = h.add("MapStateEntered", start, 0.0, name="Roll Out")
-    ran = h.add("MapRunSucceeded", entered, 5.0)
-    h.add("ExecutionSucceeded", ran, 5.0)
+    h = roll_out_only(5.0)
     children = [FleetChild(T0, T0 + 5.0, 4.0, cpu_seconds=0.03), FleetChild(T0, T0 + 5.0, 4.0)]
 
     result = fleet_time(h.events, {}, children, 96.0, slots=2, time_scale=0.02)
